@@ -1,0 +1,1 @@
+"""HTTP contracts shared by the gateway and the services behind it."""

@@ -1,0 +1,70 @@
+"""The task resource as clients see it (the gateway's /v1/tasks) and task-core serves it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from tether_events.clock import VectorClock
+
+# Trello caps card descriptions at 16384 characters, the tightest of our providers; refusing
+# longer text up front beats silently truncating a copy later.
+DESCRIPTION_MAX = 16384
+TITLE_MAX = 512
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+
+
+class TaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    due_date: date | None = None
+    completed: bool = False
+
+
+class TaskPatch(BaseModel):
+    """A partial update: only the fields present change; at least one must be."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    due_date: date | None = None
+    completed: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TaskPatch:
+        if not self.model_fields_set:
+            raise ValueError("a patch must change at least one field")
+        for name in ("title", "description", "completed"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class TaskOut(BaseModel):
+    id: str
+    tenant_id: str
+    title: str
+    description: str
+    due_date: date | None
+    completed: bool
+    deleted: bool
+    version: int
+    clock: VectorClock
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as ?cursor= for the next page; absent on the last page"
+    )

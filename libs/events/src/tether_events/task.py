@@ -1,0 +1,78 @@
+"""Event payloads about tasks and provider items."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from tether_events.clock import VectorClock
+from tether_events.envelope import EventData
+
+SyncedField = Literal["title", "description", "due_date", "completed"]
+
+
+class TaskChanged(EventData):
+    """The full state of a task after an accepted change (``tether.task.changed.v1``).
+
+    Carrying the whole state, not a diff, lets a consumer that missed events catch up from the
+    latest one, and lets connectors diff against their own merge base.
+    """
+
+    event_type: ClassVar[str] = "tether.task.changed.v1"
+
+    task_id: str
+    tenant_id: str
+    version: int = Field(ge=1, description="Monotonic per task; history row number")
+    title: str
+    description: str
+    due_date: date | None
+    completed: bool
+    deleted: bool
+    clock: VectorClock
+    origin: str = Field(description="Replica the change came from: core or a link replica")
+    changed_fields: list[str] = Field(default_factory=list)
+    updated_at: datetime
+
+
+class ProviderItemChanged(EventData):
+    """A provider copy of a task changed (``tether.provider.item_changed.v1``).
+
+    Carries the merge base (clock and values both sides last agreed on) and the new values of
+    exactly the fields that changed, so task-core can do a three-way merge per field.
+    """
+
+    event_type: ClassVar[str] = "tether.provider.item_changed.v1"
+
+    task_id: str
+    tenant_id: str
+    link_id: str
+    provider: Literal["trello", "asana", "jira"]
+    replica: str = Field(description="The link's replica id, e.g. trello:<card id>")
+    external_id: str
+    base_clock: VectorClock
+    base_fields: dict[str, Any]
+    new_fields: dict[str, Any]
+    deleted: bool = False
+    observed_at: datetime
+
+
+class LinkChanged(EventData):
+    """A link between a task and a provider item was created, activated, failed or removed."""
+
+    event_type: ClassVar[str] = "tether.link.changed.v1"
+
+    link_id: str
+    task_id: str
+    tenant_id: str
+    provider: Literal["trello", "asana", "jira"]
+    status: Literal["pending", "active", "failed", "unlinked"]
+    external_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.event_type: cls for cls in (TaskChanged, ProviderItemChanged, LinkChanged)
+}

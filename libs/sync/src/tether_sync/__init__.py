@@ -1,0 +1,1 @@
+"""The sync engine: per-link clocks, echo suppression, three-way field merge, conflicts (no I/O)"""

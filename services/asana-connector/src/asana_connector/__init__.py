@@ -1,0 +1,1 @@
+"""Asana connector: task changes to Asana and Asana webhooks back to events"""

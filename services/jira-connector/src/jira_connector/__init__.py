@@ -1,0 +1,1 @@
+"""Jira connector: task changes to Jira and Jira webhooks back to events"""

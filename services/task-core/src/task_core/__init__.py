@@ -1,0 +1,1 @@
+"""Task core: owns tasks, their clocks and history; transactional outbox"""

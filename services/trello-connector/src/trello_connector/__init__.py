@@ -1,0 +1,1 @@
+"""Trello connector: task changes to Trello and Trello webhooks back to events"""
