@@ -13,7 +13,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 # Stable constraint names so Alembic migrations name (and can later drop) them predictably.
 NAMING_CONVENTION = {

@@ -37,8 +37,10 @@ async def ensure_topics(
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=replication)
-                     for t in missing]
+                    [
+                        NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                        for t in missing
+                    ]
                 )
     finally:
         await admin.close()
@@ -123,8 +125,10 @@ class KafkaBus:
                 await self._producer.send_and_wait(
                     self._dead_letter_topic,
                     raw,
-                    headers=[("tether-error", str(exc).encode()[:1000]),
-                             ("tether-topic", topic.encode())],
+                    headers=[
+                        ("tether-error", str(exc).encode()[:1000]),
+                        ("tether-topic", topic.encode()),
+                    ],
                 )
             return
         await handle_until_done(handler, event)

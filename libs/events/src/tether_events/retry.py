@@ -32,6 +32,11 @@ async def handle_until_done(
         except Exception:
             attempt += 1
             delay = min(max_delay, base_delay * 2**attempt) * (0.5 + random.random() / 2)
-            log.exception("event_handler_failed", event_id=event.id, type=event.type,
-                          attempt=attempt, retry_in=round(delay, 3))
+            log.exception(
+                "event_handler_failed",
+                event_id=event.id,
+                type=event.type,
+                attempt=attempt,
+                retry_in=round(delay, 3),
+            )
             await asyncio.sleep(delay)
