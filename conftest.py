@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+
 from tether_devinfra.infra import Infra, ensure_running
 
 

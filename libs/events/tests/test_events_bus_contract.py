@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from tether_events import CloudEvent, EventBus, TaskChanged, VectorClock
 from tether_events.inprocess import InProcessBus, InProcessLogStore
 from tether_events.kafka import KafkaBus, ensure_topics

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
+
 from tether_events.clock import Ordering, VectorClock
 
 clocks = st.dictionaries(

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from tether_events import CloudEvent, TaskChanged, UndecodableEvent, VectorClock, decode, encode
 from tether_events.schema import SCHEMA_DIR, event_schemas, render
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from tether_common.settings import BusSettings
 from tether_events.bus import EventBus
 from tether_events.inprocess import InProcessBus, InProcessLogStore
 from tether_events.kafka import KafkaBus
 from tether_events.topics import Topic, topic_name
-
-from tether_common.settings import BusSettings
 
 
 def build_bus(

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from tether_events.clock import VectorClock
 
 # Trello caps card descriptions at 16384 characters, the tightest of our providers; refusing

@@ -1,11 +1,18 @@
-"""``python -m tether_devinfra up|down|env``: the local infrastructure by hand."""
+"""``python -m tether_devinfra up|down|running|services-up|services-down``."""
 
 from __future__ import annotations
 
 import shlex
 import sys
 
-from tether_devinfra.infra import ensure_running, stop
+from tether_devinfra.infra import ensure_running, is_running, say, stop
+from tether_devinfra.paths import state_dir
+from tether_devinfra.services import Deployment
+
+
+def _deployment() -> Deployment:
+    infra = ensure_running()
+    return Deployment(infra.kafka_bootstrap_servers, infra.database_url, state_dir() / "run")
 
 
 def main(argv: list[str]) -> int:
@@ -15,10 +22,23 @@ def main(argv: list[str]) -> int:
         for name, value in infra.env().items():
             print(f"export {name}={shlex.quote(value)}")
         return 0
+    if command == "running":
+        return 0 if is_running() else 1
     if command == "down":
         stop()
         return 0
-    print("usage: python -m tether_devinfra up|down", file=sys.stderr)
+    if command == "services-up":
+        deployment = _deployment()
+        deployment.start(say)
+        say(f"gateway: {deployment.url('api-gateway')} (logs in {deployment.run_dir})")
+        return 0
+    if command == "services-down":
+        Deployment("", "", state_dir() / "run").stop(say)
+        return 0
+    print(
+        "usage: python -m tether_devinfra up|down|running|services-up|services-down",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -57,6 +57,10 @@ def ensure_running() -> Infra:
         return Infra(kafka, database)
 
 
+def is_running() -> bool:
+    return KafkaBroker(kafka_port()).running() and PostgresServer(postgres_port()).running()
+
+
 def stop() -> None:
     with FileLock(str(state_dir() / "infra.lock"), timeout=600):
         KafkaBroker(kafka_port()).stop(say)

@@ -1,0 +1,54 @@
+# Tether's everyday commands. Everything a fresh machine needs is installed by these targets:
+# uv (from PyPI) and the locked Python environment; Kafka's jars and PostgreSQL's binaries are
+# fetched the first time the infrastructure starts.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PY := .venv/bin/python
+TYPED := libs services tests conftest.py
+
+.PHONY: help bootstrap run sandbox up down test test-unit lint format schemas clean
+
+help:
+	@echo "make run       run Tether embedded (one process, SQLite, in-process bus) on :8000"
+	@echo "make test      lint + type-check + every test tier on real Kafka and PostgreSQL"
+	@echo "make up        distributed mode: local Kafka + PostgreSQL + each service as a process"
+	@echo "make down      stop what make up started"
+	@echo "make lint      ruff + mypy --strict"
+
+bootstrap: .venv/.synced
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv from PyPI..."; python3 -m pip install -q "uv==0.13.8"; }
+	$(UV) sync --all-packages --frozen
+	@touch $@
+
+run: bootstrap
+	$(PY) -m tether_cli.main run
+
+up: bootstrap
+	bash deploy/up.sh
+
+down:
+	bash deploy/down.sh
+
+lint: bootstrap
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy $(TYPED)
+
+format: bootstrap
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+schemas: bootstrap
+	$(PY) -m tether_events.schema
+
+test: lint
+	bash deploy/test.sh
+
+test-unit: bootstrap
+	$(PY) -m pytest -m "not integration and not e2e" -q
+
+clean:
+	rm -rf .venv .tether .mypy_cache .ruff_cache

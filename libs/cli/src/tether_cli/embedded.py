@@ -1,0 +1,106 @@
+"""Embedded mode: all five services in one process behind one HTTP server.
+
+Same code as distributed mode, different adapters: SQLite files instead of PostgreSQL, the
+in-process bus instead of Kafka, and the gateway reaching task-core through an in-memory ASGI
+transport instead of the network.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.types import ASGIApp
+
+from api_gateway.app import create_app as create_gateway
+from api_gateway.config import GatewaySettings
+from asana_connector.app import create_app as create_asana
+from asana_connector.config import AsanaSettings
+from jira_connector.app import create_app as create_jira
+from jira_connector.config import JiraSettings
+from task_core.app import create_app as create_task_core
+from task_core.config import TaskCoreSettings
+from tether_cli.dispatch import PathDispatcher
+from tether_common.logging import configure_logging
+from tether_events.inprocess import InProcessBus
+from trello_connector.app import create_app as create_trello
+from trello_connector.config import TrelloSettings
+
+
+class EmbeddedSettings(BaseSettings):
+    """Settings of the embedded host (env prefix ``TETHER_``); each service still reads its own
+    prefixed settings (e.g. ``TETHER_TASK_CORE_DATABASE_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TETHER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+
+@dataclass
+class EmbeddedSystem:
+    app: ASGIApp
+    bus: InProcessBus
+
+
+@asynccontextmanager
+async def embedded_system() -> AsyncIterator[EmbeddedSystem]:
+    """Build and start every service; stop them in reverse order on exit."""
+    bus = InProcessBus()
+    task_core = create_task_core(TaskCoreSettings(bus="inprocess"), bus=bus)
+    connectors: dict[str, FastAPI] = {
+        "/webhooks/trello": create_trello(TrelloSettings(bus="inprocess"), bus=bus),
+        "/webhooks/asana": create_asana(AsanaSettings(bus="inprocess"), bus=bus),
+        "/webhooks/jira": create_jira(JiraSettings(bus="inprocess"), bus=bus),
+    }
+    gateway = create_gateway(
+        # http://task-core is never resolved: the transport hands requests to the app in memory.
+        GatewaySettings(task_core_url="http://task-core"),
+        task_core_transport=httpx.ASGITransport(app=task_core),
+    )
+    async with AsyncExitStack() as stack:
+        # Lifespans run in dependency order: task-core before the gateway that calls it.
+        for app in (task_core, *connectors.values(), gateway):
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        # Every service registered its subscriptions during start-up; now deliver events.
+        await bus.start()
+        stack.push_async_callback(bus.stop)
+        yield EmbeddedSystem(PathDispatcher(list(connectors.items()), gateway), bus)
+
+
+def banner(settings: EmbeddedSettings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    return f"""
+Tether is running (embedded mode) at {base}
+  API docs:     {base}/docs
+  Get a token:  .venv/bin/tether token create --tenant acme --email you@example.com
+  First task:   curl -s -X POST {base}/v1/tasks -H "Authorization: Bearer $TOKEN" \\
+                  -H 'Content-Type: application/json' -d '{{"title": "Plan the week"}}'
+  Stop with Ctrl-C. Data lives in ./.tether/ (SQLite).
+"""
+
+
+async def serve_embedded(settings: EmbeddedSettings | None = None) -> None:
+    settings = settings or EmbeddedSettings()
+    configure_logging("tether", settings.log_level, settings.log_json)
+    async with embedded_system() as system:
+        config = uvicorn.Config(
+            system.app,
+            host=settings.host,
+            port=settings.port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        print(banner(settings), file=sys.stderr, flush=True)
+        await server.serve()

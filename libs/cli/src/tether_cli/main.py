@@ -1,0 +1,24 @@
+"""The ``tether`` command."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from api_gateway.cli import token_app
+
+app = typer.Typer(help="Tether: two-way task sync.", no_args_is_help=True)
+app.add_typer(token_app, name="token", help="API tokens for the client API.")
+
+
+@app.command()
+def run() -> None:
+    """Run Tether embedded: every service in one process on http://127.0.0.1:8000."""
+    from tether_cli.embedded import serve_embedded
+
+    asyncio.run(serve_embedded())
+
+
+if __name__ == "__main__":
+    app()

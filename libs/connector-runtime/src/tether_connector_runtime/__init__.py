@@ -1,0 +1,2 @@
+"""Machinery shared by the Trello, Asana and Jira connectors; each supplies only its mapping
+and HTTP calls."""

@@ -1,0 +1,16 @@
+"""Settings every connector has; each connector subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tether_common.settings import BusSettings, ServiceSettings
+
+
+class ConnectorSettings(ServiceSettings, BusSettings):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8002, ge=1, le=65535)
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL providers call back (webhooks); must reach this connector",
+    )

@@ -1,0 +1,134 @@
+"""Distributed mode on one machine: each service as its own uvicorn process.
+
+Used by ``make up`` and by the end-to-end tests, which start the services exactly as an
+operator would: separate processes, configured only through environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tether_devinfra.process import pid_alive, spawn, terminate
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    env_prefix: str
+    default_port: int
+    uses_database: bool
+    uses_bus: bool
+
+
+SERVICES = (
+    ServiceSpec("task-core", "task_core", "TETHER_TASK_CORE_", 8001, True, True),
+    ServiceSpec("trello-connector", "trello_connector", "TETHER_TRELLO_", 8002, False, True),
+    ServiceSpec("asana-connector", "asana_connector", "TETHER_ASANA_", 8003, False, True),
+    ServiceSpec("jira-connector", "jira_connector", "TETHER_JIRA_", 8004, False, True),
+    ServiceSpec("api-gateway", "api_gateway", "TETHER_GATEWAY_", 8000, True, False),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    """Where the services of one deployment listen and how they are configured."""
+
+    kafka_bootstrap_servers: str
+    database_url: str
+    run_dir: Path
+    topic_namespace: str = ""
+    ports: dict[str, int] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def port(self, spec: ServiceSpec) -> int:
+        return self.ports.get(spec.name, spec.default_port)
+
+    def url(self, name: str) -> str:
+        spec = next(s for s in SERVICES if s.name == name)
+        return f"http://127.0.0.1:{self.port(spec)}"
+
+    def env(self, spec: ServiceSpec) -> dict[str, str]:
+        p = spec.env_prefix
+        env = {f"{p}HOST": "127.0.0.1", f"{p}PORT": str(self.port(spec))}
+        if spec.uses_database:
+            env[f"{p}DATABASE_URL"] = self.database_url
+        if spec.uses_bus:
+            env |= {
+                f"{p}BUS": "kafka",
+                f"{p}KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+                f"{p}TOPIC_NAMESPACE": self.topic_namespace,
+            }
+        if spec.name == "api-gateway":
+            env[f"{p}TASK_CORE_URL"] = self.url("task-core")
+        return env | self.extra_env
+
+    def pid_file(self, spec: ServiceSpec) -> Path:
+        return self.run_dir / f"{spec.name}.pid"
+
+    def log_file(self, spec: ServiceSpec) -> Path:
+        return self.run_dir / f"{spec.name}.log"
+
+    def start(self, say: Callable[[str], None], *, python: str = sys.executable) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for spec in SERVICES:
+            if pid_alive(self.pid_file(spec)):
+                say(f"{spec.name} already running")
+                continue
+            spawn(
+                [python, "-m", spec.module, "serve"],
+                self.log_file(spec),
+                self.pid_file(spec),
+                env=self.env(spec),
+            )
+            self.wait_healthy(spec, say)
+
+    def wait_healthy(
+        self, spec: ServiceSpec, say: Callable[[str], None], within: float = 60
+    ) -> None:
+        url = f"http://127.0.0.1:{self.port(spec)}/healthz"
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if pid_alive(self.pid_file(spec)) is None:
+                break
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    say(f"{spec.name} up on :{self.port(spec)}")
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        log = self.log_file(spec)
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise RuntimeError(f"{spec.name} did not become healthy; log tail:\n{tail}")
+
+    def stop(self, say: Callable[[str], None]) -> None:
+        for spec in reversed(SERVICES):
+            if terminate(self.pid_file(spec)):
+                say(f"{spec.name} stopped")
+
+    def kill(self, name: str) -> None:
+        """kill -9 one service: the crash tests' way of pulling the plug."""
+        spec = next(s for s in SERVICES if s.name == name)
+        pid = pid_alive(self.pid_file(spec))
+        if pid is not None:
+            os.killpg(pid, 9)
+            self.pid_file(spec).unlink(missing_ok=True)
+
+
+def env_lines(env: Mapping[str, str]) -> str:
+    return "\n".join(f"{k}={v}" for k, v in env.items())

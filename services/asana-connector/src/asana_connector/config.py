@@ -1,0 +1,17 @@
+"""Asana connector settings (env prefix `TETHER_ASANA_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tether_connector_runtime.settings import ConnectorSettings
+
+
+class AsanaSettings(ConnectorSettings):
+    model_config = SettingsConfigDict(env_prefix="TETHER_ASANA_", extra="ignore")
+
+    port: int = Field(default=8003, ge=1, le=65535)
+    api_url: str = Field(
+        default="https://app.asana.com/api/1.0", description="Base URL of the Asana REST API"
+    )

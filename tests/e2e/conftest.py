@@ -1,0 +1,51 @@
+"""The end-to-end tier: every service as its own uvicorn process on real Kafka and PostgreSQL,
+driven only through the gateway's HTTP API and the Kafka topics."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tether_devinfra.services import SERVICES, Deployment, free_port
+from tether_events.topics import Topic, topic_name
+
+from tests.e2e.kafka_tap import ensure_namespace_topics
+
+
+@pytest.fixture
+def deployment(
+    database_url: str, kafka_bootstrap_servers: str, topic_namespace: str, tmp_path: Path
+) -> Iterator[Deployment]:
+    deployment = Deployment(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        database_url=database_url,
+        run_dir=tmp_path / "run",
+        topic_namespace=topic_namespace,
+        ports={spec.name: free_port() for spec in SERVICES},
+    )
+    ensure_namespace_topics(kafka_bootstrap_servers, topic_namespace)
+    deployment.start(lambda message: None)
+    try:
+        yield deployment
+    finally:
+        deployment.stop(lambda message: None)
+
+
+@pytest.fixture
+def api_token(deployment: Deployment) -> str:
+    """A token minted the way an operator does: ``tether token create``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tether_cli.main", "token", "create",
+         "--tenant", "acme", "--email", "ada@example.com"],
+        env={**os.environ, "TETHER_GATEWAY_DATABASE_URL": deployment.database_url},
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    return result.stdout.strip()
+
+
+def task_changed_topic(deployment: Deployment) -> str:
+    return topic_name(Topic.TASK_CHANGED, deployment.topic_namespace)
