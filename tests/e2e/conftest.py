@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tether_devinfra.services import SERVICES, Deployment, free_port
-from tether_events.topics import Topic, topic_name
 
 from tests.e2e.kafka_tap import ensure_namespace_topics
+from tether_devinfra.services import SERVICES, Deployment, free_port
+from tether_events.topics import Topic, topic_name
 
 
 @pytest.fixture
@@ -39,10 +39,22 @@ def deployment(
 def api_token(deployment: Deployment) -> str:
     """A token minted the way an operator does: ``tether token create``."""
     result = subprocess.run(
-        [sys.executable, "-m", "tether_cli.main", "token", "create",
-         "--tenant", "acme", "--email", "ada@example.com"],
+        [
+            sys.executable,
+            "-m",
+            "tether_cli.main",
+            "token",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "ada@example.com",
+        ],
         env={**os.environ, "TETHER_GATEWAY_DATABASE_URL": deployment.database_url},
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     return result.stdout.strip()
 

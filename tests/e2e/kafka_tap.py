@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
 from tether_events import CloudEvent, Topic, decode, topic_name
 from tether_events.kafka import ensure_topics
 

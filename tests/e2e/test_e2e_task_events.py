@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tether_devinfra.services import Deployment
-from tether_events import TaskChanged, VectorClock
 
 from tests.e2e.conftest import task_changed_topic
 from tests.e2e.kafka_tap import read_events
+from tether_devinfra.services import Deployment
+from tether_events import TaskChanged, VectorClock
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -18,7 +18,8 @@ async def test_created_and_edited_task_reaches_kafka_with_its_clock(
 ) -> None:
     headers = {"Authorization": f"Bearer {api_token}"}
     async with httpx.AsyncClient(base_url=deployment.url("api-gateway"), headers=headers) as api:
-        created = await api.post("/v1/tasks", json={"title": "Plan the week", "due_date": "2026-12-01"})
+        body = {"title": "Plan the week", "due_date": "2026-12-01"}
+        created = await api.post("/v1/tasks", json=body)
         assert created.status_code == 201, created.text
         task = created.json()
         patched = await api.patch(f"/v1/tasks/{task['id']}", json={"completed": True})

@@ -40,10 +40,10 @@ class EmbeddedSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TETHER_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    log_level: str = "INFO"
-    log_json: bool = False
+    host: str = Field(default="127.0.0.1", description="Interface the one HTTP server binds")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of the one HTTP server")
+    log_level: str = Field(default="INFO", description="Least severe log level written")
+    log_json: bool = Field(default=False, description="JSON log lines (for log shippers)")
 
 
 @dataclass
@@ -65,7 +65,9 @@ async def embedded_system() -> AsyncIterator[EmbeddedSystem]:
     gateway = create_gateway(
         # http://task-core is never resolved: the transport hands requests to the app in memory.
         GatewaySettings(task_core_url="http://task-core"),
-        task_core_transport=httpx.ASGITransport(app=task_core),
+        # A crash inside task-core must reach the gateway as a failed response (503), as it
+        # would over the network, not as an exception raised through the gateway.
+        task_core_transport=httpx.ASGITransport(app=task_core, raise_app_exceptions=False),
     )
     async with AsyncExitStack() as stack:
         # Lifespans run in dependency order: task-core before the gateway that calls it.

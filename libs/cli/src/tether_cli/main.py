@@ -20,5 +20,13 @@ def run() -> None:
     asyncio.run(serve_embedded())
 
 
+@app.command()
+def config() -> None:
+    """Print every setting of every service as a Markdown table of environment variables."""
+    from tether_cli.configdoc import markdown_table
+
+    typer.echo(markdown_table())
+
+
 if __name__ == "__main__":
     app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from tether_common.db import create_engine, is_sqlite
@@ -27,6 +27,12 @@ def run_migrations(metadata: MetaData) -> None:
             render_as_batch=is_sqlite(url),
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together would race to create the same tables; the
+                # transaction-scoped lock makes the second wait and then find nothing to do.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": version_table}
+                )
             context.run_migrations()
 
     async def run() -> None:

@@ -11,16 +11,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log level written"
+    )
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers)")
 
 
 class BusSettings(BaseSettings):
     """Where events travel: Kafka (distributed mode) or the in-process bus (embedded mode)."""
 
-    bus: Literal["kafka", "inprocess"] = "kafka"
-    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    bus: Literal["kafka", "inprocess"] = Field(
+        default="kafka", description="kafka (distributed) or inprocess (embedded, one process)"
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:19092", description="Comma-separated Kafka brokers"
+    )
     topic_namespace: str = Field(
         default="", description="Prefix of every topic name; lets deployments share a cluster"
     )
-    topic_partitions: int = Field(default=6, ge=1)
+    topic_partitions: int = Field(
+        default=6, ge=1, description="Partitions of topics this service creates if missing"
+    )

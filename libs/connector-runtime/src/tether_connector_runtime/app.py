@@ -25,7 +25,7 @@ class ConnectorState:
 
 
 def connector_state(request: Request) -> ConnectorState:
-    return cast(ConnectorState, request.state.connector)
+    return cast(ConnectorState, request.app.state.connector)
 
 
 def create_connector_app(
@@ -38,15 +38,18 @@ def create_connector_app(
     """``bus``: inject a shared bus (embedded mode); its owner starts and stops it."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
         if bus is None:
             configure_logging(f"{provider}-connector", settings.log_level, settings.log_json)
         own_bus = bus is None
         active_bus = bus or build_bus(settings, client_id=f"{provider}-connector")
         if own_bus:
             await active_bus.start()
+        # Kept on app.state rather than yielded: a host that enters this lifespan itself
+        # (embedded mode) never sees yielded state.
+        app.state.connector = ConnectorState(provider, settings, active_bus)
         try:
-            yield {"connector": ConnectorState(provider, settings, active_bus)}
+            yield {}
         finally:
             if own_bus:
                 await active_bus.stop()

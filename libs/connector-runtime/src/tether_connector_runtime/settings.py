@@ -8,8 +8,8 @@ from tether_common.settings import BusSettings, ServiceSettings
 
 
 class ConnectorSettings(ServiceSettings, BusSettings):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8002, ge=1, le=65535)
+    host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
+    port: int = Field(default=8002, ge=1, le=65535, description="HTTP port (distributed mode)")
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Base URL providers call back (webhooks); must reach this connector",

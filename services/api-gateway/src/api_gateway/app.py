@@ -1,0 +1,101 @@
+"""The gateway's FastAPI application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+import httpx
+import structlog
+from fastapi import FastAPI, Request
+from sqlalchemy.engine import make_url
+
+from api_gateway.auth.endpoints import router as auth_router
+from api_gateway.config import GatewaySettings
+from api_gateway.migrate import migrate
+from api_gateway.observability import request_log_middleware
+from api_gateway.state import GatewayState, get_state
+from api_gateway.tasks.client import TaskCoreClient
+from api_gateway.tasks.endpoints import router as tasks_router
+from tether_common.db import create_engine, ping, session_factory
+from tether_common.errors import install_error_handler
+from tether_common.health import ReadinessCheck, health_router
+from tether_common.metrics import http_metrics_middleware, metrics_router
+
+SERVICE = "api-gateway"
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """\
+Tether keeps your tasks in sync with Trello, Asana and Jira.
+
+Every request needs an API token: `Authorization: Bearer tth_...`. Create one with
+`tether token create --tenant <name> --email <you@example.com>`, then press **Authorize**.
+Errors have the body `{"error": {"code": ..., "message": ...}}`, except 422 (invalid input),
+which names each offending field in FastAPI's `detail` list.
+"""
+
+
+def _readiness(request: Request) -> Mapping[str, ReadinessCheck]:
+    state = get_state(request)
+
+    async def database() -> None:
+        await ping(state.engine)
+
+    return {"database": database, "task_core": state.task_core.ping}
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    task_core_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The gateway app. ``task_core_transport`` replaces the network route to task-core, e.g.
+    ``httpx.ASGITransport(app=task_core_app)`` in embedded mode or a fake in tests."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await migrate(settings.database_url)
+        engine = create_engine(settings.database_url)
+        try:
+            async with httpx.AsyncClient(
+                base_url=str(settings.task_core_url),
+                timeout=settings.task_core_timeout,
+                transport=task_core_transport,
+            ) as http:
+                log.info(
+                    "gateway_started",
+                    # The backend only: the URL may carry a password.
+                    database=make_url(settings.database_url).get_backend_name(),
+                    task_core_url=str(settings.task_core_url),
+                )
+                app.state.gateway = GatewayState(
+                    settings=settings,
+                    engine=engine,
+                    sessions=session_factory(engine),
+                    task_core=TaskCoreClient(http),
+                )
+                try:
+                    yield
+                finally:
+                    # Requests after shutdown must fail loudly, not use a closed engine.
+                    del app.state.gateway
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Tether API",
+        version=version("tether-api-gateway"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handler(app)
+    app.middleware("http")(http_metrics_middleware(SERVICE))
+    app.middleware("http")(request_log_middleware)
+    app.include_router(tasks_router)
+    app.include_router(auth_router)
+    app.include_router(health_router(_readiness))
+    app.include_router(metrics_router)
+    return app

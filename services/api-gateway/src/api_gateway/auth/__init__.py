@@ -1,0 +1,1 @@
+"""Tenants, their users, and the API tokens that identify a caller."""

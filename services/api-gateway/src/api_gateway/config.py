@@ -1,0 +1,54 @@
+"""The gateway's settings, read from ``TETHER_GATEWAY_*`` environment variables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, HttpUrl
+from pydantic_settings import SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from tether_common.settings import ServiceSettings
+
+# People paste the URLs their tools print; SQLAlchemy's async engine needs the async drivers.
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_SUPPORTED = {"postgresql+asyncpg", "sqlite+aiosqlite"}
+
+
+def _async_database_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as postgresql+asyncpg://user@host/db")
+    scheme = _ASYNC_DRIVERS.get(scheme, scheme)
+    if scheme not in _SUPPORTED:
+        raise ValueError(f"unsupported database driver {scheme!r}; use one of {sorted(_SUPPORTED)}")
+    normalised = f"{scheme}://{rest}"
+    make_url(normalised)  # raises on a malformed URL now rather than at the first query
+    return normalised
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_async_database_url)]
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TETHER_GATEWAY_", extra="ignore", env_file=None)
+
+    database_url: DatabaseUrl = Field(
+        default="sqlite+aiosqlite:///.tether/gateway.db",
+        description="Where tenants, users and API tokens live (PostgreSQL or SQLite)",
+    )
+    task_core_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8001"), description="Base URL of the task-core service"
+    )
+    task_core_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for task-core before answering 503"
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply database migrations when the service starts"
+    )
+    host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server")

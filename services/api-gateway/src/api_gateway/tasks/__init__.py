@@ -1,0 +1,1 @@
+"""The /v1/tasks endpoints: authenticated, tenant-scoped proxies to task-core."""

@@ -1,0 +1,153 @@
+"""A typed client of task-core's internal task API.
+
+Failures of task-core become domain errors here, so endpoints only see tasks or a DomainError:
+unreachable, slow or 5xx is ``UpstreamUnavailable`` (503); an answer outside the contract is
+``UpstreamError`` (502). The gateway keeps no task state, so a failed call leaves nothing
+half-written on our side; task-core commits each change in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import structlog
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from tether_common.errors import DomainError, NotFound, UpstreamUnavailable
+from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
+
+log = structlog.get_logger(__name__)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+
+
+class UpstreamError(DomainError):
+    status_code = 502
+    code = "upstream_error"
+
+
+def _segment(value: str) -> str:
+    # Ids go into the URL path; quoting keeps a crafted id from reaching another route.
+    return quote(value, safe="")
+
+
+class TaskCoreClient:
+    """Wraps an ``httpx.AsyncClient`` whose base URL is task-core (any transport)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def create_task(self, tenant_id: str, task: TaskCreate) -> TaskOut:
+        response = await self._send(
+            "POST", self._tasks(tenant_id), json=task.model_dump(mode="json")
+        )
+        return self._expect(response, TaskOut, (200, 201))
+
+    async def list_tasks(self, tenant_id: str, *, limit: int, cursor: str | None) -> TaskPage:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = await self._send("GET", self._tasks(tenant_id), params=params)
+        return self._expect(response, TaskPage, (200,))
+
+    async def get_task(self, tenant_id: str, task_id: str) -> TaskOut:
+        response = await self._send("GET", self._task(tenant_id, task_id))
+        return self._expect(response, TaskOut, (200,), task_id=task_id)
+
+    async def update_task(self, tenant_id: str, task_id: str, patch: TaskPatch) -> TaskOut:
+        # exclude_unset: absent fields stay untouched, while an explicit null (due_date) clears.
+        body = patch.model_dump(mode="json", exclude_unset=True)
+        response = await self._send("PATCH", self._task(tenant_id, task_id), json=body)
+        return self._expect(response, TaskOut, (200,), task_id=task_id)
+
+    async def delete_task(self, tenant_id: str, task_id: str) -> None:
+        response = await self._send("DELETE", self._task(tenant_id, task_id))
+        if response.status_code not in (200, 204):
+            self._raise_for(response, task_id=task_id)
+
+    async def ping(self) -> None:
+        """Readiness probe: task-core's liveness endpoint answers 2xx."""
+        response = await self._http.get("/healthz")
+        response.raise_for_status()
+
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _tasks(tenant_id: str) -> str:
+        return f"/internal/v1/tenants/{_segment(tenant_id)}/tasks"
+
+    def _task(self, tenant_id: str, task_id: str) -> str:
+        return f"{self._tasks(tenant_id)}/{_segment(task_id)}"
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {}
+        # Carry the request id so task-core's log lines join ours.
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if isinstance(request_id, str):
+            headers["X-Request-ID"] = request_id
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            log.warning("task_core_timeout", method=method, path=path, error=type(exc).__name__)
+            raise UpstreamUnavailable(
+                "task-core did not answer in time; please retry shortly"
+            ) from exc
+        except httpx.TransportError as exc:
+            log.warning("task_core_unreachable", method=method, path=path, error=repr(exc))
+            raise UpstreamUnavailable(
+                "task-core is unreachable; nothing was changed, please retry shortly"
+            ) from exc
+        if response.status_code >= 500:
+            log.warning("task_core_failed", method=method, path=path, status=response.status_code)
+            raise UpstreamUnavailable(
+                f"task-core failed (HTTP {response.status_code}); please retry shortly"
+            )
+        return response
+
+    def _expect(
+        self,
+        response: httpx.Response,
+        model: type[Model],
+        ok: tuple[int, ...],
+        *,
+        task_id: str | None = None,
+    ) -> Model:
+        if response.status_code not in ok:
+            self._raise_for(response, task_id=task_id)
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            log.error(
+                "task_core_contract_violation",
+                model=model.__name__,
+                errors=exc.errors(include_input=False),
+            )
+            raise UpstreamError(f"task-core sent an invalid {model.__name__}") from exc
+
+    @staticmethod
+    def _raise_for(response: httpx.Response, *, task_id: str | None) -> None:
+        if response.status_code == 404 and task_id is not None:
+            raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
+        if response.status_code == 422:
+            # The gateway validates bodies with the same contracts, so this is input only
+            # task-core can judge (an expired cursor, say): pass its field errors through in
+            # the shape of our own 422s.
+            detail = _json(response).get("detail")
+            if isinstance(detail, list):
+                raise RequestValidationError(detail)
+        log.error("task_core_unexpected_status", status=response.status_code)
+        raise UpstreamError(f"task-core answered HTTP {response.status_code} unexpectedly")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,207 @@
+"""Fixtures of the gateway's unit tests: a SQLite database per test and a fake task-core.
+
+The fake speaks task-core's internal contract (another team's service) through an
+``httpx.MockTransport``; tests reach it only through the gateway, as clients would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from pydantic import ValidationError
+
+from api_gateway.app import create_app
+from api_gateway.auth.models import utcnow
+from api_gateway.auth.repository import AuthRepository
+from api_gateway.auth.service import issue_token as issue
+from api_gateway.auth.service import revoke_token as revoke_by_prefix
+from api_gateway.auth.tokens import token_prefix
+from api_gateway.config import GatewaySettings
+from api_gateway.migrate import migrate
+from tether_common.db import create_engine, session_factory, transaction
+from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
+
+T = TypeVar("T")
+
+TASKS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/tasks(?:/(?P<task>[^/]+))?$")
+
+
+class FakeTaskCore:
+    """An in-memory task-core: tasks per tenant, FastAPI-style 422s, its 404 error body."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, dict[str, TaskOut]] = {}
+        self.requests: list[httpx.Request] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path == "/healthz":
+            return httpx.Response(200, json={"status": "ok"})
+        match = TASKS.match(request.url.path)
+        if match is None:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        tasks = self.tasks.setdefault(match["tenant"], {})
+        task_id = match["task"]
+        try:
+            if task_id is None:
+                if request.method == "POST":
+                    return self._create(match["tenant"], tasks, request)
+                return self._list(tasks, request)
+            if task_id not in tasks:
+                return httpx.Response(
+                    404, json={"error": {"code": "task_not_found", "message": "no such task"}}
+                )
+            if request.method == "PATCH":
+                return self._patch(tasks, task_id, request)
+            if request.method == "DELETE":
+                del tasks[task_id]
+                return httpx.Response(204)
+            return httpx.Response(200, content=tasks[task_id].model_dump_json())
+        except ValidationError as exc:
+            errors = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors(include_url=False)]
+            return httpx.Response(422, content=json.dumps({"detail": errors}, default=str))
+
+    def _create(
+        self, tenant: str, tasks: dict[str, TaskOut], request: httpx.Request
+    ) -> httpx.Response:
+        body = TaskCreate.model_validate_json(request.content)
+        now = datetime.now(UTC)
+        task = TaskOut(
+            id=uuid.uuid4().hex,
+            tenant_id=tenant,
+            **body.model_dump(),
+            deleted=False,
+            version=1,
+            clock={"core": 1},
+            created_at=now,
+            updated_at=now,
+        )
+        tasks[task.id] = task
+        return httpx.Response(201, content=task.model_dump_json())
+
+    def _list(self, tasks: dict[str, TaskOut], request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params.get("limit", "50"))
+        cursor = request.url.params.get("cursor", "0")
+        if not cursor.isdigit():
+            invalid = {"type": "value_error", "loc": ["query", "cursor"], "msg": "bad cursor"}
+            return httpx.Response(422, json={"detail": [invalid]})
+        start = int(cursor)
+        items = list(tasks.values())[start : start + limit]
+        more = start + limit < len(tasks)
+        page = TaskPage(items=items, next_cursor=str(start + limit) if more else None)
+        return httpx.Response(200, content=page.model_dump_json())
+
+    def _patch(
+        self, tasks: dict[str, TaskOut], task_id: str, request: httpx.Request
+    ) -> httpx.Response:
+        patch = TaskPatch.model_validate_json(request.content)
+        old = tasks[task_id]
+        tasks[task_id] = old.model_copy(
+            update={
+                **patch.changes(),
+                "version": old.version + 1,
+                "clock": old.clock.increment("core"),
+                "updated_at": datetime.now(UTC),
+            }
+        )
+        return httpx.Response(200, content=tasks[task_id].model_dump_json())
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> GatewaySettings:
+    return GatewaySettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+        task_core_url="http://task-core.test",
+        task_core_timeout=2.0,
+    )
+
+
+@pytest.fixture
+def fake_task_core() -> FakeTaskCore:
+    return FakeTaskCore()
+
+
+@pytest.fixture
+def task_core_requests(fake_task_core: FakeTaskCore) -> list[httpx.Request]:
+    """Every request that reached task-core, in order."""
+    return fake_task_core.requests
+
+
+@pytest.fixture
+def start_gateway(
+    settings: GatewaySettings,
+) -> Callable[[httpx.AsyncBaseTransport], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """Runs the gateway (lifespan included) with task-core behind the given transport."""
+
+    @asynccontextmanager
+    async def start(transport: httpx.AsyncBaseTransport) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings, task_core_transport=transport)
+        async with (
+            LifespanManager(app) as manager,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
+            ) as client,
+        ):
+            yield client
+
+    return start
+
+
+@pytest.fixture
+async def client(
+    start_gateway: Callable[
+        [httpx.AsyncBaseTransport], AbstractAsyncContextManager[httpx.AsyncClient]
+    ],
+    fake_task_core: FakeTaskCore,
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with start_gateway(httpx.MockTransport(fake_task_core.handle)) as client:
+        yield client
+
+
+async def _in_database(
+    settings: GatewaySettings, work: Callable[[AuthRepository], Awaitable[T]]
+) -> T:
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            return await work(AuthRepository(session))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def issue_token(settings: GatewaySettings) -> Callable[[str, str], Awaitable[str]]:
+    """Creates (tenant, user) as needed and returns a fresh raw token."""
+
+    async def make(tenant: str, email: str) -> str:
+        async def work(repo: AuthRepository) -> str:
+            issued = await issue(repo, tenant_name=tenant, email=email, now=utcnow())
+            return issued.token
+
+        return await _in_database(settings, work)
+
+    return make
+
+
+@pytest.fixture
+def revoke_token(settings: GatewaySettings) -> Callable[[str], Awaitable[None]]:
+    """Revokes a raw token (by its prefix, as people do)."""
+
+    async def revoke(token: str) -> None:
+        async def work(repo: AuthRepository) -> None:
+            await revoke_by_prefix(repo, prefix=token_prefix(token), now=utcnow())
+
+        await _in_database(settings, work)
+
+    return revoke

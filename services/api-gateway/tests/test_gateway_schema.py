@@ -1,0 +1,126 @@
+"""Migrations build exactly the models' schema; settings and OpenAPI say what they promise."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from pydantic import ValidationError
+from sqlalchemy import Connection, inspect
+
+from api_gateway import GatewaySettings, create_app
+from api_gateway.auth.models import Base
+from api_gateway.migrate import VERSION_TABLE, gateway_alembic_config, migrate
+from tether_common.db import create_engine
+
+
+async def schema_drift(url: str) -> list[Any]:
+    def compare(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return list(compare_metadata(context, Base.metadata))
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_match_the_models_and_run_both_ways(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    await migrate(url)
+    await migrate(url)  # a second start finds nothing to do
+    assert await schema_drift(url) == []
+
+    await asyncio.to_thread(command.downgrade, gateway_alembic_config(url), "base")
+    assert await table_names(url) == {VERSION_TABLE}
+
+    await migrate(url)
+    assert await schema_drift(url) == []
+
+
+def test_settings_come_from_prefixed_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TETHER_GATEWAY_DATABASE_URL", "postgresql://tether@db:5432/tether")
+    monkeypatch.setenv("TETHER_GATEWAY_TASK_CORE_URL", "http://task-core:8001")
+    monkeypatch.setenv("TETHER_GATEWAY_TASK_CORE_TIMEOUT", "2.5")
+    monkeypatch.setenv("TETHER_GATEWAY_MIGRATE_ON_START", "false")
+    monkeypatch.setenv("TETHER_GATEWAY_PORT", "9000")
+
+    settings = GatewaySettings()
+
+    # The URL people copy from psql tools gets the async driver the engine needs.
+    assert settings.database_url == "postgresql+asyncpg://tether@db:5432/tether"
+    assert str(settings.task_core_url) == "http://task-core:8001/"
+    assert settings.task_core_timeout == 2.5
+    assert settings.migrate_on_start is False
+    assert settings.port == 9000
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("TETHER_GATEWAY_")]:
+        monkeypatch.delenv(name)
+    settings = GatewaySettings()
+    assert settings.database_url == "sqlite+aiosqlite:///.tether/gateway.db"
+    assert str(settings.task_core_url) == "http://127.0.0.1:8001/"
+    assert settings.migrate_on_start is True
+    assert settings.port == 8000
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url", "postgresql+psycopg2://x@y/z"])
+def test_unsupported_database_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="database_url"):
+        GatewaySettings(database_url=url)
+
+
+def test_openapi_documents_auth_errors_and_models() -> None:
+    schema = create_app(GatewaySettings()).openapi()
+
+    assert schema["components"]["securitySchemes"]["ApiToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["ApiToken"]["description"],
+    }
+    operations = {
+        (method.upper(), path): operation
+        for path, item in schema["paths"].items()
+        if path.startswith("/v1")
+        for method, operation in item.items()
+    }
+    assert set(operations) == {
+        ("POST", "/v1/tasks"),
+        ("GET", "/v1/tasks"),
+        ("GET", "/v1/tasks/{task_id}"),
+        ("PATCH", "/v1/tasks/{task_id}"),
+        ("DELETE", "/v1/tasks/{task_id}"),
+        ("GET", "/v1/me"),
+    }
+    for key, operation in operations.items():
+        assert operation["summary"], key
+        assert operation["security"] == [{"ApiToken": []}], key
+        assert "401" in operation["responses"], key
+    for key in [k for k in operations if k[1].startswith("/v1/tasks")]:
+        assert {"503", "502"} <= set(operations[key]["responses"]), key
+    for method in ("GET", "PATCH", "DELETE"):
+        assert "404" in operations[(method, "/v1/tasks/{task_id}")]["responses"]
+    created = operations[("POST", "/v1/tasks")]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith("/TaskOut")
+    listed = operations[("GET", "/v1/tasks")]["responses"]["200"]
+    assert listed["content"]["application/json"]["schema"]["$ref"].endswith("/TaskPage")
