@@ -26,4 +26,5 @@ class EventBus(Protocol):
         """Durably append ``event`` to ``topic``; the key (default: the subject) orders it."""
 
     def subscribe(self, topics: Sequence[str], group_id: str, handler: Handler) -> None:
-        """Register a consumer-group subscription, started by :meth:`start`."""
+        """Register a consumer-group subscription; started by :meth:`start`, or at once if the
+        bus is already running."""

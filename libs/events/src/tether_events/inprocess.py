@@ -46,10 +46,15 @@ class InProcessBus:
         self.store = store or InProcessLogStore()
         self._subscriptions: list[tuple[tuple[str, ...], str, Handler]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
 
     async def start(self) -> None:
+        self._started = True
         for topics, group_id, handler in self._subscriptions:
-            self._tasks.append(asyncio.create_task(self._consume(topics, group_id, handler)))
+            self._run(topics, group_id, handler)
+
+    def _run(self, topics: tuple[str, ...], group_id: str, handler: Handler) -> None:
+        self._tasks.append(asyncio.create_task(self._consume(topics, group_id, handler)))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -58,12 +63,15 @@ class InProcessBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._started = False
 
     async def publish(self, topic: str, event: CloudEvent[Any], key: str | None = None) -> None:
         await self.store.append(topic, encode(event))
 
     def subscribe(self, topics: Sequence[str], group_id: str, handler: Handler) -> None:
         self._subscriptions.append((tuple(topics), group_id, handler))
+        if self._started:
+            self._run(tuple(topics), group_id, handler)
 
     async def _consume(self, topics: tuple[str, ...], group_id: str, handler: Handler) -> None:
         while True:

@@ -71,17 +71,20 @@ class KafkaBus:
         )
         await self._producer.start()
         for topics, group_id, handler in self._subscriptions:
-            consumer = AIOKafkaConsumer(
-                *topics,
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                group_id=group_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-            )
-            await consumer.start()
-            self._consumers.append(consumer)
-            self._tasks.append(asyncio.create_task(self._consume(consumer, handler)))
+            await self._run(topics, group_id, handler)
+
+    async def _run(self, topics: tuple[str, ...], group_id: str, handler: Handler) -> None:
+        consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        self._consumers.append(consumer)
+        self._tasks.append(asyncio.create_task(self._consume(consumer, handler)))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -106,6 +109,10 @@ class KafkaBus:
 
     def subscribe(self, topics: Sequence[str], group_id: str, handler: Handler) -> None:
         self._subscriptions.append((tuple(topics), group_id, handler))
+        if self._producer is not None:
+            # Already running: start this one too (its consumer joins the group in the
+            # background; a subscription has no way to report failure but its log).
+            self._tasks.append(asyncio.create_task(self._run(tuple(topics), group_id, handler)))
 
     async def _consume(self, consumer: AIOKafkaConsumer, handler: Handler) -> None:
         while True:

@@ -1,0 +1,93 @@
+"""Embedded mode: every service in one process, one ASGI entry point, the in-process bus."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tether_cli.embedded import embedded_system
+from tether_cli.main import app as tether
+from tether_events import CloudEvent, Topic, VectorClock, topic_name
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # Embedded mode keeps its SQLite files under ./.tether, like `make run` in the checkout.
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("TETHER_"):
+            monkeypatch.delenv(name)
+    yield tmp_path
+
+
+def mint_token() -> str:
+    result = CliRunner().invoke(
+        tether, ["token", "create", "--tenant", "acme", "--email", "ada@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+async def test_task_lifecycle_through_the_one_embedded_server(in_tmp: Path) -> None:
+    token = await asyncio.to_thread(mint_token)
+    async with embedded_system() as system:
+        seen: list[CloudEvent[Any]] = []
+
+        async def tap(event: CloudEvent[Any]) -> None:
+            seen.append(event)
+
+        system.bus.subscribe([topic_name(Topic.TASK_CHANGED)], "test-tap", tap)
+        transport = httpx.ASGITransport(app=system.app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://tether", headers=headers
+        ) as api:
+            created = await api.post("/v1/tasks", json={"title": "Plan the week"})
+            assert created.status_code == 201, created.text
+            task_id = created.json()["id"]
+            assert (await api.get(f"/v1/tasks/{task_id}")).json()["title"] == "Plan the week"
+            patched = await api.patch(f"/v1/tasks/{task_id}", json={"completed": True})
+            assert patched.json()["completed"] is True
+            assert (await api.delete(f"/v1/tasks/{task_id}")).status_code == 204
+            assert (await api.get(f"/v1/tasks/{task_id}")).status_code == 404
+            assert (
+                await api.get("/v1/tasks", headers={"Authorization": "Bearer x"})
+            ).status_code == 401
+            # Connector webhook routes share the port; health answers for every service.
+            assert (await api.get("/healthz")).status_code == 200
+            for _ in range(100):
+                if len(seen) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+    assert [e.data.clock for e in seen] == [VectorClock({"core": n}) for n in (1, 2, 3)]
+    assert [e.data.deleted for e in seen] == [False, False, True]
+
+
+def test_config_command_lists_every_setting() -> None:
+    result = CliRunner().invoke(tether, ["config"])
+    assert result.exit_code == 0, result.output
+    for env in (
+        "TETHER_GATEWAY_DATABASE_URL",
+        "TETHER_TASK_CORE_DATABASE_URL",
+        "TETHER_TRELLO_API_URL",
+        "TETHER_PORT",
+    ):
+        assert f"`{env}`" in result.stdout
+
+
+def test_readme_configuration_table_matches_the_code() -> None:
+    from tether_cli.configdoc import markdown_table
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("<!-- config-table:start -->") + len("<!-- config-table:start -->")
+    end = readme.index("<!-- config-table:end -->")
+    assert readme[start:end].strip() == markdown_table().strip(), (
+        "README's configuration table is stale: paste the output of `tether config`"
+    )
