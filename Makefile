@@ -5,7 +5,6 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := .venv/bin/python
-TYPED := libs services tests conftest.py
 
 .PHONY: help bootstrap run sandbox up down test test-unit lint format schemas clean
 
@@ -35,7 +34,13 @@ down:
 lint: bootstrap
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy $(TYPED)
+	$(PY) -m mypy libs/*/src services/*/src tests conftest.py
+	@# Test folders sit in hyphenated (non-package) directories, so each is its own mypy run:
+	@# checked together, their conftest.py files would collide as one module name.
+	@for dir in libs/*/tests services/*/tests; do \
+	  [ -n "$$(ls $$dir/*.py 2>/dev/null)" ] || continue; \
+	  $(PY) -m mypy $$dir >/dev/null || { $(PY) -m mypy $$dir; exit 1; }; \
+	done; echo "mypy: test folders clean"
 
 format: bootstrap
 	$(PY) -m ruff format .

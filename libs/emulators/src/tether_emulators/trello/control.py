@@ -1,0 +1,260 @@
+"""The control API under ``/_emulator``: not part of Trello, a remote control for tests and the
+sandbox. It seeds the world, acts "as a person in Trello", disturbs webhook delivery, shows the
+request log, and resets. It is neither authenticated nor rate limited, and it never appears in
+the request log, so tests can count exactly the calls their client made.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from tether_emulators.trello.emulator import TrelloEmulator
+from tether_emulators.trello.errors import invalid_value
+from tether_emulators.trello.limits import LimitConfig
+from tether_emulators.trello.params import parse_body
+from tether_emulators.trello.store import JSON
+
+router = APIRouter(prefix="/_emulator", tags=["emulator control"])
+
+
+def _emulator(request: Request) -> TrelloEmulator:
+    return cast(TrelloEmulator, request.app.state.trello)
+
+
+Emu = Annotated[TrelloEmulator, Depends(_emulator)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class MemberIn(_Model):
+    username: str
+    full_name: str = Field("Trello Member", alias="fullName")
+    # A token for the member; generated (64 hex, like Trello's) when not given.
+    token: str | None = None
+    # Whether the member joins every existing board (the usual case for a test user).
+    join_boards: bool = Field(True, alias="joinBoards")
+
+
+class TokenIn(_Model):
+    member: str
+    token: str | None = None
+
+
+class BoardIn(_Model):
+    name: str
+    lists: list[str] = Field(default_factory=lambda: ["To do", "Doing", "Done"])
+    # Member ids; None means every member. The person in Trello is always a member.
+    members: list[str] | None = None
+
+
+class ListIn(_Model):
+    name: str
+
+
+class LimitsIn(_Model):
+    token_limit: int | None = Field(None, alias="tokenLimit", ge=0)
+    key_limit: int | None = Field(None, alias="keyLimit", ge=0)
+    window_seconds: float | None = Field(None, alias="windowSeconds", gt=0)
+    members_limit: int | None = Field(None, alias="membersLimit", ge=0)
+    members_window_seconds: float | None = Field(None, alias="membersWindowSeconds", gt=0)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """Card fields for person edits, in any form the Trello API itself accepts."""
+    params: dict[str, Any] = dict(request.query_params)
+    params.update(parse_body(request.headers.get("content-type", ""), await request.body()))
+    return params
+
+
+def _limits_json(config: LimitConfig) -> JSON:
+    return {
+        "tokenLimit": config.token_limit,
+        "keyLimit": config.key_limit,
+        "windowSeconds": config.window_seconds,
+        "membersLimit": config.members_limit,
+        "membersWindowSeconds": config.members_window_seconds,
+    }
+
+
+@router.get("")
+@router.get("/", include_in_schema=False)
+async def overview(emu: Emu) -> JSON:
+    """Everything a sandbox user needs to point a client at the emulator."""
+    store = emu.store
+    return {
+        "key": emu.api_key,
+        "person": store.member_json(emu.person),
+        "members": [
+            {**store.member_json(m), "tokens": [t for t, o in store.tokens.items() if o == m.id]}
+            for m in store.members.values()
+        ],
+        "boards": [
+            {
+                **store.board_json(board),
+                "lists": [
+                    store.list_json(item)
+                    for item in store.lists.values()
+                    if item.id_board == board.id
+                ],
+            }
+            for board in store.boards.values()
+        ],
+        "webhooks": len(store.webhooks),
+        "paused": emu.dispatcher.paused,
+        "dropNext": emu.dispatcher.drop_next,
+        "limits": _limits_json(emu.limiter.config),
+    }
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+
+@router.post("/members")
+async def add_member(body: MemberIn, emu: Emu) -> JSON:
+    token = body.token or secrets.token_hex(32)
+    member = emu.add_member(
+        body.username, body.full_name, token=token, join_boards=body.join_boards
+    )
+    return {**emu.store.member_json(member), "token": token}
+
+
+@router.post("/tokens")
+async def add_token(body: TokenIn, emu: Emu) -> JSON:
+    if body.member not in emu.store.members:
+        raise invalid_value("member")
+    token = body.token or secrets.token_hex(32)
+    emu.store.add_token(token, body.member)
+    return {"token": token, "idMember": body.member}
+
+
+@router.delete("/tokens/{token}")
+async def revoke_token(token: str, emu: Emu) -> JSON:
+    """Revoke (or expire) a token: it stops working and its webhooks are deleted."""
+    gone = emu.store.revoke_token(token)
+    return {"revoked": token, "deletedWebhooks": [hook.id for hook in gone]}
+
+
+@router.post("/boards")
+async def add_board(body: BoardIn, emu: Emu) -> JSON:
+    board = emu.add_board(body.name, body.lists, body.members)
+    store = emu.store
+    lists = [store.list_json(item) for item in store.lists.values() if item.id_board == board.id]
+    return {**store.board_json(board), "members": board.member_ids, "lists": lists}
+
+
+@router.post("/boards/{board_id}/lists")
+async def add_list(board_id: str, body: ListIn, emu: Emu) -> JSON:
+    board = emu.store.board(board_id)
+    return emu.store.list_json(emu.store.add_list(board, body.name))
+
+
+# --- acting as a person in Trello ----------------------------------------------------------
+
+
+@router.post("/cards")
+async def person_creates_card(request: Request, emu: Emu) -> JSON:
+    params = await _params(request)
+    actor = emu.actor(params.pop("member", None))
+    card = emu.create_card(actor, params)
+    return emu.store.card_json(card)
+
+
+@router.post("/cards/{card_id}/edit")
+async def person_edits_card(card_id: str, request: Request, emu: Emu) -> JSON:
+    """Edit a card as someone using Trello would: records the action, fires webhooks."""
+    params = await _params(request)
+    actor = emu.actor(params.pop("member", None))
+    card = emu.store.card(card_id)
+    action = emu.update_card(actor, card, params)
+    return {
+        "card": emu.store.card_json(card),
+        "action": None if action is None else action.to_json(),
+    }
+
+
+@router.delete("/cards/{card_id}")
+async def person_deletes_card(card_id: str, emu: Emu, member: str | None = None) -> JSON:
+    card = emu.store.card(card_id)
+    action = emu.delete_card(emu.actor(member), card)
+    return {"action": action.to_json()}
+
+
+# --- webhook delivery ----------------------------------------------------------------------
+
+
+@router.get("/webhooks")
+async def all_webhooks(emu: Emu) -> list[JSON]:
+    return [{**hook.to_json(), "token": hook.token} for hook in emu.store.webhooks.values()]
+
+
+@router.get("/webhooks/deliveries")
+async def deliveries(emu: Emu) -> list[JSON]:
+    return [delivery.to_json() for delivery in emu.dispatcher.deliveries]
+
+
+@router.post("/webhooks/pause")
+async def pause_webhooks(emu: Emu) -> JSON:
+    """Hold deliveries back (a Trello outage or a slow queue) until resumed."""
+    emu.dispatcher.pause()
+    return {"paused": True}
+
+
+@router.post("/webhooks/resume")
+async def resume_webhooks(emu: Emu) -> JSON:
+    return {"paused": False, "released": emu.dispatcher.resume()}
+
+
+@router.post("/webhooks/drop-next")
+async def drop_next(emu: Emu, count: Annotated[int, Query(ge=0)] = 1) -> JSON:
+    """Lose the next ``count`` deliveries for good: the missed webhooks polling must recover."""
+    emu.dispatcher.drop_next = count
+    return {"dropNext": count}
+
+
+@router.post("/webhooks/flush")
+async def flush_webhooks(emu: Emu) -> JSON:
+    """Answer once every delivery in flight (retries included) has finished."""
+    await emu.dispatcher.flush()
+    return {"flushed": True}
+
+
+# --- observing and resetting ---------------------------------------------------------------
+
+
+@router.get("/requests")
+async def requests_log(emu: Emu, since: int = 0) -> list[JSON]:
+    """The API calls received (method, path, status), oldest first; ``since`` is a ``seq``."""
+    return [entry for entry in emu.requests if entry["seq"] > since]
+
+
+@router.delete("/requests")
+async def clear_requests(emu: Emu) -> JSON:
+    emu.requests.clear()
+    return {"cleared": True}
+
+
+@router.get("/rate-limits")
+async def get_rate_limits(emu: Emu) -> JSON:
+    return _limits_json(emu.limiter.config)
+
+
+@router.post("/rate-limits")
+async def set_rate_limits(body: LimitsIn, emu: Emu) -> JSON:
+    """Change limits at run time (for a separate-process emulator); counters start afresh."""
+    config = emu.limiter.config
+    for name, value in body.model_dump(exclude_none=True).items():
+        setattr(config, name, value)
+    emu.limiter.reset()
+    return _limits_json(config)
+
+
+@router.post("/reset")
+async def reset(emu: Emu) -> JSON:
+    await emu.reset()
+    return {"reset": True}

@@ -1,0 +1,96 @@
+"""Fixtures of the Trello emulator's tests: one in-process emulator per test.
+
+Tests speak to it only over HTTP (``httpx.ASGITransport``), as a client would: ``client`` is
+Tether's token on the Trello API, ``control`` is the test's remote control. Webhook callbacks go
+to a ``CallbackRecorder`` and retries wait 0 s. A test changes the emulator's arguments by
+parametrizing ``emulator_kwargs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tether_emulators.trello import TrelloEmulator, create_trello_emulator, get_emulator
+from tether_emulators.trello.testing import CallbackRecorder, ManualClock
+
+KEY = "sandbox-key"
+TOKEN = "tether-token"
+MEMBER = "5e0000000000000000000001"
+
+
+@pytest.fixture
+def emulator_kwargs() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def recorder() -> CallbackRecorder:
+    return CallbackRecorder()
+
+
+@pytest.fixture
+async def app(
+    emulator_kwargs: dict[str, Any], clock: ManualClock, recorder: CallbackRecorder
+) -> AsyncIterator[FastAPI]:
+    kwargs: dict[str, Any] = {
+        "tokens": {TOKEN: MEMBER},
+        "clock": clock,
+        "wall_clock": clock.now,
+        "webhook_transport": recorder,
+        "webhook_retry_delays": (0.0, 0.0, 0.0),
+        **emulator_kwargs,
+    }
+    application = create_trello_emulator(**kwargs)
+    yield application
+    await get_emulator(application).aclose()
+
+
+@pytest.fixture
+def emulator(app: FastAPI) -> TrelloEmulator:
+    return get_emulator(app)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://trello.test/1",
+        params={"key": KEY, "token": TOKEN},
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The API without credentials, for the auth tests."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://trello.test/1"
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def control(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://trello.test/_emulator"
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def board(control: httpx.AsyncClient) -> dict[str, Any]:
+    """A board with "To do", "Doing" and "Done", shared by Tether's member and the person."""
+    response = await control.post("/boards", json={"name": "Team"})
+    assert response.status_code == 200, response.text
+    created: dict[str, Any] = response.json()
+    return created
