@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.routing import Match
 
 HTTP_REQUESTS = Counter(
     "tether_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -26,11 +25,9 @@ async def metrics() -> Response:
 
 def _route_template(request: Request) -> str:
     # Label by route template, not raw path, so task ids don't explode label cardinality.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    # Routing has run by now and left the matched route in the scope.
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 def http_metrics_middleware(

@@ -31,18 +31,29 @@ def wait_for_port(host: str, port: int, timeout: float, what: str, log: Path) ->
 
 
 def spawn(args: Sequence[str], log: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
-    """Start ``args`` in its own session so it outlives the command that started it."""
+    """Start ``args`` as a daemon in its own session, so it outlives whoever started it.
+
+    ``setsid -f`` forks and returns at once, and the shell writes its pid before exec'ing the
+    program (which keeps that pid): we wait for the short-lived launcher, so no child of ours is
+    left running un-reaped, and the pid file names the real program.
+    """
+    pid_file.unlink(missing_ok=True)
     with log.open("ab") as out:
-        process = subprocess.Popen(
-            list(args),
+        subprocess.run(
+            ["setsid", "-f", "sh", "-c", 'echo $$ > "$0"; exec "$@"', str(pid_file), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
             env={**os.environ, **(env or {})},
+            check=True,
         )
-    pid_file.write_text(str(process.pid))
-    return process.pid
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            return int(pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.02)
+    raise RuntimeError(f"{args[0]} did not start (no pid file); see {log}")
 
 
 def pid_alive(pid_file: Path) -> int | None:

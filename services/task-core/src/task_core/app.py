@@ -1,0 +1,137 @@
+"""task-core's FastAPI application and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from task_core.config import TaskCoreSettings
+from task_core.endpoints import router as tasks_router
+from task_core.migrate import migrate
+from task_core.outbox import Outbox
+from task_core.readiness import readiness
+from task_core.relay import OutboxRelay, RelayHooks
+from task_core.service import TaskService
+from task_core.state import STATE_KEY, TaskCoreState
+from tether_common.bus import build_bus
+from tether_common.db import create_engine, is_sqlite, session_factory
+from tether_common.service import build_service_app
+from tether_events import EventBus, Topic, topic_name
+from tether_events.kafka import ensure_topics
+
+SERVICE = "task-core"
+log = structlog.get_logger(__name__)
+
+
+async def _start_own_bus(settings: TaskCoreSettings, stack: AsyncExitStack) -> EventBus:
+    bus = build_bus(settings, client_id=SERVICE)
+    if settings.bus == "kafka":
+        # Created with our partition count; broker auto-creation would pick its own.
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [topic_name(Topic.TASK_CHANGED, settings.topic_namespace)],
+            partitions=settings.topic_partitions,
+        )
+    await bus.start()
+    stack.push_async_callback(bus.stop)
+    return bus
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _relay_stopped(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("outbox_relay_stopped", error=repr(task.exception()))
+
+
+def create_app(
+    settings: TaskCoreSettings | None = None,
+    *,
+    bus: EventBus | None = None,
+    relay_hooks: RelayHooks | None = None,
+) -> FastAPI:
+    """The task-core app.
+
+    ``bus``: a shared bus (embedded mode, tests); its owner starts and stops it. Without one,
+    the app builds the configured bus and starts and stops it with itself.
+    ``relay_hooks``: fault injection for tests (see :class:`task_core.relay.RelayHooks`).
+    """
+    settings = settings or TaskCoreSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
+        if settings.migrate_on_start:
+            await migrate(settings.database_url)
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            active_bus = bus if bus is not None else await _start_own_bus(settings, stack)
+            sessions = session_factory(engine)
+            outbox = Outbox()
+            # SQLite has no row locks (FOR UPDATE is ignored there): two writers of one task
+            # would read the same version and the second would fail on the history key.
+            # SQLite runs one writer at a time anyway; queueing them here just makes them wait.
+            write_lock: AbstractAsyncContextManager[object] = (
+                asyncio.Lock() if is_sqlite(settings.database_url) else contextlib.nullcontext()
+            )
+            relay = OutboxRelay(
+                engine,
+                sessions,
+                active_bus,
+                outbox,
+                write_lock=write_lock,
+                batch_size=settings.relay_batch_size,
+                interval=settings.relay_interval,
+                hooks=relay_hooks,
+            )
+            relay_task = asyncio.create_task(relay.run(), name="task-core-outbox-relay")
+            relay_task.add_done_callback(_relay_stopped)
+            # Stopped before the bus and the engine it uses (the stack unwinds in reverse).
+            stack.push_async_callback(_cancel, relay_task)
+            state = TaskCoreState(
+                settings=settings,
+                engine=engine,
+                sessions=sessions,
+                bus=active_bus,
+                outbox=outbox,
+                tasks=TaskService(
+                    sessions,
+                    outbox,
+                    topic=topic_name(Topic.TASK_CHANGED, settings.topic_namespace),
+                    write_lock=write_lock,
+                ),
+                relay=relay,
+                relay_task=relay_task,
+            )
+            setattr(app.state, STATE_KEY, state)
+            # Requests after shutdown must fail loudly, not use a disposed engine.
+            stack.callback(delattr, app.state, STATE_KEY)
+            log.info(
+                "task_core_started",
+                # The backend only: the URL may carry a password.
+                database=make_url(settings.database_url).get_backend_name(),
+                bus=settings.bus if bus is None else "injected",
+            )
+            yield {STATE_KEY: state}
+
+    return build_service_app(
+        service=SERVICE,
+        title="Tether task-core (internal)",
+        description="Owns tasks, their vector clocks and history; publishes TaskChanged events.",
+        version=version("tether-task-core"),
+        lifespan=lifespan,
+        routers=[tasks_router],
+        readiness=readiness,
+    )

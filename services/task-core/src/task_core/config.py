@@ -1,0 +1,57 @@
+"""Task-core settings, read from ``TETHER_TASK_CORE_*`` environment variables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_settings import SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from tether_common.settings import BusSettings, ServiceSettings
+
+# People paste the URLs their tools print; SQLAlchemy's async engine needs the async drivers.
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_SUPPORTED = {"postgresql+asyncpg", "sqlite+aiosqlite"}
+
+
+def _async_database_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as postgresql+asyncpg://user@host/db")
+    scheme = _ASYNC_DRIVERS.get(scheme, scheme)
+    if scheme not in _SUPPORTED:
+        raise ValueError(f"unsupported database driver {scheme!r}; use one of {sorted(_SUPPORTED)}")
+    normalised = f"{scheme}://{rest}"
+    make_url(normalised)  # raises on a malformed URL now rather than at the first query
+    return normalised
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_async_database_url)]
+
+
+class TaskCoreSettings(ServiceSettings, BusSettings):
+    model_config = SettingsConfigDict(env_prefix="TETHER_TASK_CORE_", extra="ignore", env_file=None)
+
+    database_url: DatabaseUrl = Field(
+        default="sqlite+aiosqlite:///.tether/task-core.db",
+        description="Where tasks, their history and the outbox live (PostgreSQL or SQLite)",
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply database migrations when the service starts"
+    )
+    host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
+    port: int = Field(default=8001, ge=1, le=65535, description="Port of the HTTP server")
+    relay_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between outbox polls when no local commit wakes the relay "
+        "(changes committed by other replicas are found this way)",
+    )
+    relay_batch_size: int = Field(
+        default=100, ge=1, le=10_000, description="Outbox rows the relay reads per query"
+    )

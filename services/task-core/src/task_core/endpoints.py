@@ -1,0 +1,96 @@
+"""task-core's internal task API, called by the gateway on behalf of one tenant.
+
+The tenant comes in the path; every query is scoped by it, so another tenant's task is simply
+not found.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from task_core.models import Task
+from task_core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from task_core.state import Tasks
+from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
+from tether_events import VectorClock
+
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+
+TenantId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
+TaskId = Annotated[str, Path(min_length=1, max_length=128)]
+
+router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/tasks", tags=["tasks"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such live task for this tenant (`task_not_found`)"}
+}
+
+
+def task_out(task: Task) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        tenant_id=task.tenant_id,
+        title=task.title,
+        description=task.description,
+        due_date=task.due_date,
+        completed=task.completed,
+        deleted=task.deleted,
+        version=task.version,
+        clock=VectorClock(task.clock),
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a task")
+async def create_task(tenant_id: TenantId, body: TaskCreate, tasks: Tasks) -> TaskOut:
+    return task_out(await tasks.create(tenant_id, body))
+
+
+@router.get("", summary="List live tasks, oldest first, a page at a time")
+async def list_tasks(
+    tenant_id: TenantId,
+    tasks: Tasks,
+    limit: Annotated[int, Query(ge=1, le=200, description="Tasks per page")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
+    ] = None,
+) -> TaskPage:
+    try:
+        after = decode_cursor(cursor) if cursor is not None else None
+    except InvalidCursor as exc:
+        # FastAPI's own 422 shape, so the gateway can pass it through naming the parameter.
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
+        ) from exc
+    items, next_position = await tasks.page(tenant_id, limit=limit, after=after)
+    return TaskPage(
+        items=[task_out(task) for task in items],
+        next_cursor=encode_cursor(next_position) if next_position else None,
+    )
+
+
+@router.get("/{task_id}", summary="Get a task", responses=_NOT_FOUND)
+async def get_task(tenant_id: TenantId, task_id: TaskId, tasks: Tasks) -> TaskOut:
+    return task_out(await tasks.get(tenant_id, task_id))
+
+
+@router.patch("/{task_id}", summary="Change some fields of a task", responses=_NOT_FOUND)
+async def update_task(
+    tenant_id: TenantId, task_id: TaskId, patch: TaskPatch, tasks: Tasks
+) -> TaskOut:
+    return task_out(await tasks.update(tenant_id, task_id, patch))
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a task (soft: it keeps its history)",
+    responses=_NOT_FOUND,
+)
+async def delete_task(tenant_id: TenantId, task_id: TaskId, tasks: Tasks) -> None:
+    await tasks.delete(tenant_id, task_id)

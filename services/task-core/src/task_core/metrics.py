@@ -1,0 +1,22 @@
+"""Task-core's own Prometheus metrics (HTTP metrics come from tether_common.metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+TASK_CHANGES = Counter(
+    "tether_task_core_task_changes_total",
+    "Task changes committed, by kind",
+    ["change"],  # created | updated | deleted
+)
+OUTBOX_PUBLISHED = Counter(
+    "tether_task_core_outbox_published_total", "Outbox events the relay published to the bus"
+)
+OUTBOX_BACKLOG = Gauge(
+    "tether_task_core_outbox_backlog",
+    "Outbox events not yet published, as the relay last counted them",
+)
+RELAY_FAILURES = Counter(
+    "tether_task_core_relay_failures_total",
+    "Relay passes that failed (bus or database unavailable) and will be retried",
+)

@@ -1,0 +1,187 @@
+"""The outbox relay: publishes committed events to the bus in commit order.
+
+Each message is marked published only after the bus acknowledged it, so a crash never loses
+one: after a crash between commit and publish the next relay publishes it; after a crash
+between publish and marking it publishes it again, the very same CloudEvent (same id), which
+consumers drop by id (see ``repository.already_processed``).
+
+With several task-core replicas on PostgreSQL, only the holder of an advisory lock publishes:
+one publisher keeps each task's events in commit order, and the others stand by to take over
+when its session ends. SQLite means a single process, so there the relay always leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from task_core.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, RELAY_FAILURES
+from task_core.models import OutboxMessage, utcnow
+from task_core.outbox import Outbox
+from task_core.repository import OutboxRepository
+from tether_common.db import transaction
+from tether_events import EventBus, decode
+
+log = structlog.get_logger(__name__)
+
+Hook = Callable[[OutboxMessage], Awaitable[None]]
+LOCK_NAME = "tether.task-core.outbox-relay"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayHooks:
+    """Fault-injection points, awaited with the message in hand.
+
+    A test stops the relay at an exact point by making a hook wait forever and then cancelling
+    the relay (stopping the app) while it waits: what a killed process leaves behind.
+    """
+
+    before_publish: Hook | None = None  # the message is committed, not yet on the bus
+    before_mark: Hook | None = None  # the bus acknowledged it, it is not yet marked published
+
+
+class Leadership:
+    """A session-level ``pg_try_advisory_lock`` on a dedicated connection (PostgreSQL).
+
+    Session-level rather than transaction-level: the lock must outlive the relay's short
+    transactions, and PostgreSQL releases it by itself when the holder's connection dies.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._held = False
+
+    async def acquire(self) -> bool:
+        """Whether this relay leads now; asks again each call while it does not."""
+        if self._engine.dialect.name != "postgresql":
+            return True
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        if self._held:
+            # A leader whose connection broke has lost the lock: fail here rather than
+            # publish alongside the new leader.
+            await self._connection.execute(text("SELECT 1"))
+        else:
+            result = await self._connection.execute(
+                text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": LOCK_NAME}
+            )
+            self._held = bool(result.scalar_one())
+            if self._held:
+                log.info("outbox_relay_leading")
+        # Commit so the lock connection never sits idle inside a transaction.
+        await self._connection.commit()
+        return self._held
+
+    async def release(self) -> None:
+        connection, self._connection = self._connection, None
+        held, self._held = self._held, False
+        if connection is None:
+            return
+        try:
+            if held:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": LOCK_NAME}
+                )
+                await connection.commit()
+            await connection.close()
+        except Exception:
+            # Never hand a possibly locked session back to the pool: closing it frees the lock.
+            await connection.invalidate()
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        outbox: Outbox,
+        *,
+        write_lock: AbstractAsyncContextManager[object],
+        batch_size: int = 100,
+        interval: float = 1.0,
+        max_backoff: float = 30.0,
+        hooks: RelayHooks | None = None,
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._bus = bus
+        self._outbox = outbox
+        self._write_lock = write_lock
+        self._batch_size = batch_size
+        self._interval = interval
+        self._max_backoff = max_backoff
+        self._hooks = hooks or RelayHooks()
+
+    async def run(self) -> None:
+        """Publish until cancelled: at once after a local commit, else every ``interval``.
+
+        Failures (bus or database unavailable) are logged and retried with backoff; the
+        changes themselves keep committing meanwhile, the outbox just grows.
+        """
+        leadership = Leadership(self._engine)
+        failures = 0
+        try:
+            while True:
+                try:
+                    if await leadership.acquire():
+                        await self.publish_pending()
+                    failures = 0
+                    await self._outbox.wait_for_commit(self._interval)
+                except Exception:
+                    failures += 1
+                    RELAY_FAILURES.inc()
+                    delay = min(self._max_backoff, self._interval * 2 ** min(failures, 16))
+                    log.exception("outbox_relay_failed", attempt=failures, retry_in=delay)
+                    await leadership.release()
+                    await asyncio.sleep(delay)
+        finally:
+            await leadership.release()
+
+    async def publish_pending(self) -> int:
+        """Publish every unpublished message, oldest first; returns how many were published."""
+        async with transaction(self._sessions) as session:
+            backlog = await OutboxRepository(session).backlog()
+        OUTBOX_BACKLOG.set(backlog)
+        published = 0
+        while backlog:
+            async with transaction(self._sessions) as session:
+                batch = await OutboxRepository(session).unpublished(self._batch_size)
+            for message in batch:
+                await self._publish(message)
+                published += 1
+            if len(batch) < self._batch_size:
+                break
+        return published
+
+    async def _publish(self, message: OutboxMessage) -> None:
+        if self._hooks.before_publish is not None:
+            await self._hooks.before_publish(message)
+        # Our own encoder wrote the payload, so a decoding error is a bug: it stops the relay
+        # loudly (failures metric, rising backlog) rather than skipping an event for good.
+        event = decode(message.payload.encode())
+        await self._bus.publish(message.topic, event, key=message.key)
+        if self._hooks.before_mark is not None:
+            await self._hooks.before_mark(message)
+        # Once the bus has the event, stopping the relay (a shutdown) waits for the mark rather
+        # than cutting it off, which would only cause a needless duplicate after the restart.
+        marking = asyncio.ensure_future(self._mark_published(message))
+        try:
+            await asyncio.shield(marking)
+        except asyncio.CancelledError:
+            await marking
+            raise
+
+    async def _mark_published(self, message: OutboxMessage) -> None:
+        async with self._write_lock, transaction(self._sessions) as session:
+            await OutboxRepository(session).mark_published(message.id, utcnow())
+        OUTBOX_PUBLISHED.inc()
+        OUTBOX_BACKLOG.dec()
+        log.debug("outbox_published", event_id=message.event_id, topic=message.topic)

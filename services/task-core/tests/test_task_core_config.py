@@ -1,0 +1,62 @@
+"""Settings come from TETHER_TASK_CORE_* variables; database URLs get their async driver."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pydantic import ValidationError
+
+from task_core.config import TaskCoreSettings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("TETHER_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_run_embedded_friendly_on_port_8001() -> None:
+    settings = TaskCoreSettings()
+    assert settings.database_url == "sqlite+aiosqlite:///.tether/task-core.db"
+    assert (settings.port, settings.migrate_on_start) == (8001, True)
+    assert (settings.bus, settings.topic_namespace) == ("kafka", "")
+
+
+def test_every_setting_reads_its_prefixed_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "TETHER_TASK_CORE_DATABASE_URL": "postgresql://tether:pw@db:5432/tether",
+        "TETHER_TASK_CORE_MIGRATE_ON_START": "false",
+        "TETHER_TASK_CORE_HOST": "0.0.0.0",
+        "TETHER_TASK_CORE_PORT": "9001",
+        "TETHER_TASK_CORE_RELAY_INTERVAL": "0.5",
+        "TETHER_TASK_CORE_RELAY_BATCH_SIZE": "10",
+        "TETHER_TASK_CORE_BUS": "inprocess",
+        "TETHER_TASK_CORE_KAFKA_BOOTSTRAP_SERVERS": "k1:9092,k2:9092",
+        "TETHER_TASK_CORE_TOPIC_NAMESPACE": "staging",
+        "TETHER_TASK_CORE_LOG_LEVEL": "DEBUG",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = TaskCoreSettings()
+    assert settings.database_url == "postgresql+asyncpg://tether:pw@db:5432/tether"
+    assert settings.migrate_on_start is False
+    assert (settings.host, settings.port) == ("0.0.0.0", 9001)
+    assert (settings.relay_interval, settings.relay_batch_size) == (0.5, 10)
+    assert (settings.bus, settings.kafka_bootstrap_servers) == ("inprocess", "k1:9092,k2:9092")
+    assert (settings.topic_namespace, settings.log_level) == ("staging", "DEBUG")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("database_url", "mysql://x@y/z"),
+        ("database_url", "not a url"),
+        ("relay_interval", 0),
+        ("relay_batch_size", 0),
+    ],
+)
+def test_bad_values_are_refused_at_start_up(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        TaskCoreSettings.model_validate({field: value})
