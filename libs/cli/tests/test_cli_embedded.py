@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,13 @@ from tether_events import CloudEvent, Topic, VectorClock, topic_name
 
 
 @pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Embedded mode keeps its SQLite files under ./.tether, like `make run` in the checkout.
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith("TETHER_"):
             monkeypatch.delenv(name)
-    yield tmp_path
+    return tmp_path
 
 
 def mint_token() -> str:

@@ -24,11 +24,20 @@ SETTINGS: tuple[tuple[str, type[BaseSettings]], ...] = (
 )
 
 
+def _shown(value: object) -> str:
+    # As one would write it in the environment: true/false, plain strings, URLs as text.
+    if isinstance(value, bool):
+        return str(value).lower()
+    return '""' if value == "" else str(value)
+
+
 def env_vars(settings: type[BaseSettings]) -> list[tuple[str, str, str]]:
     prefix = str(settings.model_config.get("env_prefix", ""))
     rows = []
     for name, field in settings.model_fields.items():
-        default = "" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        default = (
+            "" if field.is_required() else _shown(field.get_default(call_default_factory=True))
+        )
         rows.append((f"{prefix}{name.upper()}", default, field.description or ""))
     return rows
 

@@ -6,7 +6,9 @@ operator would: separate processes, configured only through environment variable
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
 import time
@@ -117,6 +119,13 @@ class Deployment:
         raise RuntimeError(f"{spec.name} did not become healthy; log tail:\n{tail}")
 
     def stop(self, say: Callable[[str], None]) -> None:
+        # SIGTERM to all first, then wait: graceful shutdowns (consumers leaving their groups,
+        # producers flushing) overlap instead of queueing.
+        for spec in SERVICES:
+            pid = pid_alive(self.pid_file(spec))
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGTERM)
         for spec in reversed(SERVICES):
             if terminate(self.pid_file(spec)):
                 say(f"{spec.name} stopped")
