@@ -11,7 +11,7 @@ from tether_connector_runtime.settings import ConnectorSettings
 class AsanaSettings(ConnectorSettings):
     model_config = SettingsConfigDict(env_prefix="TETHER_ASANA_", extra="ignore")
 
-    port: int = Field(default=8003, ge=1, le=65535)
+    port: int = Field(default=8003, ge=1, le=65535, description="HTTP port (distributed mode)")
     api_url: str = Field(
         default="https://app.asana.com/api/1.0", description="Base URL of the Asana REST API"
     )

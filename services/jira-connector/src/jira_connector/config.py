@@ -11,7 +11,7 @@ from tether_connector_runtime.settings import ConnectorSettings
 class JiraSettings(ConnectorSettings):
     model_config = SettingsConfigDict(env_prefix="TETHER_JIRA_", extra="ignore")
 
-    port: int = Field(default=8004, ge=1, le=65535)
+    port: int = Field(default=8004, ge=1, le=65535, description="HTTP port (distributed mode)")
     api_url: str = Field(
         default="https://api.atlassian.com", description="Base URL of the Jira REST API"
     )

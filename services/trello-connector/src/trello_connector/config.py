@@ -11,7 +11,7 @@ from tether_connector_runtime.settings import ConnectorSettings
 class TrelloSettings(ConnectorSettings):
     model_config = SettingsConfigDict(env_prefix="TETHER_TRELLO_", extra="ignore")
 
-    port: int = Field(default=8002, ge=1, le=65535)
+    port: int = Field(default=8002, ge=1, le=65535, description="HTTP port (distributed mode)")
     api_url: str = Field(
         default="https://api.trello.com/1", description="Base URL of the Trello REST API"
     )
