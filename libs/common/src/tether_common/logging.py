@@ -29,3 +29,5 @@ def configure_logging(service: str, level: str = "INFO", json: bool = False) -> 
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     # aiokafka is chatty at INFO about every group join; its warnings still show.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # One line per outgoing request drowns our own request log; failures still surface.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))

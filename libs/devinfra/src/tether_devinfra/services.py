@@ -121,14 +121,15 @@ class Deployment:
     def stop(self, say: Callable[[str], None]) -> None:
         # SIGTERM to all first, then wait: graceful shutdowns (consumers leaving their groups,
         # producers flushing) overlap instead of queueing.
-        for spec in SERVICES:
-            pid = pid_alive(self.pid_file(spec))
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGTERM)
-        for spec in reversed(SERVICES):
-            if terminate(self.pid_file(spec)):
-                say(f"{spec.name} stopped")
+        running = [
+            (spec, pid) for spec in SERVICES if (pid := pid_alive(self.pid_file(spec))) is not None
+        ]
+        for _, pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+        for spec, _ in running:
+            terminate(self.pid_file(spec))  # waits, and SIGKILLs one that ignores SIGTERM
+            say(f"{spec.name} stopped")
 
     def kill(self, name: str) -> None:
         """kill -9 one service: the crash tests' way of pulling the plug."""
