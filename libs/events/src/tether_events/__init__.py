@@ -6,6 +6,7 @@ from tether_events.codec import UndecodableEvent, decode, encode
 from tether_events.envelope import CloudEvent, EventData
 from tether_events.task import (
     EVENT_TYPES,
+    ExportRequested,
     LinkChanged,
     ProviderItemChanged,
     SyncedField,
@@ -18,6 +19,7 @@ __all__ = [
     "CloudEvent",
     "EventBus",
     "EventData",
+    "ExportRequested",
     "Handler",
     "LinkChanged",
     "Ordering",

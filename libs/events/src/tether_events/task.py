@@ -52,27 +52,52 @@ class ProviderItemChanged(EventData):
     replica: str = Field(description="The link's replica id, e.g. trello:<card id>")
     external_id: str
     base_clock: VectorClock
-    base_fields: dict[str, Any]
-    new_fields: dict[str, Any]
-    deleted: bool = False
-    observed_at: datetime
+    base_values: dict[str, Any] = Field(description="Merge base of exactly the changed fields")
+    new_values: dict[str, Any] = Field(description="The provider's values of those fields")
+    deleted: bool = Field(default=False, description="The provider item was deleted")
+    edited_at: datetime = Field(description="The provider's modification time (latest_wins)")
+
+
+Provider = Literal["trello", "asana", "jira"]
+
+
+class ExportRequested(EventData):
+    """A person asked to export a task to a provider (``tether.link.requested.v1``).
+
+    Published by task-core when it registers the pending link; the provider's connector
+    creates the item. It carries the task's state so the connector needs nothing else, and the
+    link id, which the connector marks the item with so a retry finds it instead of creating a
+    second one.
+    """
+
+    event_type: ClassVar[str] = "tether.link.requested.v1"
+
+    link_id: str
+    task_id: str
+    tenant_id: str
+    provider: Provider
+    connection_id: str
+    target: dict[str, str] = Field(description="Where to create the item, e.g. {list_id}")
+    task: TaskChanged
 
 
 class LinkChanged(EventData):
-    """A link between a task and a provider item was created, activated, failed or removed."""
+    """A connector's word on a link (``tether.link.changed.v1``): the item exists (active),
+    could not be created (failed), or is gone on the provider's side (unlinked)."""
 
     event_type: ClassVar[str] = "tether.link.changed.v1"
 
     link_id: str
     task_id: str
     tenant_id: str
-    provider: Literal["trello", "asana", "jira"]
-    status: Literal["pending", "active", "failed", "unlinked"]
+    provider: Provider
+    status: Literal["active", "failed", "unlinked"]
+    replica: str | None = Field(default=None, description="The link's replica id once active")
     external_id: str | None = None
     url: str | None = None
     error: str | None = None
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {
-    cls.event_type: cls for cls in (TaskChanged, ProviderItemChanged, LinkChanged)
+    cls.event_type: cls for cls in (TaskChanged, ProviderItemChanged, ExportRequested, LinkChanged)
 }

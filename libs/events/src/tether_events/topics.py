@@ -8,6 +8,7 @@ from enum import StrEnum
 class Topic(StrEnum):
     TASK_CHANGED = "tether.task-changed.v1"
     PROVIDER_CHANGED = "tether.provider-changed.v1"
+    # Export requests (task-core -> connectors) and link status (connectors -> task-core).
     LINK_EVENTS = "tether.link-events.v1"
     DEAD_LETTER = "tether.dead-letter.v1"
 
