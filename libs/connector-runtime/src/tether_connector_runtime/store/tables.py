@@ -1,0 +1,93 @@
+"""The connector tables, one set per provider.
+
+Tables are named ``<provider>_...`` because a distributed deployment may point every service
+at one database; each connector then keeps its own tables and its own Alembic version table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text, UniqueConstraint
+
+from tether_common.db import new_metadata
+from tether_common.dbtypes import UtcDateTime
+
+
+@dataclass(frozen=True)
+class ConnectorTables:
+    metadata: MetaData
+    connections: Table
+    links: Table
+    webhooks: Table
+    deliveries: Table
+    processed_events: Table
+    cursors: Table
+
+
+def connector_tables(prefix: str) -> ConnectorTables:
+    metadata = new_metadata()
+    connections = Table(
+        f"{prefix}_connections",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("tenant_id", String(64), nullable=False, index=True),
+        Column("account_id", String(128), nullable=False),
+        Column("account_name", String(256), nullable=False, default=""),
+        # Fernet ciphertext of the provider token; the plaintext never touches the database.
+        Column("token_encrypted", Text, nullable=False),
+        Column("status", String(16), nullable=False, default="active"),
+        Column("error", Text, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
+    links = Table(
+        f"{prefix}_links",
+        metadata,
+        Column("link_id", String(64), primary_key=True),
+        Column("tenant_id", String(64), nullable=False),
+        Column("task_id", String(64), nullable=False, index=True),
+        Column("connection_id", String(64), nullable=False),
+        Column("container_id", String(128), nullable=False),
+        Column("external_id", String(128), nullable=True),
+        Column("replica", String(256), nullable=True),
+        Column("url", Text, nullable=True),
+        Column("status", String(16), nullable=False),
+        Column("synced_clock", JSON, nullable=False),
+        Column("synced_fields", JSON, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+        Index(f"ix_{prefix}_links_external_id", "external_id"),
+    )
+    webhooks = Table(
+        f"{prefix}_webhooks",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("connection_id", String(64), nullable=False),
+        Column("model_id", String(128), nullable=False),
+        Column("external_webhook_id", String(128), nullable=True),
+        Column("callback_url", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        UniqueConstraint("connection_id", "model_id", name=f"uq_{prefix}_webhooks_model"),
+    )
+    deliveries = Table(
+        f"{prefix}_deliveries",
+        metadata,
+        Column("delivery_id", String(256), primary_key=True),
+        Column("received_at", UtcDateTime, nullable=False),
+    )
+    processed_events = Table(
+        f"{prefix}_processed_events",
+        metadata,
+        Column("consumer", String(128), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("processed_at", UtcDateTime, nullable=False),
+    )
+    cursors = Table(
+        f"{prefix}_cursors",
+        metadata,
+        Column("container_id", String(128), primary_key=True),
+        Column("cursor", Text, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    )
+    return ConnectorTables(
+        metadata, connections, links, webhooks, deliveries, processed_events, cursors
+    )

@@ -1,0 +1,64 @@
+"""The connector store: migrations on both backends, link state round trip, idempotency."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tether_common.db import create_engine, session_factory, transaction
+from tether_connector_runtime.store.migrate import migrate_connector
+from tether_connector_runtime.store.repository import ConnectorRepository, StoredLink
+from tether_connector_runtime.store.tables import connector_tables
+from tether_events.clock import VectorClock
+from tether_sync import LinkState, TaskFields
+
+
+async def exercise(url: str) -> None:
+    await migrate_connector(url, "trello")
+    await migrate_connector(url, "trello")  # a second run finds nothing to do
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    repo = ConnectorRepository(connector_tables("trello"))
+    state = LinkState(
+        link_id="l1",
+        task_id="t1",
+        replica="trello:c1",
+        synced_clock=VectorClock({"core": 2}),
+        synced_fields=TaskFields(title="Plan", due_date=date(2026, 12, 1)),
+    )
+    link = StoredLink(
+        "l1", "acme", "t1", "trello_x", "list1", "c1", "trello:c1", None, "active", state
+    )
+    try:
+        async with transaction(sessions) as session:
+            await repo.save_link(session, link, state)
+            assert await repo.first_delivery(session, "d1")
+            assert not await repo.first_delivery(session, "d1")
+            assert await repo.first_processing(session, "c", "e1")
+            assert not await repo.first_processing(session, "c", "e1")
+        async with transaction(sessions) as session:
+            loaded = await repo.link_by_external_id(session, "c1")
+            assert loaded is not None
+            assert loaded.state == state
+            assert [x.link_id for x in await repo.links_of_task(session, "t1")] == ["l1"]
+            await repo.save_state(
+                session, state.model_copy(update={"synced_clock": VectorClock({"core": 3})})
+            )
+        async with transaction(sessions) as session:
+            again = await repo.link(session, "l1")
+            assert again is not None
+            assert again.state is not None
+            assert again.state.synced_clock == VectorClock({"core": 3})
+    finally:
+        await engine.dispose()
+
+
+async def test_store_on_sqlite(tmp_path: Path) -> None:
+    await exercise(f"sqlite+aiosqlite:///{tmp_path}/trello.db")
+
+
+@pytest.mark.integration
+async def test_store_on_postgresql(database_url: str) -> None:
+    await exercise(database_url)
