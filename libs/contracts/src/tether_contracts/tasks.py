@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from tether_events.clock import VectorClock
 
-# Trello caps card descriptions at 16384 characters, the tightest of our providers; refusing
-# longer text up front beats silently truncating a copy later.
-DESCRIPTION_MAX = 16384
+# Trello caps card descriptions at 16384 characters, the tightest of our providers, and a
+# Trello copy also carries a short link marker; refusing longer text up front beats silently
+# truncating a copy later.
+DESCRIPTION_MAX = 16_000
 TITLE_MAX = 512
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
