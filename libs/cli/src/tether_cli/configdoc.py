@@ -5,6 +5,7 @@ The README's configuration table is this output; a test keeps the two in step.
 
 from __future__ import annotations
 
+from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from api_gateway.config import GatewaySettings
@@ -38,7 +39,14 @@ def env_vars(settings: type[BaseSettings]) -> list[tuple[str, str, str]]:
         default = (
             "" if field.is_required() else _shown(field.get_default(call_default_factory=True))
         )
-        rows.append((f"{prefix}{name.upper()}", default, field.description or ""))
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            env = str(alias.choices[0])  # a setting shared across services, e.g. TETHER_PUBLIC_URL
+        elif isinstance(alias, str):
+            env = alias
+        else:
+            env = f"{prefix}{name.upper()}"
+        rows.append((env, default, field.description or ""))
     return rows
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any, Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from tether_common.settings import BusSettings, ServiceSettings
+from tether_connector_runtime.secrets import TokenCipher, parse_keys
 
 
 class ConnectorSettings(ServiceSettings, BusSettings):
@@ -14,3 +17,32 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         default="http://127.0.0.1:8000",
         description="Base URL providers call back (webhooks); must reach this connector",
     )
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="development or production; production refuses to start without "
+        "TOKEN_ENCRYPTION_KEY",
+    )
+    token_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) encrypting provider tokens at rest, comma-separated, the "
+        "first encrypts (rotation); unset in development: a key kept in "
+        ".tether/connector-secret.key",
+    )
+
+    def token_key_env_name(self) -> str:
+        return f"{self.model_config.get('env_prefix', '')}TOKEN_ENCRYPTION_KEY"
+
+    @field_validator("token_encryption_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # ``KEY=`` in an env file or compose file means "not set", not "an empty key".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _usable_token_key(self) -> Self:
+        # Fail at start-up, not at the first connection a user makes.
+        if self.token_encryption_key is not None:
+            TokenCipher(parse_keys(self.token_encryption_key.get_secret_value()))
+        elif self.environment == "production":
+            raise ValueError(f"{self.token_key_env_name()} must be set in production")
+        return self

@@ -1,13 +1,148 @@
-"""The Trello connector service. Only its skeleton exists so far: sync arrives with its issue."""
+"""The Trello connector service: its lifespan wires the store, the bus and the sync."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
-from tether_connector_runtime.app import create_connector_app
+import httpx
+from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tether_common.bus import build_bus
+from tether_common.db import create_engine, ping, session_factory
+from tether_common.errors import NotFound
+from tether_common.health import ReadinessCheck
+from tether_common.logging import configure_logging
+from tether_common.service import build_service_app
+from tether_connector_runtime.ratelimit import Budget, RateLimiter
+from tether_connector_runtime.secrets import TokenCipher
+from tether_connector_runtime.store.migrate import migrate_connector
+from tether_connector_runtime.store.repository import ConnectorRepository
+from tether_connector_runtime.store.tables import connector_tables
+from tether_events import CloudEvent, ExportRequested, Topic, topic_name
 from tether_events.bus import EventBus
+from tether_events.kafka import ensure_topics
+from trello_connector import connections, webhook
+from trello_connector.client import TrelloClient
 from trello_connector.config import TrelloSettings
+from trello_connector.reconcile import reconcile_forever
+from trello_connector.registration import ensure_board_webhook
+from trello_connector.state import TrelloState
+from trello_connector.sync import TrelloSync
+
+PROVIDER = "trello"
+GROUP = "trello-connector"
 
 
-def create_app(settings: TrelloSettings | None = None, *, bus: EventBus | None = None) -> FastAPI:
-    return create_connector_app("trello", settings or TrelloSettings(), bus=bus)
+def trello_limiter() -> RateLimiter:
+    # PROVIDERS.md: 100 requests / 10 s per token and 300 / 10 s per key; we stay below both.
+    return RateLimiter({"token:": Budget.below(100, 10.0), "key:": Budget.below(300, 10.0)})
+
+
+def create_app(
+    settings: TrelloSettings | None = None,
+    *,
+    bus: EventBus | None = None,
+    trello_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``bus``: a shared bus (embedded mode); its owner starts and stops it.
+    ``trello_transport``: how to reach Trello (tests hand in an emulator in memory)."""
+    settings = settings or TrelloSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
+        if bus is None:
+            configure_logging("trello-connector", settings.log_level, settings.log_json)
+        if settings.migrate_on_start:
+            await migrate_connector(settings.database_url, PROVIDER)
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=30.0, transport=trello_transport)
+            )
+            active_bus = bus or build_bus(settings, client_id=GROUP)
+            repo = ConnectorRepository(connector_tables(PROVIDER))
+            sessions = session_factory(engine)
+            cipher = TokenCipher.from_settings(settings)
+            limiter = trello_limiter()
+
+            def client(token: str) -> TrelloClient:
+                return TrelloClient(
+                    http,
+                    api_url=settings.api_url,
+                    key=settings.api_key,
+                    token=token,
+                    limiter=limiter,
+                )
+
+            async def client_for(session: AsyncSession, connection_id: str) -> TrelloClient:
+                row = await repo.connection(session, connection_id)
+                if row is None:
+                    raise NotFound(f"no Trello connection {connection_id}")
+                return client(cipher.decrypt(row.token_encrypted))
+
+            async def ensure_webhook(session: AsyncSession, connection_id: str, board: str) -> None:
+                await ensure_board_webhook(
+                    session,
+                    repo,
+                    await client_for(session, connection_id),
+                    settings,
+                    connection_id,
+                    board,
+                )
+
+            sync = TrelloSync(
+                sessions,
+                repo,
+                active_bus,
+                client_for,
+                namespace=settings.topic_namespace,
+                ensure_webhook=ensure_webhook,
+            )
+            state = TrelloState(
+                settings, engine, sessions, repo, active_bus, http, cipher, limiter, sync
+            )
+            app.state.trello = state
+
+            async def on_link_event(event: CloudEvent[Any]) -> None:
+                if isinstance(event.data, ExportRequested) and event.data.provider == PROVIDER:
+                    await sync.export(event.data)
+
+            ns = settings.topic_namespace
+            active_bus.subscribe([topic_name(Topic.TASK_CHANGED, ns)], GROUP, sync.task_changed)
+            active_bus.subscribe([topic_name(Topic.LINK_EVENTS, ns)], GROUP, on_link_event)
+            if bus is None:
+                if settings.bus == "kafka":
+                    await ensure_topics(
+                        settings.kafka_bootstrap_servers,
+                        [topic_name(t, ns) for t in Topic],
+                        partitions=settings.topic_partitions,
+                    )
+                await active_bus.start()
+                stack.push_async_callback(active_bus.stop)
+            reconciler = asyncio.create_task(reconcile_forever(state), name="trello-reconcile")
+
+            async def stop_reconciler() -> None:
+                reconciler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reconciler
+
+            stack.push_async_callback(stop_reconciler)
+            yield {}
+
+    def readiness(request: Request) -> Mapping[str, ReadinessCheck]:
+        state: TrelloState = request.app.state.trello
+        return {"database": lambda: ping(state.engine)}
+
+    return build_service_app(
+        service="trello-connector",
+        title="Tether Trello connector",
+        lifespan=lifespan,
+        routers=[connections.router, webhook.router],
+        readiness=readiness,
+    )

@@ -176,6 +176,11 @@ class ConnectorRepository:
         await session.execute(delete(self.t.webhooks).where(self.t.webhooks.c.id == webhook_id))
 
     # idempotency -----------------------------------------------------------------------------
+    async def delivery_seen(self, session: AsyncSession, delivery_id: str) -> bool:
+        d = self.t.deliveries
+        found = await session.execute(select(d.c.delivery_id).where(d.c.delivery_id == delivery_id))
+        return found.first() is not None
+
     async def first_delivery(self, session: AsyncSession, delivery_id: str) -> bool:
         """Record a webhook delivery; False when it was seen before (a retry or duplicate)."""
         return await self._insert_once(

@@ -1,0 +1,260 @@
+"""The Trello side of sync: exports, task changes to cards, card changes to events.
+
+Every decision is the sync engine's (tether_sync); this module does the I/O around it.
+
+Order of effects when a card change is found: publish the provider change first, then record
+the new link state. A crash in between republishes the same change (same base clock), which
+core recognises as a duplicate by its clock; the other order could lose the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_common.db import transaction
+from tether_connector_runtime.store.repository import ConnectorRepository, StoredLink
+from tether_events import (
+    CloudEvent,
+    ExportRequested,
+    LinkChanged,
+    ProviderItemChanged,
+    TaskChanged,
+    Topic,
+    topic_name,
+)
+from tether_events.bus import EventBus
+from tether_sync import (
+    ArchiveProviderCopy,
+    LinkState,
+    Skip,
+    TaskFields,
+    TaskSnapshot,
+    after_publish,
+    after_write,
+    decide_inbound,
+    decide_outbound,
+    link_replica,
+)
+from trello_connector.client import TrelloClient
+from trello_connector.mapping import card_fields, card_params, link_id_of, marked_desc
+
+log = structlog.get_logger(__name__)
+SOURCE = "/tether/trello-connector"
+
+ClientFor = Callable[[AsyncSession, str], Awaitable[TrelloClient]]
+
+
+def snapshot_of(task: TaskChanged) -> TaskSnapshot:
+    return TaskSnapshot(
+        task_id=task.task_id,
+        fields=TaskFields(
+            title=task.title,
+            description=task.description,
+            due_date=task.due_date,
+            completed=task.completed,
+        ),
+        clock=task.clock,
+        deleted=task.deleted,
+    )
+
+
+def _edited_at(card: dict[str, Any]) -> datetime:
+    stamp = card.get("dateLastActivity")
+    if stamp:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    return datetime.now(UTC)
+
+
+@dataclass
+class TrelloSync:
+    sessions: async_sessionmaker[AsyncSession]
+    repo: ConnectorRepository
+    bus: EventBus
+    client_for: ClientFor  # the Trello client of a connection (decrypts its token)
+    namespace: str = ""
+    ensure_webhook: Callable[[AsyncSession, str, str], Awaitable[None]] | None = None
+
+    # export ------------------------------------------------------------------------------------
+    async def export(self, request: ExportRequested) -> None:
+        async with transaction(self.sessions) as session:
+            known = await self.repo.link(session, request.link_id)
+            if known is not None and known.status == "active":
+                await self._announce(known)  # a redelivered request: say it again, idempotently
+                return
+            client = await self.client_for(session, request.connection_id)
+            list_id = request.target.get("list_id", "")
+            target = await client.list_(list_id)
+            board_id = str(target["idBoard"])
+            # Look for the card a crashed attempt may have created before recording it.
+            card = next(
+                (
+                    c
+                    for c in await client.board_cards(board_id)
+                    if link_id_of(str(c.get("desc") or "")) == request.link_id
+                ),
+                None,
+            )
+            snapshot = snapshot_of(request.task)
+            if card is None:
+                params = card_params(snapshot.fields.model_dump(), link_id=request.link_id)
+                params["desc"] = marked_desc(snapshot.fields.description, request.link_id)
+                card = await client.create_card({"idList": list_id, **params})
+            replica = link_replica("trello", str(card["id"]))
+            # What the card holds is the base (normally the snapshot; after an adoption it may
+            # already carry a person's edit, which then flows back as a change).
+            state = LinkState(
+                link_id=request.link_id,
+                task_id=request.task_id,
+                replica=replica,
+                synced_clock=snapshot.clock,
+                synced_fields=snapshot.fields,
+            )
+            link = StoredLink(
+                request.link_id,
+                request.tenant_id,
+                request.task_id,
+                request.connection_id,
+                board_id,
+                str(card["id"]),
+                replica,
+                str(card.get("shortUrl") or card.get("url") or ""),
+                "active",
+                state,
+            )
+            await self.repo.save_link(session, link, state)
+            if self.ensure_webhook is not None:
+                await self.ensure_webhook(session, request.connection_id, board_id)
+        await self._announce(link)
+        await self.observe(str(card["id"]))
+
+    async def _announce(self, link: StoredLink) -> None:
+        event = LinkChanged(
+            link_id=link.link_id,
+            task_id=link.task_id,
+            tenant_id=link.tenant_id,
+            provider="trello",
+            status="active",
+            replica=link.replica,
+            external_id=link.external_id,
+            url=link.url,
+        )
+        await self.bus.publish(
+            topic_name(Topic.LINK_EVENTS, self.namespace),
+            event.envelope(source=SOURCE, subject=link.task_id, tenant_id=link.tenant_id),
+        )
+
+    # core -> Trello ----------------------------------------------------------------------------
+    async def task_changed(self, event: CloudEvent[Any]) -> None:
+        task = event.data
+        if not isinstance(task, TaskChanged):
+            return
+        async with transaction(self.sessions) as session:
+            links = await self.repo.links_of_task(session, task.task_id)
+        for link in links:
+            await self._write(link, snapshot_of(task))
+
+    async def _write(self, link: StoredLink, snapshot: TaskSnapshot) -> None:
+        assert link.state is not None
+        assert link.external_id is not None
+        decision = decide_outbound(link.state, snapshot)
+        if isinstance(decision, Skip):
+            return
+        async with transaction(self.sessions) as session:
+            client = await self.client_for(session, link.connection_id)
+            card = await client.card(link.external_id)
+            if card is None:
+                return  # gone on Trello's side: the webhook/poll path unlinks it
+            # A person's unpublished edit must travel first, or this write would silently
+            # overwrite it (no conflict would ever be recorded).
+            unpublished_edit = decide_inbound(
+                link.state, card_fields(card), edited_at=_edited_at(card)
+            )
+        if unpublished_edit is not None:
+            await self.observe(link.external_id)
+            return
+        if isinstance(decision, ArchiveProviderCopy):
+            async with transaction(self.sessions) as session:
+                client = await self.client_for(session, link.connection_id)
+                await client.update_card(link.external_id, {"closed": True})
+                await self.repo.set_link_status(session, link.link_id, "archived")
+            return
+        async with transaction(self.sessions) as session:
+            if not decision.is_empty:
+                client = await self.client_for(session, link.connection_id)
+                await client.update_card(
+                    link.external_id,
+                    card_params(
+                        {str(k): v for k, v in decision.changes.items()}, link_id=link.link_id
+                    ),
+                )
+            await self.repo.save_state(session, after_write(link.state, decision))
+
+    # Trello -> core ----------------------------------------------------------------------------
+    async def observe(self, card_id: str) -> None:
+        """Read a card's current state and publish what changed since the base, if anything.
+
+        Webhook payloads can be stale, duplicated or out of order, so they only say *which*
+        card to look at; this is also what reconciliation calls for each linked card.
+        """
+        async with transaction(self.sessions) as session:
+            link = await self.repo.link_by_external_id(session, card_id)
+            if link is None or link.state is None:
+                return
+            client = await self.client_for(session, link.connection_id)
+            card = await client.card(card_id)
+        if card is None or card.get("closed"):
+            await self._unlinked(link)
+            return
+        change = decide_inbound(link.state, card_fields(card), edited_at=_edited_at(card))
+        if change is None:
+            return
+        event = ProviderItemChanged(
+            task_id=link.task_id,
+            tenant_id=link.tenant_id,
+            link_id=link.link_id,
+            provider="trello",
+            replica=change.replica,
+            external_id=card_id,
+            base_clock=change.base_clock,
+            base_values={k: _json(v) for k, v in change.base_values.items()},
+            new_values={k: _json(v) for k, v in change.new_values.items()},
+            edited_at=change.edited_at,
+        )
+        await self.bus.publish(
+            topic_name(Topic.PROVIDER_CHANGED, self.namespace),
+            event.envelope(source=SOURCE, subject=link.task_id, tenant_id=link.tenant_id),
+        )
+        async with transaction(self.sessions) as session:
+            await self.repo.save_state(session, after_publish(link.state, change))
+
+    async def _unlinked(self, link: StoredLink) -> None:
+        assert link.state is not None
+        event = ProviderItemChanged(
+            task_id=link.task_id,
+            tenant_id=link.tenant_id,
+            link_id=link.link_id,
+            provider="trello",
+            replica=link.state.replica,
+            external_id=link.external_id or "",
+            base_clock=link.state.synced_clock,
+            base_values={},
+            new_values={},
+            deleted=True,
+            edited_at=datetime.now(UTC),
+        )
+        await self.bus.publish(
+            topic_name(Topic.PROVIDER_CHANGED, self.namespace),
+            event.envelope(source=SOURCE, subject=link.task_id, tenant_id=link.tenant_id),
+        )
+        async with transaction(self.sessions) as session:
+            await self.repo.set_link_status(session, link.link_id, "unlinked")
+
+
+def _json(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else value

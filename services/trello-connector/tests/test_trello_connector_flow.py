@@ -1,0 +1,271 @@
+"""The Trello connector against the Trello emulator, in memory: export, both directions of
+sync, echo suppression, signatures, and reconciliation of a dropped webhook."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tether_emulators.trello import create_trello_emulator, get_emulator
+from tether_events import (
+    CloudEvent,
+    ExportRequested,
+    LinkChanged,
+    ProviderItemChanged,
+    TaskChanged,
+    Topic,
+    VectorClock,
+    topic_name,
+)
+from tether_events.inprocess import InProcessBus
+from trello_connector.app import create_app
+from trello_connector.config import TrelloSettings
+from trello_connector.reconcile import reconcile_once
+
+TOKEN = "a" * 64
+MEMBER = "5e0000000000000000000001"
+
+
+@dataclass
+class Harness:
+    api: httpx.AsyncClient  # the connector's own HTTP API
+    trello: httpx.AsyncClient  # the emulator, as a person in Trello
+    bus: InProcessBus
+    events: list[CloudEvent[Any]]
+    connector: Any
+    list_id: str
+    board_id: str
+
+    def of(self, kind: type) -> list[Any]:
+        return [e.data for e in self.events if isinstance(e.data, kind)]
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    for _ in range(int(within / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
+    values: dict[str, Any] = {
+        "title": "Plan the week",
+        "description": "",
+        "due_date": None,
+        "completed": False,
+        "deleted": False,
+    }
+    values.update(fields)
+    return TaskChanged(
+        task_id="task-1",
+        tenant_id="acme",
+        version=version,
+        clock=VectorClock(clock),
+        origin="core",
+        updated_at=datetime.now(UTC),
+        **values,
+    )
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    to_connector = httpx.ASGITransport(app=None)  # type: ignore[arg-type]  # wired below
+    emulator = create_trello_emulator(
+        api_secret="app-secret",
+        tokens={TOKEN: MEMBER},
+        webhook_transport=to_connector,
+        webhook_retry_delays=(0.01, 0.01, 0.01),
+    )
+    settings = TrelloSettings(
+        bus="inprocess",
+        api_url="http://trello.test/1",
+        api_key="sandbox-key",
+        api_secret="app-secret",
+        public_url="http://tether.test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/trello.db",
+        reconcile_interval=3600,
+    )
+    bus = InProcessBus()
+    connector = create_app(settings, bus=bus, trello_transport=httpx.ASGITransport(app=emulator))
+    to_connector.app = connector
+    events: list[CloudEvent[Any]] = []
+
+    async def tap(event: CloudEvent[Any]) -> None:
+        events.append(event)
+
+    bus.subscribe(
+        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
+    )
+    async with connector.router.lifespan_context(connector):
+        await bus.start()
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=connector), base_url="http://tether.test"
+            ) as api,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=emulator), base_url="http://trello.test"
+            ) as trello,
+        ):
+            board = (
+                await trello.post(
+                    "/_emulator/boards",
+                    json={"name": "Work", "lists": ["To do", "Done"], "members": [MEMBER]},
+                )
+            ).json()
+            yield Harness(api, trello, bus, events, connector, board["lists"][0]["id"], board["id"])
+        await bus.stop()
+    await get_emulator(emulator).aclose()
+
+
+async def connect_and_export(h: Harness) -> str:
+    created = await h.api.post("/internal/v1/tenants/acme/connections", json={"token": TOKEN})
+    assert created.status_code == 201, created.text
+    connection_id = created.json()["id"]
+    assert connection_id.startswith("trello_")
+    request = ExportRequested(
+        link_id="link-1",
+        task_id="task-1",
+        tenant_id="acme",
+        provider="trello",
+        connection_id=connection_id,
+        target={"list_id": h.list_id},
+        task=task(1, {"core": 1}, due_date=date(2026, 12, 1)),
+    )
+    await h.bus.publish(
+        topic_name(Topic.LINK_EVENTS),
+        request.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+    await until(lambda: any(x.status == "active" for x in h.of(LinkChanged)))
+    return str(h.of(LinkChanged)[0].external_id)
+
+
+async def cards(h: Harness) -> list[dict[str, Any]]:
+    return list(
+        (
+            await h.trello.get(
+                f"/1/boards/{h.board_id}/cards", params={"key": "sandbox-key", "token": TOKEN}
+            )
+        ).json()
+    )
+
+
+async def test_a_bad_token_is_refused_with_the_reason(harness: Harness) -> None:
+    answer = await harness.api.post(
+        "/internal/v1/tenants/acme/connections", json={"token": "b" * 64}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "token_rejected"
+    assert "invalid token" in answer.json()["error"]["message"]
+
+
+async def test_export_creates_exactly_one_card_and_a_board_webhook(harness: Harness) -> None:
+    card_id = await connect_and_export(harness)
+    (card,) = await cards(harness)
+    assert card["id"] == card_id
+    assert card["name"] == "Plan the week"
+    assert card["due"].startswith("2026-12-01")
+    hooks = (await harness.trello.get("/_emulator/webhooks")).json()
+    assert [h["idModel"] for h in hooks] == [harness.board_id]
+    link = harness.of(LinkChanged)[0]
+    assert link.replica == f"trello:{card_id}"
+
+
+async def test_a_redelivered_export_makes_no_second_card(harness: Harness) -> None:
+    await connect_and_export(harness)
+    request = next(
+        e
+        for e in harness.bus.store.logs[topic_name(Topic.LINK_EVENTS)].records
+        if b"tether.link.requested.v1" in e
+    )
+    await harness.bus.store.append(topic_name(Topic.LINK_EVENTS), request)
+    await until(lambda: len(harness.of(LinkChanged)) == 2)
+    assert len(await cards(harness)) == 1
+    first, second = harness.of(LinkChanged)
+    assert first.external_id == second.external_id
+
+
+async def test_a_crash_between_create_and_record_adopts_the_card(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = harness.connector.state.trello
+    real_save = state.repo.save_link
+    crashes: list[int] = []
+
+    async def crash_once(*args: Any, **kwargs: Any) -> None:
+        if not crashes:
+            crashes.append(1)
+            raise RuntimeError("killed after Trello created the card")
+        await real_save(*args, **kwargs)
+
+    monkeypatch.setattr(state.repo, "save_link", crash_once)
+    card_id = await connect_and_export(harness)  # the bus redelivers after the failure
+    assert crashes == [1]
+    assert [c["id"] for c in await cards(harness)] == [card_id]
+
+
+async def test_a_core_edit_reaches_the_card_and_its_echo_stops(harness: Harness) -> None:
+    card_id = await connect_and_export(harness)
+    changed = task(2, {"core": 2}, title="Plan the week (v2)", due_date=date(2026, 12, 1))
+    await harness.bus.publish(
+        topic_name(Topic.TASK_CHANGED),
+        changed.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+
+    async def title() -> str:
+        return str((await cards(harness))[0]["name"])
+
+    for _ in range(200):
+        if await title() == "Plan the week (v2)":
+            break
+        await asyncio.sleep(0.02)
+    assert await title() == "Plan the week (v2)"
+    emulator_state = (await harness.trello.post("/_emulator/webhooks/flush")).json()
+    assert emulator_state["flushed"]
+    await asyncio.sleep(0.2)
+    # Our own write came back as a webhook: recognised as an echo, nothing published.
+    assert harness.of(ProviderItemChanged) == []
+    assert card_id
+
+
+async def test_a_card_edit_becomes_a_provider_change_on_its_base(harness: Harness) -> None:
+    card_id = await connect_and_export(harness)
+    await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"desc": "Agenda"})
+    await until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    assert change.replica == f"trello:{card_id}"
+    assert change.base_clock == VectorClock({"core": 1})
+    assert change.base_values == {"description": ""}
+    assert change.new_values == {"description": "Agenda"}
+
+
+async def test_a_bad_signature_is_401_and_changes_nothing(harness: Harness) -> None:
+    await connect_and_export(harness)
+    body = b'{"action": {"id": "x", "data": {}}, "model": {"id": "b"}}'
+    answer = await harness.api.post(
+        "/webhooks/trello", content=body, headers={"X-Trello-Webhook": "bm9wZQ=="}
+    )
+    assert answer.status_code == 401
+    missing = await harness.api.post("/webhooks/trello", content=body)
+    assert missing.status_code == 401
+    assert harness.of(ProviderItemChanged) == []
+
+
+async def test_a_dropped_webhook_is_repaired_by_reconciliation(harness: Harness) -> None:
+    card_id = await connect_and_export(harness)
+    await reconcile_once(harness.connector.state.trello)  # sets the cursor
+    await harness.trello.post("/_emulator/webhooks/drop-next", params={"count": 1})
+    await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Renamed"})
+    await harness.trello.post("/_emulator/webhooks/flush")
+    await asyncio.sleep(0.1)
+    assert harness.of(ProviderItemChanged) == []  # the webhook was lost
+    assert await reconcile_once(harness.connector.state.trello) == 1
+    (change,) = harness.of(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed"}
