@@ -7,9 +7,11 @@ import asyncio
 import typer
 
 from api_gateway.cli import token_app
+from tether_connector_runtime.replay import dlq_app
 
 app = typer.Typer(help="Tether: two-way task sync.", no_args_is_help=True)
 app.add_typer(token_app, name="token", help="API tokens for the client API.")
+app.add_typer(dlq_app, name="dlq", help="Events parked after failing: inspect and replay.")
 
 
 @app.command()

@@ -13,7 +13,8 @@ see it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,13 +23,15 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, ConfigDict, Field
 
+from tether_common.settings import BusSettings
 from tether_connector_runtime.retry import (
     PermanentProviderError,
     RetriesExhausted,
     call_with_retries,
 )
-from tether_events.bus import Handler
+from tether_events.bus import EventBus, Handler
 from tether_events.envelope import CloudEvent
+from tether_events.inprocess import InProcessBus, InProcessLogStore
 
 log = structlog.get_logger(__name__)
 
@@ -165,3 +168,30 @@ def dead_letter_handler(
         )
 
     return wrapped
+
+
+class InProcessRawPublisher:
+    """Dead letters on the in-process log (embedded mode), next to every other topic."""
+
+    def __init__(self, store: InProcessLogStore) -> None:
+        self._store = store
+
+    async def publish_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
+        await self._store.append(topic, value)
+
+
+@asynccontextmanager
+async def raw_publisher(settings: BusSettings, bus: EventBus) -> AsyncIterator[RawPublisher]:
+    """The dead-letter publisher matching the configured bus, started and stopped with it."""
+    if isinstance(bus, InProcessBus):
+        yield InProcessRawPublisher(bus.store)
+        return
+    if settings.bus == "kafka":
+        publisher = KafkaRawPublisher(settings.kafka_bootstrap_servers)
+        await publisher.start()
+        try:
+            yield publisher
+        finally:
+            await publisher.stop()
+        return
+    yield InMemoryRawPublisher()

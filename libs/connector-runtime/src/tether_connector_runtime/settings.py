@@ -17,6 +17,9 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         default="http://127.0.0.1:8000",
         description="Base URL providers call back (webhooks); must reach this connector",
     )
+    max_attempts: int = Field(
+        default=5, ge=1, description="Tries of a provider call before its event is dead-lettered"
+    )
     environment: Literal["development", "production"] = Field(
         default="development",
         description="development or production; production refuses to start without "

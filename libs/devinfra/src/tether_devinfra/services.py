@@ -33,7 +33,7 @@ class ServiceSpec:
 
 SERVICES = (
     ServiceSpec("task-core", "task_core", "TETHER_TASK_CORE_", 8001, True, True),
-    ServiceSpec("trello-connector", "trello_connector", "TETHER_TRELLO_", 8002, False, True),
+    ServiceSpec("trello-connector", "trello_connector", "TETHER_TRELLO_", 8002, True, True),
     ServiceSpec("asana-connector", "asana_connector", "TETHER_ASANA_", 8003, False, True),
     ServiceSpec("jira-connector", "jira_connector", "TETHER_JIRA_", 8004, False, True),
     ServiceSpec("api-gateway", "api_gateway", "TETHER_GATEWAY_", 8000, True, False),

@@ -9,7 +9,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.bus import build_bus
@@ -18,13 +20,15 @@ from tether_common.errors import NotFound
 from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
+from tether_connector_runtime.deadletter import RetryPolicy, dead_letter_handler, raw_publisher
 from tether_connector_runtime.ratelimit import Budget, RateLimiter
+from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.store.migrate import migrate_connector
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_connector_runtime.store.tables import connector_tables
 from tether_events import CloudEvent, ExportRequested, Topic, topic_name
-from tether_events.bus import EventBus
+from tether_events.bus import EventBus, Handler
 from tether_events.kafka import ensure_topics
 from trello_connector import connections, webhook
 from trello_connector.client import TrelloClient
@@ -111,11 +115,36 @@ def create_app(
 
             async def on_link_event(event: CloudEvent[Any]) -> None:
                 if isinstance(event.data, ExportRequested) and event.data.provider == PROVIDER:
-                    await sync.export(event.data)
+                    try:
+                        await sync.export(event.data)
+                    except (PermanentProviderError, NotFound) as exc:
+                        # Retrying cannot help (no such list, token revoked): tell the user.
+                        await sync.export_failed(event.data, str(exc))
 
             ns = settings.topic_namespace
-            active_bus.subscribe([topic_name(Topic.TASK_CHANGED, ns)], GROUP, sync.task_changed)
-            active_bus.subscribe([topic_name(Topic.LINK_EVENTS, ns)], GROUP, on_link_event)
+            publisher = await stack.enter_async_context(raw_publisher(settings, active_bus))
+            policy = RetryPolicy(
+                attempts=settings.max_attempts, never_park=(SQLAlchemyError, KafkaError)
+            )
+
+            def guarded(handler: Handler, topic: str, name: str) -> Handler:
+                # Provider failures are retried with backoff, then parked in the dead-letter
+                # topic (`tether dlq replay` puts them back); our own outages are not parked.
+                return dead_letter_handler(
+                    handler,
+                    policy=policy,
+                    publisher=publisher,
+                    original_topic=topic,
+                    dead_letter_topic=topic_name(Topic.DEAD_LETTER, ns),
+                    consumer=f"{GROUP}.{name}",
+                )
+
+            task_topic = topic_name(Topic.TASK_CHANGED, ns)
+            link_topic = topic_name(Topic.LINK_EVENTS, ns)
+            active_bus.subscribe(
+                [task_topic], GROUP, guarded(sync.task_changed, task_topic, "task-changed")
+            )
+            active_bus.subscribe([link_topic], GROUP, guarded(on_link_event, link_topic, "exports"))
             if bus is None:
                 if settings.bus == "kafka":
                     await ensure_topics(

@@ -133,6 +133,21 @@ class TrelloSync:
         await self._announce(link)
         await self.observe(str(card["id"]))
 
+    async def export_failed(self, request: ExportRequested, error: str) -> None:
+        event = LinkChanged(
+            link_id=request.link_id,
+            task_id=request.task_id,
+            tenant_id=request.tenant_id,
+            provider="trello",
+            status="failed",
+            error=error,
+        )
+        log.warning("trello_export_failed", link_id=request.link_id, error=error)
+        await self.bus.publish(
+            topic_name(Topic.LINK_EVENTS, self.namespace),
+            event.envelope(source=SOURCE, subject=request.task_id, tenant_id=request.tenant_id),
+        )
+
     async def _announce(self, link: StoredLink) -> None:
         event = LinkChanged(
             link_id=link.link_id,
