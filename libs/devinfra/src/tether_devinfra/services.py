@@ -77,6 +77,10 @@ class Deployment:
             }
         if spec.name == "api-gateway":
             env[f"{p}TASK_CORE_URL"] = self.url("task-core")
+            env[f"{p}TRELLO_CONNECTOR_URL"] = self.url("trello-connector")
+        if spec.name == "trello-connector":
+            # Distributed mode: Trello calls the connector itself back.
+            env[f"{p}PUBLIC_URL"] = self.url("trello-connector")
         return env | self.extra_env
 
     def pid_file(self, spec: ServiceSpec) -> Path:
@@ -87,36 +91,40 @@ class Deployment:
 
     def start(self, say: Callable[[str], None], *, python: str = sys.executable) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # All at once: each needs only the infrastructure (the gateway reaches the others per
+        # request), so start-up costs the slowest service, not the sum of them.
         for spec in SERVICES:
             if pid_alive(self.pid_file(spec)):
                 say(f"{spec.name} already running")
                 continue
-            spawn(
-                [python, "-m", spec.module, "serve"],
-                self.log_file(spec),
-                self.pid_file(spec),
-                env=self.env(spec),
-            )
+            self._spawn(spec, python)
+        for spec in SERVICES:
             self.wait_healthy(spec, say)
+
+    def start_one(self, name: str, *, python: str = sys.executable) -> None:
+        """(Re)start one service, e.g. after a crash test killed it."""
+        spec = next(s for s in SERVICES if s.name == name)
+        self._spawn(spec, python)
+        self.wait_healthy(spec, lambda message: None)
+
+    def _spawn(self, spec: ServiceSpec, python: str) -> None:
+        spawn(
+            [python, "-m", spec.module, "serve"],
+            self.log_file(spec),
+            self.pid_file(spec),
+            env=self.env(spec),
+        )
 
     def wait_healthy(
         self, spec: ServiceSpec, say: Callable[[str], None], within: float = 60
     ) -> None:
-        url = f"http://127.0.0.1:{self.port(spec)}/healthz"
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if pid_alive(self.pid_file(spec)) is None:
-                break
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    say(f"{spec.name} up on :{self.port(spec)}")
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        log = self.log_file(spec)
-        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        raise RuntimeError(f"{spec.name} did not become healthy; log tail:\n{tail}")
+        wait_http(
+            f"http://127.0.0.1:{self.port(spec)}/healthz",
+            within=within,
+            log=self.log_file(spec),
+            pid_file=self.pid_file(spec),
+        )
+        say(f"{spec.name} up on :{self.port(spec)}")
 
     def stop(self, say: Callable[[str], None]) -> None:
         # SIGTERM to all first, then wait: graceful shutdowns (consumers leaving their groups,
@@ -138,6 +146,22 @@ class Deployment:
         if pid is not None:
             os.killpg(pid, 9)
             self.pid_file(spec).unlink(missing_ok=True)
+
+
+def wait_http(url: str, *, within: float, log: Path, pid_file: Path | None = None) -> None:
+    """Wait until ``url`` answers 200; fail early, with the log's tail, if the process died."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if pid_file is not None and pid_alive(pid_file) is None:
+            break
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise RuntimeError(f"{url} did not answer; log tail:\n{tail}")
 
 
 def env_lines(env: Mapping[str, str]) -> str:
