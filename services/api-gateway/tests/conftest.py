@@ -28,12 +28,27 @@ from api_gateway.auth.service import revoke_token as revoke_by_prefix
 from api_gateway.auth.tokens import token_prefix
 from api_gateway.config import GatewaySettings
 from api_gateway.migrate import migrate
+from api_gateway.tasks.sync_schemas import (
+    ConflictOut,
+    ConflictPage,
+    HistoryEntry,
+    HistoryPage,
+    LinkCreate,
+    LinkList,
+    LinkOut,
+    TaskFieldsSnapshot,
+)
 from tether_common.db import create_engine, session_factory, transaction
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
 T = TypeVar("T")
 
 TASKS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/tasks(?:/(?P<task>[^/]+))?$")
+TASK_PARTS = re.compile(
+    r"^/internal/v1/tenants/(?P<tenant>[^/]+)/tasks/(?P<task>[^/]+)/(?P<part>history|links)$"
+)
+CONFLICTS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/conflicts$")
+NOT_FOUND = {"error": {"code": "task_not_found", "message": "no such task"}}
 
 
 class FakeTaskCore:
@@ -42,11 +57,17 @@ class FakeTaskCore:
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, TaskOut]] = {}
         self.requests: list[httpx.Request] = []
+        self.links: dict[str, list[LinkOut]] = {}  # task id -> its links
+        self.conflicts: dict[str, list[ConflictOut]] = {}  # tenant -> newest first
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.url.path == "/healthz":
             return httpx.Response(200, json={"status": "ok"})
+        if (match := TASK_PARTS.match(request.url.path)) is not None:
+            return self._task_part(match["tenant"], match["task"], match["part"], request)
+        if (match := CONFLICTS.match(request.url.path)) is not None:
+            return self._conflicts(match["tenant"], request)
         match = TASKS.match(request.url.path)
         if match is None:
             return httpx.Response(404, json={"detail": "Not Found"})
@@ -58,9 +79,7 @@ class FakeTaskCore:
                     return self._create(match["tenant"], tasks, request)
                 return self._list(tasks, request)
             if task_id not in tasks:
-                return httpx.Response(
-                    404, json={"error": {"code": "task_not_found", "message": "no such task"}}
-                )
+                return httpx.Response(404, json=NOT_FOUND)
             if request.method == "PATCH":
                 return self._patch(tasks, task_id, request)
             if request.method == "DELETE":
@@ -99,6 +118,79 @@ class FakeTaskCore:
         items = list(tasks.values())[start : start + limit]
         more = start + limit < len(tasks)
         page = TaskPage(items=items, next_cursor=str(start + limit) if more else None)
+        return httpx.Response(200, content=page.model_dump_json())
+
+    def _task_part(
+        self, tenant: str, task_id: str, part: str, request: httpx.Request
+    ) -> httpx.Response:
+        task = self.tasks.get(tenant, {}).get(task_id)
+        if task is None:
+            return httpx.Response(404, json=NOT_FOUND)
+        if part == "history":
+            # One entry per version, newest first; the cursor is the version to start below.
+            start = int(request.url.params.get("cursor", str(task.version + 1)))
+            limit = int(request.url.params.get("limit", "50"))
+            versions = list(range(start - 1, 0, -1))[:limit]
+            entries = [self._entry(task, v) for v in versions]
+            more = bool(versions) and versions[-1] > 1
+            page = HistoryPage(items=entries, next_cursor=str(versions[-1]) if more else None)
+            return httpx.Response(200, content=page.model_dump_json())
+        links = self.links.setdefault(task_id, [])
+        if request.method == "GET":
+            return httpx.Response(200, content=LinkList(links).model_dump_json())
+        body = LinkCreate.model_validate_json(request.content)
+        existing = [
+            link
+            for link in links
+            if link.connection_id == body.connection_id and link.status in ("pending", "active")
+        ]
+        if existing:
+            error = {"code": "already_exported", "message": "exported already"}
+            return httpx.Response(409, json={"error": {**error, "link_id": existing[0].id}})
+        now = datetime.now(UTC)
+        link = LinkOut(
+            id=uuid.uuid4().hex,
+            tenant_id=tenant,
+            task_id=task_id,
+            **body.model_dump(),
+            status="pending",
+            replica=None,
+            external_id=None,
+            url=None,
+            error=None,
+            created_at=now,
+            updated_at=now,
+        )
+        links.append(link)
+        return httpx.Response(202, content=link.model_dump_json())
+
+    @staticmethod
+    def _entry(task: TaskOut, version: int) -> HistoryEntry:
+        return HistoryEntry(
+            version=version,
+            origin="core",
+            changed_fields=["title"],
+            clock={"core": version},
+            fields=TaskFieldsSnapshot(
+                title=task.title,
+                description=task.description,
+                due_date=task.due_date,
+                completed=task.completed,
+                deleted=task.deleted,
+            ),
+            recorded_at=task.updated_at,
+        )
+
+    def _conflicts(self, tenant: str, request: httpx.Request) -> httpx.Response:
+        items = self.conflicts.get(tenant, [])
+        if "task_id" in request.url.params:
+            items = [c for c in items if c.task_id == request.url.params["task_id"]]
+        limit = int(request.url.params.get("limit", "50"))
+        start = int(request.url.params.get("cursor", "0"))
+        more = start + limit < len(items)
+        page = ConflictPage(
+            items=items[start : start + limit], next_cursor=str(start + limit) if more else None
+        )
         return httpx.Response(200, content=page.model_dump_json())
 
     def _patch(

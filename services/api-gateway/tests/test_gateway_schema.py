@@ -110,17 +110,45 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("GET", "/v1/tasks/{task_id}"),
         ("PATCH", "/v1/tasks/{task_id}"),
         ("DELETE", "/v1/tasks/{task_id}"),
+        ("GET", "/v1/tasks/{task_id}/history"),
+        ("POST", "/v1/tasks/{task_id}/exports"),
+        ("GET", "/v1/tasks/{task_id}/links"),
+        ("GET", "/v1/conflicts"),
         ("GET", "/v1/me"),
     }
     for key, operation in operations.items():
         assert operation["summary"], key
         assert operation["security"] == [{"ApiToken": []}], key
         assert "401" in operation["responses"], key
-    for key in [k for k in operations if k[1].startswith("/v1/tasks")]:
+    for key in [k for k in operations if k[1].startswith(("/v1/tasks", "/v1/conflicts"))]:
         assert {"503", "502"} <= set(operations[key]["responses"]), key
     for method in ("GET", "PATCH", "DELETE"):
         assert "404" in operations[(method, "/v1/tasks/{task_id}")]["responses"]
+    for key in [k for k in operations if k[1].startswith("/v1/tasks/{task_id}/")]:
+        assert "404" in operations[key]["responses"], key
     created = operations[("POST", "/v1/tasks")]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/TaskOut")
     listed = operations[("GET", "/v1/tasks")]["responses"]["200"]
     assert listed["content"]["application/json"]["schema"]["$ref"].endswith("/TaskPage")
+
+
+def test_openapi_documents_history_conflicts_exports_and_links() -> None:
+    schema = create_app(GatewaySettings()).openapi()
+    paths = schema["paths"]
+
+    def returns(path: str, method: str, status: str) -> str:
+        answer = paths[path][method]["responses"][status]
+        return str(answer["content"]["application/json"]["schema"]["$ref"]).rsplit("/", 1)[-1]
+
+    assert returns("/v1/tasks/{task_id}/history", "get", "200") == "HistoryPage"
+    assert returns("/v1/conflicts", "get", "200") == "ConflictPage"
+    assert returns("/v1/tasks/{task_id}/exports", "post", "202") == "LinkOut"
+    assert returns("/v1/tasks/{task_id}/exports", "post", "409") == "ErrorResponse"
+    assert returns("/v1/tasks/{task_id}/links", "get", "200") == "LinkList"
+    conflict_filters = {p["name"] for p in paths["/v1/conflicts"]["get"]["parameters"]}
+    assert conflict_filters == {"task_id", "limit", "cursor"}
+    export = schema["components"]["schemas"]["ExportCreate"]
+    assert set(export["required"]) == {"connection_id", "target"}
+    assert "trello_" in export["properties"]["connection_id"]["description"]
+    link = schema["components"]["schemas"]["LinkOut"]["properties"]
+    assert {"id", "provider", "status", "external_id", "url", "error", "created_at"} <= set(link)

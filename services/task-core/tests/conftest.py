@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from task_core.app import create_app
 from task_core.config import TaskCoreSettings
-from task_core.models import OutboxMessage
+from task_core.models import OutboxMessage, ProcessedEvent
 from task_core.relay import RelayHooks
 from tether_common.db import create_engine, session_factory, transaction
-from tether_events import CloudEvent, EventBus, Topic, decode, topic_name
+from tether_events import (
+    CloudEvent,
+    EventBus,
+    LinkChanged,
+    ProviderItemChanged,
+    Topic,
+    VectorClock,
+    decode,
+    topic_name,
+)
 from tether_events.inprocess import InProcessBus
 
 TASK_CHANGED = topic_name(Topic.TASK_CHANGED)
@@ -154,3 +164,112 @@ def published(bus: InProcessBus) -> Published:
         return [decode(raw) for raw in bus.store.logs[TASK_CHANGED].records]
 
     return events
+
+
+TapTopic = Callable[[str], Tap]
+
+
+@pytest.fixture
+def tap_topic(bus: InProcessBus) -> TapTopic:
+    """A consumer group of its own on any topic (by its physical name)."""
+
+    def make(topic: str) -> Tap:
+        tap = Tap()
+        bus.subscribe([topic], f"test-tap-{topic}", tap)
+        return tap
+
+    return make
+
+
+WaitProcessed = Callable[[str, str], Awaitable[None]]
+
+
+@pytest.fixture
+def wait_processed(sessions: async_sessionmaker[AsyncSession]) -> WaitProcessed:
+    """Waits until task-core's consumer recorded an event (by id) in its inbox."""
+
+    async def wait(consumer: str, event_id: str) -> None:
+        async with asyncio.timeout(10):
+            while True:
+                async with transaction(sessions) as session:
+                    row = await session.get(ProcessedEvent, (consumer, event_id))
+                if row is not None:
+                    return
+                await asyncio.sleep(0.02)
+
+    return wait
+
+
+def provider_event(
+    task_id: str,
+    *,
+    replica: str = "trello:c1",
+    base_clock: dict[str, int] | None = None,
+    base: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    edited_at: datetime | None = None,
+    tenant_id: str = "acme",
+    link_id: str = "link-1",
+    deleted: bool = False,
+    event_id: str | None = None,
+) -> CloudEvent[ProviderItemChanged]:
+    """A connector's ProviderItemChanged, as it would publish it."""
+    provider, _, external_id = replica.partition(":")
+    data = ProviderItemChanged(
+        task_id=task_id,
+        tenant_id=tenant_id,
+        link_id=link_id,
+        provider=provider,
+        replica=replica,
+        external_id=external_id,
+        base_clock=VectorClock(base_clock or {"core": 1}),
+        base_values=base or {},
+        new_values=new or {},
+        deleted=deleted,
+        edited_at=edited_at or datetime.now(UTC),
+    )
+    return data.envelope(
+        source="/tether/test-connector", subject=task_id, tenant_id=tenant_id, event_id=event_id
+    )
+
+
+def link_event(
+    link: dict[str, Any],
+    status: str,
+    *,
+    external_id: str | None = None,
+    error: str | None = None,
+    event_id: str | None = None,
+) -> CloudEvent[LinkChanged]:
+    """A connector's word on a link (``link`` as the API returned it)."""
+    data = LinkChanged(
+        link_id=link["id"],
+        task_id=link["task_id"],
+        tenant_id=link["tenant_id"],
+        provider=link["provider"],
+        status=status,
+        replica=f"{link['provider']}:{external_id}" if external_id else None,
+        external_id=external_id,
+        url=f"https://example.test/{external_id}" if external_id else None,
+        error=error,
+    )
+    return data.envelope(
+        source="/tether/test-connector",
+        subject=link["task_id"],
+        tenant_id=link["tenant_id"],
+        event_id=event_id,
+    )
+
+
+ProviderEvent = Callable[..., CloudEvent[ProviderItemChanged]]
+LinkEvent = Callable[..., CloudEvent[LinkChanged]]
+
+
+@pytest.fixture
+def make_provider_event() -> ProviderEvent:
+    return provider_event
+
+
+@pytest.fixture
+def make_link_event() -> LinkEvent:
+    return link_event

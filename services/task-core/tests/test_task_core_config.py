@@ -6,8 +6,10 @@ import os
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from task_core.config import TaskCoreSettings
+from tether_sync import ConflictPolicy, SyncPolicy
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +62,34 @@ def test_every_setting_reads_its_prefixed_variable(monkeypatch: pytest.MonkeyPat
 def test_bad_values_are_refused_at_start_up(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
         TaskCoreSettings.model_validate({field: value})
+
+
+def test_conflict_policies_default_to_latest_wins_and_read_json_per_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert TaskCoreSettings().sync_policy == SyncPolicy()
+    monkeypatch.setenv("TETHER_TASK_CORE_CONFLICT_POLICY", "core_wins")
+    monkeypatch.setenv(
+        "TETHER_TASK_CORE_FIELD_POLICIES", '{"title": "provider_wins", "due_date": "latest_wins"}'
+    )
+    policy = TaskCoreSettings().sync_policy
+    assert policy.for_field("title") is ConflictPolicy.PROVIDER_WINS
+    assert policy.for_field("due_date") is ConflictPolicy.LATEST_WINS
+    assert policy.for_field("description") is ConflictPolicy.CORE_WINS
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TETHER_TASK_CORE_CONFLICT_POLICY", "loudest_wins"),
+        ("TETHER_TASK_CORE_FIELD_POLICIES", '{"colour": "core_wins"}'),
+        ("TETHER_TASK_CORE_FIELD_POLICIES", '{"title": "whoever"}'),
+        ("TETHER_TASK_CORE_FIELD_POLICIES", "not json"),
+    ],
+)
+def test_unknown_policies_or_fields_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError if value == "not json" else ValidationError):
+        TaskCoreSettings()

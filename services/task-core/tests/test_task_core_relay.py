@@ -25,6 +25,7 @@ from task_core.outbox import Outbox
 from task_core.relay import RelayHooks
 from task_core.repository import already_processed, mark_processed
 from task_core.service import TaskService
+from task_core.writer import TaskWriter
 from tether_common.db import transaction
 from tether_contracts.tasks import TaskCreate
 from tether_events import CloudEvent, Topic, VectorClock, topic_name
@@ -197,10 +198,12 @@ async def test_commits_of_another_process_are_found_by_polling(
     async with start_task_core(settings=fast):
         # Another replica's service: its commits ring its own outbox, not our relay's.
         elsewhere = TaskService(
-            sessions,
-            Outbox(),
-            topic=topic_name(Topic.TASK_CHANGED),
-            write_lock=asyncio.Lock(),
+            TaskWriter(
+                sessions,
+                Outbox(),
+                topic=topic_name(Topic.TASK_CHANGED),
+                write_lock=asyncio.Lock(),
+            )
         )
         task = await elsewhere.create("acme", TaskCreate(title="from another replica"))
         [event] = await wait_for_events(1)

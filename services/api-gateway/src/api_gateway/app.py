@@ -18,6 +18,8 @@ from api_gateway.observability import request_log_middleware
 from api_gateway.state import GatewayState, get_state
 from api_gateway.tasks.client import TaskCoreClient
 from api_gateway.tasks.endpoints import router as tasks_router
+from api_gateway.tasks.history import conflicts_router, history_router
+from api_gateway.tasks.links import router as links_router
 from tether_common.db import create_engine, ping, session_factory
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
@@ -31,6 +33,12 @@ Tether keeps your tasks in sync with Trello, Asana and Jira.
 
 Every request needs an API token: `Authorization: Bearer tth_...`. Create one with
 `tether token create --tenant <name> --email <you@example.com>`, then press **Authorize**.
+Export a task with `POST /v1/tasks/{id}/exports`; from then on edits on either side reach
+the other, and edits made concurrently on two sides are merged field by field. When both
+changed the same field, the configured policy picks the winner at once and the conflict is
+recorded for review at `GET /v1/conflicts`; `GET /v1/tasks/{id}/history` shows every change
+and where it came from.
+
 Errors have the body `{"error": {"code": ..., "message": ...}}`, except 422 (invalid input),
 which names each offending field in FastAPI's `detail` list.
 """
@@ -95,6 +103,9 @@ def create_app(
     app.middleware("http")(http_metrics_middleware(SERVICE))
     app.middleware("http")(request_log_middleware)
     app.include_router(tasks_router)
+    app.include_router(history_router)
+    app.include_router(links_router)
+    app.include_router(conflicts_router)
     app.include_router(auth_router)
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)

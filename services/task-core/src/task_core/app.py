@@ -14,13 +14,19 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from task_core.config import TaskCoreSettings
+from task_core.consumer import Subscription
 from task_core.endpoints import router as tasks_router
+from task_core.history_api import router as history_router
+from task_core.links import LinkService
+from task_core.links_api import router as links_router
+from task_core.merging import ProviderChangeService
 from task_core.migrate import migrate
 from task_core.outbox import Outbox
 from task_core.readiness import readiness
 from task_core.relay import OutboxRelay, RelayHooks
 from task_core.service import TaskService
 from task_core.state import STATE_KEY, TaskCoreState
+from task_core.writer import TaskWriter
 from tether_common.bus import build_bus
 from tether_common.db import create_engine, is_sqlite, session_factory
 from tether_common.service import build_service_app
@@ -31,18 +37,17 @@ SERVICE = "task-core"
 log = structlog.get_logger(__name__)
 
 
-async def _start_own_bus(settings: TaskCoreSettings, stack: AsyncExitStack) -> EventBus:
-    bus = build_bus(settings, client_id=SERVICE)
+async def _own_bus(settings: TaskCoreSettings) -> EventBus:
+    """The configured bus, not started yet: our subscription joins it before it starts."""
     if settings.bus == "kafka":
-        # Created with our partition count; broker auto-creation would pick its own.
+        # Created with our partition count (broker auto-creation would pick its own), and
+        # before our consumer subscribes to the topics it reads.
         await ensure_topics(
             settings.kafka_bootstrap_servers,
-            [topic_name(Topic.TASK_CHANGED, settings.topic_namespace)],
+            [topic_name(topic, settings.topic_namespace) for topic in Topic],
             partitions=settings.topic_partitions,
         )
-    await bus.start()
-    stack.push_async_callback(bus.stop)
-    return bus
+    return build_bus(settings, client_id=SERVICE)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -77,7 +82,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             engine = create_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
-            active_bus = bus if bus is not None else await _start_own_bus(settings, stack)
+            active_bus = bus if bus is not None else await _own_bus(settings)
             sessions = session_factory(engine)
             outbox = Outbox()
             # SQLite has no row locks (FOR UPDATE is ignored there): two writers of one task
@@ -86,6 +91,28 @@ def create_app(
             write_lock: AbstractAsyncContextManager[object] = (
                 asyncio.Lock() if is_sqlite(settings.database_url) else contextlib.nullcontext()
             )
+            namespace = settings.topic_namespace
+            writer = TaskWriter(
+                sessions,
+                outbox,
+                topic=topic_name(Topic.TASK_CHANGED, namespace),
+                write_lock=write_lock,
+            )
+            links = LinkService(writer, topic=topic_name(Topic.LINK_EVENTS, namespace))
+            subscription = Subscription(
+                ProviderChangeService(
+                    writer,
+                    policy=settings.sync_policy,
+                    dead_letter_topic=topic_name(Topic.DEAD_LETTER, namespace),
+                ),
+                links,
+            )
+            # Registered here so it works on our own bus and on an injected one alike (whose
+            # owner starts it, or which starts it at once if it already runs).
+            subscription.subscribe(active_bus, namespace)
+            if bus is None:
+                await active_bus.start()
+                stack.push_async_callback(active_bus.stop)
             relay = OutboxRelay(
                 engine,
                 sessions,
@@ -100,18 +127,16 @@ def create_app(
             relay_task.add_done_callback(_relay_stopped)
             # Stopped before the bus and the engine it uses (the stack unwinds in reverse).
             stack.push_async_callback(_cancel, relay_task)
+            # First thing at shutdown: no further event is taken on (see Subscription).
+            stack.callback(subscription.close)
             state = TaskCoreState(
                 settings=settings,
                 engine=engine,
                 sessions=sessions,
                 bus=active_bus,
                 outbox=outbox,
-                tasks=TaskService(
-                    sessions,
-                    outbox,
-                    topic=topic_name(Topic.TASK_CHANGED, settings.topic_namespace),
-                    write_lock=write_lock,
-                ),
+                tasks=TaskService(writer),
+                links=links,
                 relay=relay,
                 relay_task=relay_task,
             )
@@ -129,9 +154,10 @@ def create_app(
     return build_service_app(
         service=SERVICE,
         title="Tether task-core (internal)",
-        description="Owns tasks, their vector clocks and history; publishes TaskChanged events.",
+        description="Owns tasks, their vector clocks, history and links; publishes TaskChanged "
+        "events, merges provider changes, records conflicts.",
         version=version("tether-task-core"),
         lifespan=lifespan,
-        routers=[tasks_router],
+        routers=[tasks_router, history_router, links_router],
         readiness=readiness,
     )

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from tether_common.settings import BusSettings, ServiceSettings
+from tether_sync import ConflictPolicy, FieldName, SyncPolicy
 
 # People paste the URLs their tools print; SQLAlchemy's async engine needs the async drivers.
 _ASYNC_DRIVERS = {
@@ -55,3 +56,18 @@ class TaskCoreSettings(ServiceSettings, BusSettings):
     relay_batch_size: int = Field(
         default=100, ge=1, le=10_000, description="Outbox rows the relay reads per query"
     )
+    conflict_policy: ConflictPolicy = Field(
+        default=ConflictPolicy.LATEST_WINS,
+        description="Who wins when core and a provider changed a field concurrently: "
+        "latest_wins (the later edit; ties go to the greater replica id), core_wins or "
+        "provider_wins",
+    )
+    field_policies: dict[FieldName, ConflictPolicy] = Field(
+        default_factory=dict,
+        description="Per-field exceptions to CONFLICT_POLICY, a JSON object such as "
+        '{"title": "core_wins"} (fields: title, description, due_date, completed)',
+    )
+
+    @property
+    def sync_policy(self) -> SyncPolicy:
+        return SyncPolicy(default=self.conflict_policy, per_field=self.field_policies)

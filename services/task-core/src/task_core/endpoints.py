@@ -6,7 +6,8 @@ not found.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -24,9 +25,29 @@ TaskId = Annotated[str, Path(min_length=1, max_length=128)]
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/tasks", tags=["tasks"])
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such live task for this tenant (`task_not_found`)"}
 }
+
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
+]
+T = TypeVar("T")
+
+
+def decoded(decode: Callable[[str], T], cursor: str | None) -> T | None:
+    """The position a cursor names; a cursor we did not issue is a 422 naming it."""
+    if cursor is None:
+        return None
+    try:
+        return decode(cursor)
+    except InvalidCursor as exc:
+        # FastAPI's own 422 shape, so the gateway can pass it through naming the parameter.
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
+        ) from exc
 
 
 def task_out(task: Task) -> TaskOut:
@@ -54,18 +75,10 @@ async def create_task(tenant_id: TenantId, body: TaskCreate, tasks: Tasks) -> Ta
 async def list_tasks(
     tenant_id: TenantId,
     tasks: Tasks,
-    limit: Annotated[int, Query(ge=1, le=200, description="Tasks per page")] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> TaskPage:
-    try:
-        after = decode_cursor(cursor) if cursor is not None else None
-    except InvalidCursor as exc:
-        # FastAPI's own 422 shape, so the gateway can pass it through naming the parameter.
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
-        ) from exc
+    after = decoded(decode_cursor, cursor)
     items, next_position = await tasks.page(tenant_id, limit=limit, after=after)
     return TaskPage(
         items=[task_out(task) for task in items],
@@ -73,12 +86,12 @@ async def list_tasks(
     )
 
 
-@router.get("/{task_id}", summary="Get a task", responses=_NOT_FOUND)
+@router.get("/{task_id}", summary="Get a task", responses=NOT_FOUND)
 async def get_task(tenant_id: TenantId, task_id: TaskId, tasks: Tasks) -> TaskOut:
     return task_out(await tasks.get(tenant_id, task_id))
 
 
-@router.patch("/{task_id}", summary="Change some fields of a task", responses=_NOT_FOUND)
+@router.patch("/{task_id}", summary="Change some fields of a task", responses=NOT_FOUND)
 async def update_task(
     tenant_id: TenantId, task_id: TaskId, patch: TaskPatch, tasks: Tasks
 ) -> TaskOut:
@@ -90,7 +103,7 @@ async def update_task(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Delete a task (soft: it keeps its history)",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def delete_task(tenant_id: TenantId, task_id: TaskId, tasks: Tasks) -> None:
     await tasks.delete(tenant_id, task_id)

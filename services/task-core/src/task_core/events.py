@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from task_core.models import Task
-from tether_events import CloudEvent, TaskChanged, VectorClock
+from task_core.models import Link, Task
+from tether_events import CloudEvent, ExportRequested, TaskChanged, VectorClock
 
 SOURCE = "/tether/task-core"
 
 
-def task_changed(
-    task: Task, *, origin: str, changed_fields: Sequence[str]
-) -> CloudEvent[TaskChanged]:
+def task_state(task: Task, *, origin: str, changed_fields: Sequence[str]) -> TaskChanged:
     """The whole task after a change (not a diff): a consumer that missed events catches up
     from the latest one."""
-    data = TaskChanged(
+    return TaskChanged(
         task_id=task.id,
         tenant_id=task.tenant_id,
         version=task.version,
@@ -29,4 +27,23 @@ def task_changed(
         changed_fields=list(changed_fields),
         updated_at=task.updated_at,
     )
+
+
+def task_changed(
+    task: Task, *, origin: str, changed_fields: Sequence[str]
+) -> CloudEvent[TaskChanged]:
+    data = task_state(task, origin=origin, changed_fields=changed_fields)
     return data.envelope(source=SOURCE, subject=task.id, tenant_id=task.tenant_id)
+
+
+def export_requested(link: Link, task: TaskChanged) -> CloudEvent[ExportRequested]:
+    data = ExportRequested(
+        link_id=link.id,
+        task_id=link.task_id,
+        tenant_id=link.tenant_id,
+        provider=link.provider,
+        connection_id=link.connection_id,
+        target=link.target,
+        task=task,
+    )
+    return data.envelope(source=SOURCE, subject=link.task_id, tenant_id=link.tenant_id)

@@ -20,3 +20,19 @@ RELAY_FAILURES = Counter(
     "tether_task_core_relay_failures_total",
     "Relay passes that failed (bus or database unavailable) and will be retried",
 )
+PROVIDER_CHANGES = Counter(
+    "tether_task_core_provider_changes_total",
+    "Provider changes consumed, by outcome",
+    # applied | duplicate | not_ready | unlinked | unknown_task | unknown_link | invalid |
+    # redelivered
+    ["outcome"],
+)
+CONFLICTS = Counter(
+    "tether_task_core_conflicts_total", "Concurrent edits of one field resolved by the policy"
+)
+LINK_EVENTS = Counter(
+    "tether_task_core_link_events_total",
+    "Link status events consumed, by outcome",
+    # active | failed | unlinked | ignored | unknown_link | duplicate
+    ["outcome"],
+)

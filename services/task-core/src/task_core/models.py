@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tether_common.db import new_metadata
+from tether_sync import Provider
+
+LinkStatus = Literal["pending", "active", "failed", "unlinked"]
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 OutboxId = BigInteger().with_variant(Integer(), "sqlite")
@@ -83,6 +86,9 @@ class Task(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Replica -> number of changes accepted from it (see tether_events.clock).
     clock: Mapped[dict[str, int]] = mapped_column(JSON)
+    # Field -> {"replica", "edited_at"}: who produced the current value and when (the core
+    # side of the latest_wins policy; see tether_sync.FieldStamp).
+    stamps: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -139,3 +145,66 @@ class ProcessedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ConflictRecord(Base):
+    """A conflict the merge resolved (``tether_sync.Conflict``), kept for a person to review.
+
+    Values are JSON (dates as ISO strings; a cleared due date is null).
+    """
+
+    __tablename__ = "task_core_conflicts"
+    __table_args__ = (
+        # "This tenant's conflicts, newest first", optionally of one task.
+        Index("ix_task_core_conflicts_tenant_id_resolved_at", "tenant_id", "resolved_at", "id"),
+        Index("ix_task_core_conflicts_tenant_id_task_id", "tenant_id", "task_id", "resolved_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str] = mapped_column(String(32))
+    base_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    core_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    provider_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    core_replica: Mapped[str] = mapped_column(String(255))
+    provider_replica: Mapped[str] = mapped_column(String(255))
+    winner: Mapped[str] = mapped_column(String(255))
+    winning_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    policy: Mapped[str] = mapped_column(String(32))
+    resolved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Link(Base):
+    """An export of a task to one provider connection: the registry connectors report to.
+
+    pending (export requested) -> active (the item exists) or failed; unlinked once the item
+    is gone on the provider's side. At most one link per task and connection that is not
+    unlinked: exporting twice to one place would make two copies.
+    """
+
+    __tablename__ = "task_core_links"
+    __table_args__ = (
+        Index(
+            "uq_task_core_links_task_id_connection_id",
+            "task_id",
+            "connection_id",
+            unique=True,
+            postgresql_where=text("status != 'unlinked'"),
+            sqlite_where=text("status != 'unlinked'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    provider: Mapped[Provider] = mapped_column(String(16))
+    connection_id: Mapped[str] = mapped_column(String(128))
+    target: Mapped[dict[str, str]] = mapped_column(JSON)
+    status: Mapped[LinkStatus] = mapped_column(String(16))
+    replica: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -9,7 +9,15 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from task_core.models import OutboxMessage, ProcessedEvent, Task, TaskVersion, utcnow
+from task_core.models import (
+    ConflictRecord,
+    Link,
+    OutboxMessage,
+    ProcessedEvent,
+    Task,
+    TaskVersion,
+    utcnow,
+)
 from task_core.pagination import Position
 
 
@@ -20,11 +28,18 @@ class TaskRepository:
     def add(self, task: Task) -> None:
         self._session.add(task)
 
-    async def get(self, tenant_id: str, task_id: str, *, for_update: bool = False) -> Task | None:
-        """A live (not deleted) task of this tenant; another tenant's task is not found."""
-        statement = select(Task).where(
-            Task.id == task_id, Task.tenant_id == tenant_id, Task.deleted.is_(False)
-        )
+    async def get(
+        self,
+        tenant_id: str,
+        task_id: str,
+        *,
+        for_update: bool = False,
+        include_deleted: bool = False,
+    ) -> Task | None:
+        """A live (or, if asked, deleted) task of this tenant; another tenant's is not found."""
+        statement = select(Task).where(Task.id == task_id, Task.tenant_id == tenant_id)
+        if not include_deleted:
+            statement = statement.where(Task.deleted.is_(False))
         if for_update:
             # Writers of one task queue up on its row (PostgreSQL), so each reads the version
             # the previous one committed: no lost update, versions and events stay in order.
@@ -52,6 +67,81 @@ class TaskRepository:
             select(TaskVersion).where(TaskVersion.task_id == task_id).order_by(TaskVersion.version)
         )
         return (await self._session.scalars(statement)).all()
+
+    async def versions_page(
+        self, task_id: str, *, limit: int, before: int | None
+    ) -> Sequence[TaskVersion]:
+        """Versions newest first, starting below version ``before``."""
+        statement = select(TaskVersion).where(TaskVersion.task_id == task_id)
+        if before is not None:
+            statement = statement.where(TaskVersion.version < before)
+        statement = statement.order_by(TaskVersion.version.desc()).limit(limit)
+        return (await self._session.scalars(statement)).all()
+
+    async def version(self, task_id: str, version: int) -> TaskVersion | None:
+        return await self._session.get(TaskVersion, (task_id, version))
+
+
+class ConflictRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, conflict: ConflictRecord) -> None:
+        self._session.add(conflict)
+
+    async def page(
+        self, tenant_id: str, *, task_id: str | None, limit: int, after: Position | None
+    ) -> Sequence[ConflictRecord]:
+        """This tenant's conflicts (of one task, if given), newest first, after ``after``."""
+        statement = select(ConflictRecord).where(ConflictRecord.tenant_id == tenant_id)
+        if task_id is not None:
+            statement = statement.where(ConflictRecord.task_id == task_id)
+        if after is not None:
+            statement = statement.where(
+                or_(
+                    ConflictRecord.resolved_at < after.created_at,
+                    and_(
+                        ConflictRecord.resolved_at == after.created_at,
+                        ConflictRecord.id < after.id,
+                    ),
+                )
+            )
+        statement = statement.order_by(
+            ConflictRecord.resolved_at.desc(), ConflictRecord.id.desc()
+        ).limit(limit)
+        return (await self._session.scalars(statement)).all()
+
+
+class LinkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, link: Link) -> None:
+        self._session.add(link)
+
+    async def get(self, tenant_id: str, link_id: str, *, for_update: bool = False) -> Link | None:
+        statement = select(Link).where(Link.id == link_id, Link.tenant_id == tenant_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self._session.scalar(statement)
+
+    async def of_task(self, tenant_id: str, task_id: str) -> Sequence[Link]:
+        statement = (
+            select(Link)
+            .where(Link.tenant_id == tenant_id, Link.task_id == task_id)
+            .order_by(Link.created_at, Link.id)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def current(self, tenant_id: str, task_id: str, connection_id: str) -> Link | None:
+        """The task's link to this connection that is not unlinked (there is at most one)."""
+        statement = select(Link).where(
+            Link.tenant_id == tenant_id,
+            Link.task_id == task_id,
+            Link.connection_id == connection_id,
+            Link.status != "unlinked",
+        )
+        return await self._session.scalar(statement)
 
 
 class OutboxRepository:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from task_core.config import TaskCoreSettings
+from task_core.links import LinkService
 from task_core.outbox import Outbox
 from task_core.relay import OutboxRelay
 from task_core.service import TaskService
@@ -26,6 +27,7 @@ class TaskCoreState:
     bus: EventBus
     outbox: Outbox
     tasks: TaskService
+    links: LinkService
     relay: OutboxRelay
     relay_task: asyncio.Task[None]
 
@@ -44,5 +46,10 @@ def get_tasks(request: Request) -> TaskService:
     return get_state(request).tasks
 
 
+def get_links(request: Request) -> LinkService:
+    return get_state(request).links
+
+
 State = Annotated[TaskCoreState, Depends(get_state)]
 Tasks = Annotated[TaskService, Depends(get_tasks)]
+Links = Annotated[LinkService, Depends(get_links)]

@@ -16,7 +16,15 @@ import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from tether_common.errors import DomainError, NotFound, UpstreamUnavailable
+from api_gateway.tasks.sync_schemas import (
+    ConflictPage,
+    ExportCreate,
+    HistoryPage,
+    LinkCreate,
+    LinkList,
+    LinkOut,
+)
+from tether_common.errors import Conflict, DomainError, NotFound, UpstreamUnavailable
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
 log = structlog.get_logger(__name__)
@@ -26,6 +34,10 @@ Model = TypeVar("Model", bound=BaseModel)
 
 class TaskNotFound(NotFound):
     code = "task_not_found"
+
+
+class AlreadyExported(Conflict):
+    code = "already_exported"
 
 
 class UpstreamError(DomainError):
@@ -51,10 +63,7 @@ class TaskCoreClient:
         return self._expect(response, TaskOut, (200, 201))
 
     async def list_tasks(self, tenant_id: str, *, limit: int, cursor: str | None) -> TaskPage:
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
-        response = await self._send("GET", self._tasks(tenant_id), params=params)
+        response = await self._send("GET", self._tasks(tenant_id), params=_page(limit, cursor))
         return self._expect(response, TaskPage, (200,))
 
     async def get_task(self, tenant_id: str, task_id: str) -> TaskOut:
@@ -71,6 +80,40 @@ class TaskCoreClient:
         response = await self._send("DELETE", self._task(tenant_id, task_id))
         if response.status_code not in (200, 204):
             self._raise_for(response, task_id=task_id)
+
+    async def task_history(
+        self, tenant_id: str, task_id: str, *, limit: int, cursor: str | None
+    ) -> HistoryPage:
+        response = await self._send(
+            "GET", f"{self._task(tenant_id, task_id)}/history", params=_page(limit, cursor)
+        )
+        return self._expect(response, HistoryPage, (200,), task_id=task_id)
+
+    async def list_conflicts(
+        self, tenant_id: str, *, task_id: str | None, limit: int, cursor: str | None
+    ) -> ConflictPage:
+        params = _page(limit, cursor) | ({"task_id": task_id} if task_id is not None else {})
+        path = f"/internal/v1/tenants/{_segment(tenant_id)}/conflicts"
+        response = await self._send("GET", path, params=params)
+        return self._expect(response, ConflictPage, (200,))
+
+    async def export_task(self, tenant_id: str, task_id: str, export: ExportCreate) -> LinkOut:
+        request = LinkCreate(
+            provider=export.provider, connection_id=export.connection_id, target=export.target
+        )
+        body = request.model_dump(mode="json")
+        response = await self._send("POST", f"{self._task(tenant_id, task_id)}/links", json=body)
+        if response.status_code == 409:
+            # The one refusal task-core explains itself: pass its words (and link id) on.
+            error = _json(response).get("error")
+            if isinstance(error, dict) and error.get("code") == AlreadyExported.code:
+                details = {k: v for k, v in error.items() if k not in ("code", "message")}
+                raise AlreadyExported(str(error.get("message") or "already exported"), **details)
+        return self._expect(response, LinkOut, (202,), task_id=task_id)
+
+    async def task_links(self, tenant_id: str, task_id: str) -> LinkList:
+        response = await self._send("GET", f"{self._task(tenant_id, task_id)}/links")
+        return self._expect(response, LinkList, (200,), task_id=task_id)
 
     async def ping(self) -> None:
         """Readiness probe: task-core's liveness endpoint answers 2xx."""
@@ -143,6 +186,10 @@ class TaskCoreClient:
                 raise RequestValidationError(detail)
         log.error("task_core_unexpected_status", status=response.status_code)
         raise UpstreamError(f"task-core answered HTTP {response.status_code} unexpectedly")
+
+
+def _page(limit: int, cursor: str | None) -> dict[str, str | int]:
+    return {"limit": limit} | ({"cursor": cursor} if cursor is not None else {})
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -14,15 +14,20 @@ from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={**UNAUTHORIZED, **UPSTREAM})
 
+# Ids become a path segment or parameter of task-core URLs: no dots-first, slashes or escapes.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 TaskId = Annotated[
     str,
     Path(
         description="The task's id, as returned when it was created",
         min_length=1,
         max_length=128,
-        # Ids become a path segment of the task-core URL: no dots-first, slashes or escapes.
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+        pattern=ID_PATTERN,
     ),
+]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
 ]
 
 
@@ -35,10 +40,8 @@ async def create_task(task: TaskCreate, principal: CurrentPrincipal, core: TaskC
 async def list_tasks(
     principal: CurrentPrincipal,
     core: TaskCore,
-    limit: Annotated[int, Query(ge=1, le=200, description="Tasks per page")] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> TaskPage:
     return await core.list_tasks(principal.tenant_id, limit=limit, cursor=cursor)
 

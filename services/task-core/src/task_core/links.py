@@ -1,0 +1,185 @@
+"""The registry of links: exports requested through the API, their fate as connectors report it.
+
+An export registers a pending link and, in the same transaction, queues ``ExportRequested``
+(with the task's current state) for the provider's connector; the connector answers with
+``LinkChanged`` (active, failed or unlinked), applied here once per event via the inbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from task_core.events import export_requested, task_state
+from task_core.metrics import LINK_EVENTS
+from task_core.models import Link, Task, new_id
+from task_core.repository import (
+    LinkRepository,
+    TaskRepository,
+    already_processed,
+    mark_processed,
+)
+from task_core.schemas import LinkCreate
+from task_core.service import find_task
+from task_core.writer import TaskWriter
+from tether_common.db import transaction
+from tether_common.errors import Conflict
+from tether_events import CloudEvent, LinkChanged, TaskChanged
+
+log = structlog.get_logger(__name__)
+
+CONSUMER = "task-core.link-events"
+UNLINKED_NOTE = "unlinked"  # the history row's changed_fields when a copy went away
+
+
+class AlreadyExported(Conflict):
+    code = "already_exported"
+
+
+async def unlink(
+    writer: TaskWriter, session: AsyncSession, task: Task, link: Link, *, origin: str
+) -> None:
+    """Mark ``link`` unlinked and note it in the task's history (``task`` locked by the caller).
+
+    The task itself stays: a provider-side delete is never propagated as a delete. The note
+    is a version without an event: no synced value changed, so no other copy has news.
+    """
+    now = writer.now()
+    link.status = "unlinked"
+    link.updated_at = now
+    writer.record(session, task, [UNLINKED_NOTE], origin=origin, at=now, publish=False)
+    log.info("link_unlinked", link_id=link.id, task_id=task.id, origin=origin)
+
+
+def origin_of(link: Link, replica: str | None) -> str:
+    """Who a link's news comes from, for the history: its replica id once known."""
+    return replica or link.replica or f"{link.provider}:{link.external_id or link.id}"
+
+
+class LinkService:
+    def __init__(self, writer: TaskWriter, *, topic: str) -> None:
+        """``topic``: where export requests go (the link-events topic)."""
+        self._writer = writer
+        self._topic = topic
+
+    async def export(self, tenant_id: str, task_id: str, body: LinkCreate) -> Link:
+        try:
+            async with self._writer.writing() as session:
+                # The task's row lock queues concurrent exports of one task, so only one of
+                # two identical requests registers a link (the unique index backs this up).
+                task = await find_task(TaskRepository(session), tenant_id, task_id, for_update=True)
+                link = await self._register(session, task, body)
+                state = await self._current_state(session, task)
+                event = export_requested(link, state)
+                self._writer.add_event(session, self._topic, event, key=task.id)
+        except IntegrityError as exc:
+            raise self._already_exported(task_id, body.connection_id) from exc
+        self._writer.committed()
+        return link
+
+    async def of_task(self, tenant_id: str, task_id: str) -> Sequence[Link]:
+        """The task's links, oldest first; a deleted task's too (its copies were archived)."""
+        async with transaction(self._writer.sessions) as session:
+            await find_task(TaskRepository(session), tenant_id, task_id, include_deleted=True)
+            return await LinkRepository(session).of_task(tenant_id, task_id)
+
+    async def on_link_changed(self, event: CloudEvent[Any]) -> None:
+        data = event.data
+        assert isinstance(data, LinkChanged)
+        async with self._writer.writing() as session:
+            if await already_processed(session, CONSUMER, event.id):
+                LINK_EVENTS.labels("duplicate").inc()
+                return
+            outcome = await self._apply(session, data)
+            await mark_processed(session, CONSUMER, event.id)
+        LINK_EVENTS.labels(outcome).inc()
+
+    # ------------------------------------------------------------------------------------------
+    async def _register(self, session: AsyncSession, task: Task, body: LinkCreate) -> Link:
+        links = LinkRepository(session)
+        now = self._writer.now()
+        link = await links.current(task.tenant_id, task.id, body.connection_id)
+        if link is None:
+            link = Link(
+                id=new_id(),
+                tenant_id=task.tenant_id,
+                task_id=task.id,
+                provider=body.provider,
+                connection_id=body.connection_id,
+                target=dict(body.target),
+                status="pending",
+                created_at=now,
+                updated_at=now,
+            )
+            links.add(link)
+        elif link.status == "failed":
+            # Retrying a failed export reuses its link: the same id is the marker a connector
+            # looks for, so an item a failed attempt half-made is adopted, not duplicated.
+            link.target = dict(body.target)
+            link.status = "pending"
+            link.error = None
+            link.updated_at = now
+        else:
+            raise self._already_exported(task.id, body.connection_id, link_id=link.id)
+        await session.flush()
+        return link
+
+    async def _current_state(self, session: AsyncSession, task: Task) -> TaskChanged:
+        # The payload of the task's latest TaskChanged: the connector creates the item from it
+        # and takes its clock as the link's first synced clock.
+        latest = await TaskRepository(session).version(task.id, task.version)
+        origin = latest.origin if latest else "core"
+        changed = latest.changed_fields if latest else []
+        return task_state(task, origin=origin, changed_fields=changed)
+
+    @staticmethod
+    def _already_exported(
+        task_id: str, connection_id: str, *, link_id: str | None = None
+    ) -> AlreadyExported:
+        details = {"task_id": task_id, "connection_id": connection_id}
+        if link_id is not None:
+            details["link_id"] = link_id
+        return AlreadyExported(
+            f"task {task_id!r} is already exported to connection {connection_id!r}", **details
+        )
+
+    async def _apply(self, session: AsyncSession, data: LinkChanged) -> str:
+        # Task first, then link: the order every writer locks them in (no deadlocks).
+        task = await TaskRepository(session).get(
+            data.tenant_id, data.task_id, for_update=True, include_deleted=True
+        )
+        link = await LinkRepository(session).get(data.tenant_id, data.link_id, for_update=True)
+        if task is None or link is None or link.task_id != task.id:
+            log.warning("link_event_for_unknown_link", link_id=data.link_id, task_id=data.task_id)
+            return "unknown_link"
+        return await self._apply_status(session, task, link, data)
+
+    async def _apply_status(
+        self, session: AsyncSession, task: Task, link: Link, data: LinkChanged
+    ) -> str:
+        now = self._writer.now()
+        if link.status == "unlinked":
+            # Terminal: the copy is gone; a late "active" must not revive a link a new export
+            # may already have replaced.
+            return "ignored"
+        if data.status == "unlinked":
+            await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
+            return "unlinked"
+        if data.status == "active":
+            link.status = "active"
+            link.replica = data.replica
+            link.external_id = data.external_id
+            link.url = data.url
+            link.error = None
+        elif link.status == "active":
+            # A failed retry of an export that had succeeded: the item exists all the same.
+            return "ignored"
+        else:
+            link.status = "failed"
+            link.error = data.error or "the connector could not create the item"
+        link.updated_at = now
+        return data.status

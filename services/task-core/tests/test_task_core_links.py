@@ -1,0 +1,286 @@
+"""Exports and the links registry: a pending link and its ExportRequested in one transaction,
+one live link per task and connection, and link status applied once from connectors' events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from task_core.links import CONSUMER
+from task_core.merging import CONSUMER as PROVIDER_CONSUMER
+from task_core.models import OutboxMessage
+from tether_common.db import transaction
+from tether_events import CloudEvent, ExportRequested, Topic, VectorClock, decode, topic_name
+from tether_events.inprocess import InProcessBus
+
+TASKS = "/internal/v1/tenants/acme/tasks"
+LINK_EVENTS = topic_name(Topic.LINK_EVENTS)
+PROVIDER_CHANGED = topic_name(Topic.PROVIDER_CHANGED)
+WaitProcessed = Callable[[str, str], Awaitable[None]]
+LinkEvent = Callable[..., CloudEvent[Any]]
+ProviderEvent = Callable[..., CloudEvent[Any]]
+TRELLO = {"provider": "trello", "connection_id": "trello_9f2c", "target": {"list_id": "L1"}}
+
+
+async def create(api: httpx.AsyncClient, title: str = "Plan") -> str:
+    response = await api.post(TASKS, json={"title": title})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def export(
+    api: httpx.AsyncClient, task_id: str, body: dict[str, Any] = TRELLO
+) -> httpx.Response:
+    return await api.post(f"{TASKS}/{task_id}/links", json=body)
+
+
+async def links_of(api: httpx.AsyncClient, task_id: str) -> list[dict[str, Any]]:
+    response = await api.get(f"{TASKS}/{task_id}/links")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()
+    return items
+
+
+def export_requests(bus: InProcessBus) -> list[CloudEvent[Any]]:
+    events = [decode(raw) for raw in bus.store.logs[LINK_EVENTS].records]
+    return [e for e in events if isinstance(e.data, ExportRequested)]
+
+
+async def until_published(bus: InProcessBus, count: int) -> list[CloudEvent[Any]]:
+    async with asyncio.timeout(5):
+        while True:
+            if len(requests := export_requests(bus)) >= count:
+                return requests
+            await asyncio.sleep(0.02)
+
+
+async def test_an_export_is_a_pending_link_and_an_export_request_with_the_task(
+    api: httpx.AsyncClient, bus: InProcessBus, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    task_id = await create(api)
+    await api.patch(f"{TASKS}/{task_id}", json={"due_date": "2026-12-01"})
+
+    response = await export(api, task_id)
+
+    assert response.status_code == 202, response.text
+    link = response.json()
+    assert (link["task_id"], link["tenant_id"], link["status"]) == (task_id, "acme", "pending")
+    assert (link["provider"], link["connection_id"], link["target"]) == (
+        "trello",
+        "trello_9f2c",
+        {"list_id": "L1"},
+    )
+    assert (link["replica"], link["external_id"], link["url"], link["error"]) == (None,) * 4
+    [request] = await until_published(bus, 1)
+    assert (request.subject, request.tenantid) == (task_id, "acme")
+    data = request.data
+    assert isinstance(data, ExportRequested)
+    assert (data.link_id, data.provider, data.connection_id) == (
+        link["id"],
+        "trello",
+        "trello_9f2c",
+    )
+    assert data.target == {"list_id": "L1"}
+    # The task's current state, as its latest TaskChanged carried it.
+    assert (data.task.title, str(data.task.due_date), data.task.version) == (
+        "Plan",
+        "2026-12-01",
+        2,
+    )
+    assert data.task.clock == VectorClock({"core": 2})
+    assert (data.task.origin, data.task.changed_fields) == ("core", ["due_date"])
+    async with transaction(sessions) as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.topic == LINK_EVENTS)
+        )
+        [row] = rows.all()
+    assert (row.key, row.event_id) == (task_id, request.id)
+    assert await links_of(api, task_id) == [link]
+
+
+async def test_exporting_twice_to_one_connection_is_a_409(api: httpx.AsyncClient) -> None:
+    task_id = await create(api)
+    first = (await export(api, task_id)).json()
+    again = await export(api, task_id)
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert (error["code"], error["link_id"], error["connection_id"]) == (
+        "already_exported",
+        first["id"],
+        "trello_9f2c",
+    )
+    other = await export(api, task_id, {**TRELLO, "connection_id": "trello_other"})
+    assert other.status_code == 202
+    assert [link["connection_id"] for link in await links_of(api, task_id)] == [
+        "trello_9f2c",
+        "trello_other",
+    ]
+
+
+async def test_concurrent_exports_to_one_connection_register_one_link(
+    api: httpx.AsyncClient,
+) -> None:
+    task_id = await create(api)
+    responses = await asyncio.gather(*(export(api, task_id) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [202, 409, 409, 409, 409]
+    assert len(await links_of(api, task_id)) == 1
+
+
+async def test_unknown_deleted_and_other_tenants_tasks_cannot_be_exported(
+    api: httpx.AsyncClient,
+) -> None:
+    deleted = await create(api, "gone")
+    await api.delete(f"{TASKS}/{deleted}")
+    mine = await create(api)
+    for url in (
+        f"{TASKS}/no-such-task/links",
+        f"{TASKS}/{deleted}/links",
+        f"/internal/v1/tenants/globex/tasks/{mine}/links",
+    ):
+        response = await api.post(url, json=TRELLO)
+        assert response.status_code == 404, url
+        assert response.json()["error"]["code"] == "task_not_found"
+    assert (await api.get(f"{TASKS}/no-such-task/links")).status_code == 404
+    assert (await api.get(f"/internal/v1/tenants/globex/tasks/{mine}/links")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({**TRELLO, "provider": "github"}, ["body", "provider"]),
+        ({**TRELLO, "target": {}}, ["body", "target"]),
+        ({**TRELLO, "connection_id": ""}, ["body", "connection_id"]),
+        ({"provider": "trello", "connection_id": "trello_1"}, ["body", "target"]),
+    ],
+)
+async def test_a_malformed_export_is_a_422(
+    api: httpx.AsyncClient, body: dict[str, Any], loc: list[str]
+) -> None:
+    response = await export(api, await create(api), body)
+    assert response.status_code == 422
+    assert loc in [e["loc"] for e in response.json()["detail"]]
+
+
+async def test_link_status_from_connectors_is_applied_once(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+
+    failed = make_link_event(link, "failed", error="list L1 not found")
+    await bus.publish(LINK_EVENTS, failed)
+    await wait_processed(CONSUMER, failed.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"]) == ("failed", "list L1 not found")
+
+    # Exporting again after a failure retries the same link (its id is the item's marker).
+    retried = await export(api, task_id, {**TRELLO, "target": {"list_id": "L2"}})
+    assert retried.status_code == 202
+    assert (retried.json()["id"], retried.json()["status"]) == (link["id"], "pending")
+    assert retried.json()["target"] == {"list_id": "L2"}
+    requests = await until_published(bus, 2)
+    assert [r.data.link_id for r in requests] == [link["id"]] * 2
+    assert requests[1].data.target == {"list_id": "L2"}
+
+    # The old failure delivered again changes nothing: the inbox knows it.
+    await bus.publish(LINK_EVENTS, failed)
+    active = make_link_event(link, "active", external_id="card1")
+    await bus.publish(LINK_EVENTS, active)
+    await wait_processed(CONSUMER, active.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"]) == ("active", None)
+    assert (stored["replica"], stored["external_id"], stored["url"]) == (
+        "trello:card1",
+        "card1",
+        "https://example.test/card1",
+    )
+    # A late failure of a redundant attempt does not undo an item that exists.
+    late = make_link_event(link, "failed", error="timeout")
+    await bus.publish(LINK_EVENTS, late)
+    await wait_processed(CONSUMER, late.id)
+    assert (await links_of(api, task_id))[0]["status"] == "active"
+
+
+async def test_an_unlinked_copy_is_noted_in_history_and_can_be_exported_anew(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    for event in (
+        make_link_event(link, "active", external_id="card1"),
+        make_link_event(link, "unlinked", external_id="card1"),
+    ):
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, event.id)
+
+    [stored] = await links_of(api, task_id)
+    assert stored["status"] == "unlinked"
+    task = (await api.get(f"{TASKS}/{task_id}")).json()
+    assert (task["deleted"], task["version"], task["clock"]) == (False, 2, {"core": 1})
+    [note, _] = (await api.get(f"{TASKS}/{task_id}/history")).json()["items"]
+    assert (note["origin"], note["changed_fields"]) == ("trello:card1", ["unlinked"])
+
+    again = await export(api, task_id)
+    assert again.status_code == 202
+    assert again.json()["id"] != link["id"]
+    # Unlinked is final: a late "active" for the old link revives nothing.
+    late = make_link_event(link, "active", external_id="card1")
+    await bus.publish(LINK_EVENTS, late)
+    await wait_processed(CONSUMER, late.id)
+    assert [item["status"] for item in await links_of(api, task_id)] == ["unlinked", "pending"]
+
+
+async def test_a_provider_delete_unlinks_and_keeps_the_task(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    make_provider_event: ProviderEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    activated = make_link_event(link, "active", external_id="card1")
+    await bus.publish(LINK_EVENTS, activated)
+    await wait_processed(CONSUMER, activated.id)
+
+    deleted = make_provider_event(task_id, link_id=link["id"], deleted=True)
+    await bus.publish(PROVIDER_CHANGED, deleted)
+    await bus.publish(PROVIDER_CHANGED, deleted)  # redelivered: noted once
+    await wait_processed(PROVIDER_CONSUMER, deleted.id)
+
+    assert [item["status"] for item in await links_of(api, task_id)] == ["unlinked"]
+    task = (await api.get(f"{TASKS}/{task_id}")).json()
+    assert (task["title"], task["deleted"], task["version"]) == ("Plan", False, 2)
+    history = (await api.get(f"{TASKS}/{task_id}/history")).json()["items"]
+    assert (history[0]["origin"], history[0]["changed_fields"]) == ("trello:c1", ["unlinked"])
+    assert len(history) == 2
+
+
+async def test_events_about_unknown_links_are_skipped(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    stranger = make_link_event({**link, "id": "no-such-link"}, "active", external_id="x")
+    other_tenant = make_link_event({**link, "tenant_id": "globex"}, "active", external_id="y")
+    real = make_link_event(link, "active", external_id="card1")
+    for event in (stranger, other_tenant, real):
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, real.id)
+    [stored] = await links_of(api, task_id)
+    assert stored["external_id"] == "card1"
