@@ -11,6 +11,7 @@ PY := .venv/bin/python
 help:
 	@echo "make run       run Tether embedded (one process, SQLite, in-process bus) on :8000"
 	@echo "make test      lint + type-check + every test tier on real Kafka and PostgreSQL"
+	@echo "make sandbox   make run plus a connected Trello emulator on :9101 (no account needed)"
 	@echo "make up        distributed mode: local Kafka + PostgreSQL + each service as a process"
 	@echo "make down      stop what make up started"
 	@echo "make lint      ruff + mypy --strict"
@@ -24,6 +25,9 @@ bootstrap: .venv/.synced
 
 run: bootstrap
 	$(PY) -m tether_cli.main run
+
+sandbox: bootstrap
+	$(PY) -m tether_cli.main sandbox
 
 up: bootstrap
 	bash deploy/up.sh

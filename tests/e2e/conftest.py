@@ -37,6 +37,10 @@ def deployment(
 
 @pytest.fixture
 def api_token(deployment: Deployment) -> str:
+    return mint_token(deployment)
+
+
+def mint_token(deployment: Deployment) -> str:
     """A token minted the way an operator does: ``tether token create``."""
     result = subprocess.run(
         [

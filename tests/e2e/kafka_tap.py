@@ -14,7 +14,11 @@ from tether_events.kafka import ensure_topics
 
 
 def ensure_namespace_topics(bootstrap_servers: str, namespace: str) -> None:
-    asyncio.run(ensure_topics(bootstrap_servers, [topic_name(t, namespace) for t in Topic]))
+    asyncio.run(create_namespace_topics(bootstrap_servers, namespace))
+
+
+async def create_namespace_topics(bootstrap_servers: str, namespace: str) -> None:
+    await ensure_topics(bootstrap_servers, [topic_name(t, namespace) for t in Topic])
 
 
 async def read_events(

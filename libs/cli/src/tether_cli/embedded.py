@@ -53,21 +53,27 @@ class EmbeddedSystem:
 
 
 @asynccontextmanager
-async def embedded_system() -> AsyncIterator[EmbeddedSystem]:
+async def embedded_system(
+    *, trello_settings: TrelloSettings | None = None
+) -> AsyncIterator[EmbeddedSystem]:
     """Build and start every service; stop them in reverse order on exit."""
     bus = InProcessBus()
     task_core = create_task_core(TaskCoreSettings(bus="inprocess"), bus=bus)
+    trello = create_trello(trello_settings or TrelloSettings(bus="inprocess"), bus=bus)
     connectors: dict[str, FastAPI] = {
-        "/webhooks/trello": create_trello(TrelloSettings(bus="inprocess"), bus=bus),
+        "/webhooks/trello": trello,
         "/webhooks/asana": create_asana(AsanaSettings(bus="inprocess"), bus=bus),
         "/webhooks/jira": create_jira(JiraSettings(bus="inprocess"), bus=bus),
     }
     gateway = create_gateway(
         # http://task-core is never resolved: the transport hands requests to the app in memory.
-        GatewaySettings(task_core_url="http://task-core"),
+        GatewaySettings(task_core_url="http://task-core", trello_connector_url="http://trello"),
         # A crash inside task-core must reach the gateway as a failed response (503), as it
         # would over the network, not as an exception raised through the gateway.
         task_core_transport=httpx.ASGITransport(app=task_core, raise_app_exceptions=False),
+        connector_transports={
+            "trello": httpx.ASGITransport(app=trello, raise_app_exceptions=False),
+        },
     )
     async with AsyncExitStack() as stack:
         # Lifespans run in dependency order: task-core before the gateway that calls it.

@@ -23,6 +23,14 @@ def run() -> None:
 
 
 @app.command()
+def sandbox() -> None:
+    """Run Tether embedded beside a connected Trello emulator (http://127.0.0.1:9101)."""
+    from tether_cli.sandbox import serve_sandbox
+
+    asyncio.run(serve_sandbox())
+
+
+@app.command()
 def config() -> None:
     """Print every setting of every service as a Markdown table of environment variables."""
     from tether_cli.configdoc import markdown_table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
 
 import httpx
@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 from api_gateway.auth.endpoints import router as auth_router
 from api_gateway.config import GatewaySettings
+from api_gateway.connections.client import ConnectorClient
+from api_gateway.connections.endpoints import router as connections_router
 from api_gateway.migrate import migrate
 from api_gateway.observability import request_log_middleware
 from api_gateway.state import GatewayState, get_state
@@ -57,9 +59,11 @@ def create_app(
     settings: GatewaySettings | None = None,
     *,
     task_core_transport: httpx.AsyncBaseTransport | None = None,
+    connector_transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     """The gateway app. ``task_core_transport`` replaces the network route to task-core, e.g.
-    ``httpx.ASGITransport(app=task_core_app)`` in embedded mode or a fake in tests."""
+    ``httpx.ASGITransport(app=task_core_app)`` in embedded mode or a fake in tests;
+    ``connector_transports`` does the same per provider for the connectors."""
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
@@ -67,12 +71,27 @@ def create_app(
         if settings.migrate_on_start:
             await migrate(settings.database_url)
         engine = create_engine(settings.database_url)
+        transports = connector_transports or {}
         try:
-            async with httpx.AsyncClient(
-                base_url=str(settings.task_core_url),
-                timeout=settings.task_core_timeout,
-                transport=task_core_transport,
-            ) as http:
+            async with AsyncExitStack() as clients:
+                http = await clients.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=str(settings.task_core_url),
+                        timeout=settings.task_core_timeout,
+                        transport=task_core_transport,
+                    )
+                )
+                connectors = {
+                    provider: await clients.enter_async_context(
+                        httpx.AsyncClient(
+                            base_url=str(url),
+                            timeout=settings.task_core_timeout,
+                            transport=transports.get(provider),
+                        )
+                    )
+                    for provider, url in settings.connector_urls().items()
+                }
+                app.state.connectors = ConnectorClient(connectors)
                 log.info(
                     "gateway_started",
                     # The backend only: the URL may carry a password.
@@ -106,6 +125,7 @@ def create_app(
     app.include_router(history_router)
     app.include_router(links_router)
     app.include_router(conflicts_router)
+    app.include_router(connections_router)
     app.include_router(auth_router)
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)

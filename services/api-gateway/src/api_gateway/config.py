@@ -47,8 +47,24 @@ class GatewaySettings(ServiceSettings):
     task_core_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for task-core before answering 503"
     )
+    trello_connector_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8002"), description="Base URL of the Trello connector"
+    )
+    asana_connector_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8003"), description="Base URL of the Asana connector"
+    )
+    jira_connector_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8004"), description="Base URL of the Jira connector"
+    )
     migrate_on_start: bool = Field(
         default=True, description="Apply database migrations when the service starts"
     )
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server")
+
+    def connector_urls(self) -> dict[str, HttpUrl]:
+        return {
+            "trello": self.trello_connector_url,
+            "asana": self.asana_connector_url,
+            "jira": self.jira_connector_url,
+        }

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from tether_common.db import transaction
 from tether_common.errors import DomainError
+from tether_connector_runtime.retry import RetryableProviderError
 from tether_connector_runtime.signatures import SignatureInvalid, verify_trello_signature
 from trello_connector.state import trello_state
 
@@ -35,6 +36,11 @@ class BadSignature(DomainError):
 class MalformedDelivery(DomainError):
     status_code = 400
     code = "malformed_delivery"
+
+
+class TrelloUnavailable(DomainError):
+    status_code = 503
+    code = "provider_unavailable"
 
 
 class TooLarge(DomainError):
@@ -85,7 +91,11 @@ async def deliver(request: Request) -> dict[str, str]:
             return {"status": "duplicate"}
     card = action.get("data", {}).get("card") or {}
     if card.get("id"):
-        await state.sync.observe(str(card["id"]))
+        try:
+            await state.sync.observe(str(card["id"]))
+        except RetryableProviderError as exc:
+            # Trello retries a failed delivery, and reconciliation repairs it if those fail too.
+            raise TrelloUnavailable(f"could not read the card from Trello: {exc}") from exc
     # Recorded only once handled: if handling failed, Trello's retry must not look like a
     # duplicate. Two concurrent copies may both get here; the second observation is an echo.
     async with transaction(state.sessions) as session:

@@ -1,0 +1,88 @@
+"""Typed calls to the connectors' internal connection API.
+
+Each connector owns its provider's accounts (tokens encrypted at rest); the gateway only
+routes a request to the connector of the connection's provider, which the id's prefix names
+(``trello_...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from fastapi.exceptions import RequestValidationError
+
+from tether_common.errors import DomainError, NotFound, UpstreamUnavailable
+
+PROVIDERS = ("trello", "asana", "jira")
+# Connectors that can take connections today; the others still answer health checks only.
+CONNECTABLE = ("trello",)
+
+
+class ConnectionNotFound(NotFound):
+    code = "connection_not_found"
+
+
+class ProviderRefused(DomainError):
+    status_code = 400
+    code = "token_rejected"
+
+
+def provider_of(connection_id: str) -> str:
+    provider = connection_id.split("_", 1)[0]
+    if provider not in PROVIDERS or "_" not in connection_id:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "connection_id"),
+                    "msg": "not a connection id (they look like trello_<hex>)",
+                    "input": connection_id,
+                }
+            ]
+        )
+    return provider
+
+
+class ConnectorClient:
+    def __init__(self, clients: Mapping[str, httpx.AsyncClient]) -> None:
+        self._clients = clients
+
+    async def _call(self, provider: str, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._clients[provider].request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(
+                f"the {provider} connector is unreachable: {type(exc).__name__}"
+            ) from exc
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"the {provider} connector failed ({response.status_code})")
+        body = response.json() if response.content else None
+        if response.status_code == 404:
+            raise ConnectionNotFound(body["error"]["message"] if body else "not found")
+        if response.status_code == 400:
+            raise ProviderRefused(body["error"]["message"] if body else "refused")
+        if response.status_code == 422:
+            raise RequestValidationError(body.get("detail", []) if body else [])
+        return body
+
+    def _base(self, tenant_id: str) -> str:
+        return f"/internal/v1/tenants/{quote(tenant_id, safe='')}/connections"
+
+    async def connect(self, tenant_id: str, provider: str, token: str) -> dict[str, Any]:
+        return dict(
+            await self._call(provider, "POST", self._base(tenant_id), json={"token": token})
+        )
+
+    async def connections(self, tenant_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for provider in CONNECTABLE:
+            found += await self._call(provider, "GET", self._base(tenant_id))
+        return found
+
+    async def targets(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
+        provider = provider_of(connection_id)
+        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/targets"
+        return dict(await self._call(provider, "GET", path))

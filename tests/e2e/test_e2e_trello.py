@@ -1,0 +1,227 @@
+"""Trello end to end: the services as separate processes on real Kafka and PostgreSQL, the
+Trello emulator as one more process, driven through the gateway, the emulator's "person in
+Trello" controls, and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.kafka_tap import create_namespace_topics
+from tests.e2e.trello_world import (
+    TrelloEmulatorProcess,
+    add_observer,
+    card_of,
+    eventually,
+    trello_env,
+)
+from tether_connector_runtime.signatures import trello_signature
+from tether_devinfra.services import SERVICES, Deployment, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+@dataclass
+class World:
+    deployment: Deployment
+    api: httpx.AsyncClient  # the gateway, with a token
+    trello: httpx.AsyncClient  # the emulator (Trello's API and its person controls)
+    board_id: str
+    list_id: str
+    connection_id: str
+
+    async def export_new_task(self, **fields: Any) -> tuple[str, str]:
+        created = await self.api.post("/v1/tasks", json={"title": "Plan the week", **fields})
+        assert created.status_code == 201, created.text
+        task_id = created.json()["id"]
+        exported = await self.api.post(
+            f"/v1/tasks/{task_id}/exports",
+            json={"connection_id": self.connection_id, "target": {"list_id": self.list_id}},
+        )
+        assert exported.status_code == 202, exported.text
+
+        async def active() -> Any:
+            links = (await self.api.get(f"/v1/tasks/{task_id}/links")).json()
+            return links[0] if links and links[0]["status"] == "active" else None
+
+        link = await eventually(active, what="the link to become active")
+        return task_id, str(link["external_id"])
+
+    async def task(self, task_id: str) -> dict[str, Any]:
+        return dict((await self.api.get(f"/v1/tasks/{task_id}")).json())
+
+    async def card(self, card_id: str) -> dict[str, Any]:
+        cards = await card_of(self.trello, self.board_id)
+        return next((c for c in cards if c["id"] == card_id), {})
+
+    async def writes_to(self, card_id: str) -> int:
+        log = (await self.trello.get("/_emulator/requests")).json()
+        return sum(1 for r in log if r["method"] == "PUT" and card_id in r["path"])
+
+
+@pytest.fixture
+def trello_emulator(tmp_path: Path) -> Iterator[TrelloEmulatorProcess]:
+    emulator = TrelloEmulatorProcess(free_port(), tmp_path)
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+async def world(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    tmp_path: Path,
+    trello_emulator: TrelloEmulatorProcess,
+) -> AsyncIterator[World]:
+    deployment = Deployment(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        database_url=database_url,
+        run_dir=tmp_path / "run",
+        topic_namespace=topic_namespace,
+        ports={spec.name: free_port() for spec in SERVICES},
+    )
+    deployment.extra_env = trello_env(deployment, trello_emulator)
+    await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
+    await asyncio.to_thread(deployment.start, lambda message: None)
+    try:
+        from tests.e2e.conftest import mint_token
+
+        token = await asyncio.to_thread(mint_token, deployment)
+        async with (
+            httpx.AsyncClient(
+                base_url=deployment.url("api-gateway"),
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}"},
+            ) as api,
+            httpx.AsyncClient(base_url=trello_emulator.url, timeout=30) as trello,
+        ):
+            await add_observer(trello)
+            overview = (await trello.get("/_emulator")).json()
+            board = next(b for b in overview["boards"] if b["name"] == "Sandbox")
+            connected = await api.post(
+                "/v1/connections", json={"provider": "trello", "token": "sandbox-token"}
+            )
+            assert connected.status_code == 201, connected.text
+            yield World(
+                deployment,
+                api,
+                trello,
+                board["id"],
+                board["lists"][0]["id"],
+                connected.json()["id"],
+            )
+    finally:
+        await asyncio.to_thread(deployment.stop, lambda message: None)
+
+
+async def test_export_creates_one_card_and_edits_flow_both_ways(world: World) -> None:
+    task_id, card_id = await world.export_new_task(due_date="2026-12-01")
+    cards = await card_of(world.trello, world.board_id)
+    assert [c["id"] for c in cards] == [card_id]
+    assert cards[0]["name"] == "Plan the week"
+
+    # A core edit reaches the card.
+    await world.api.patch(f"/v1/tasks/{task_id}", json={"title": "Plan the week (v2)"})
+    await eventually(
+        lambda: _has(world.card(card_id), "name", "Plan the week (v2)"),
+        what="the core edit on the card",
+    )
+
+    # A card edit reaches the core.
+    await world.trello.post(f"/_emulator/cards/{card_id}/edit", json={"desc": "Agenda"})
+    await eventually(
+        lambda: _has(world.task(task_id), "description", "Agenda"), what="the card edit in the core"
+    )
+
+    # And it never comes back: after the dust settles, our one write is the only write.
+    await asyncio.sleep(3)
+    assert await world.writes_to(card_id) == 1
+    assert (await world.card(card_id))["desc"].startswith("Agenda")
+
+
+async def test_concurrent_edits_to_different_fields_both_survive(world: World) -> None:
+    task_id, card_id = await world.export_new_task()
+    await asyncio.gather(
+        world.api.patch(f"/v1/tasks/{task_id}", json={"due_date": "2027-01-15"}),
+        world.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Renamed in Trello"}),
+    )
+
+    async def converged() -> bool:
+        task, card = await world.task(task_id), await world.card(card_id)
+        return (
+            task["title"] == "Renamed in Trello"
+            and task["due_date"] == "2027-01-15"
+            and card["name"] == "Renamed in Trello"
+            and str(card["due"]).startswith("2027-01-15")
+        )
+
+    await eventually(converged, what="both edits on both sides")
+
+
+async def test_a_bad_signature_is_rejected(world: World) -> None:
+    url = world.deployment.url("trello-connector") + "/webhooks/trello"
+    body = b'{"action": {"id": "a1", "data": {}}, "model": {"id": "m1"}}'
+    async with httpx.AsyncClient() as http:
+        forged = await http.post(
+            url,
+            content=body,
+            headers={"X-Trello-Webhook": trello_signature("not-the-secret", body, url)},
+        )
+        unsigned = await http.post(url, content=body)
+    assert forged.status_code == 401
+    assert unsigned.status_code == 401
+
+
+async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> None:
+    task_id, card_id = await world.export_new_task()
+    await world.trello.post("/_emulator/rate-limits", json={"tokenLimit": 6, "windowSeconds": 10})
+    # Each edit costs Tether two calls (read the card, then write it): four edits cannot fit
+    # in one window, so some calls meet 429s and must wait for the next window.
+    for n in range(4):
+        await world.api.patch(f"/v1/tasks/{task_id}", json={"title": f"edit {n}"})
+    await eventually(
+        lambda: _has(world.card(card_id), "name", "edit 3"),
+        within=120,
+        what="the last edit despite 429s",
+    )
+    log = (await world.trello.get("/_emulator/requests")).json()
+    assert any(r["status"] == 429 for r in log), "the limit was never reached: test proves nothing"
+
+
+async def test_a_killed_connector_resumes_without_losing_a_write(world: World) -> None:
+    task_id, card_id = await world.export_new_task()
+    world.deployment.kill("trello-connector")
+    await world.api.patch(f"/v1/tasks/{task_id}", json={"title": "while it was down"})
+    world.deployment.start_one("trello-connector")
+    await eventually(
+        lambda: _has(world.card(card_id), "name", "while it was down"),
+        within=60,
+        what="the edit made while the connector was down",
+    )
+    await asyncio.sleep(2)
+    assert await world.writes_to(card_id) == 1
+
+
+async def test_a_dropped_webhook_is_repaired_by_reconciliation(world: World) -> None:
+    task_id, card_id = await world.export_new_task()
+    await world.trello.post("/_emulator/webhooks/drop-next", params={"count": 5})
+    await world.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Missed webhook"})
+    await eventually(
+        lambda: _has(world.task(task_id), "title", "Missed webhook"),
+        within=30,
+        what="reconciliation to bring the lost edit",
+    )
+
+
+async def _has(item: Any, key: str, value: Any) -> bool:
+    return bool((await item).get(key) == value)
