@@ -43,12 +43,12 @@ Tether sandbox: Tether at {base}, a Trello emulator at {emulator} (already conne
   # 1. create a task and export it to the "To do" list
   curl -s -X POST {base}/v1/tasks -H "$AUTH" -H "$JSON" -d '{{"title": "Try Tether"}}'
   TASK=<the id it printed>
-  curl -s -X POST {base}/v1/tasks/$TASK/exports -H "$AUTH" -H "$JSON" \
+  curl -s -X POST {base}/v1/tasks/$TASK/exports -H "$AUTH" -H "$JSON" \\
     -d '{{"connection_id": "{connection_id}", "target": {{"list_id": "{first_list}"}}}}'
   # 2. the link's external_id is the card; edit it "as a person in Trello"
   curl -s {base}/v1/tasks/$TASK/links -H "$AUTH"
   CARD=<its external_id>
-  curl -s -X POST {emulator}/_emulator/cards/$CARD/edit -H "$JSON" \
+  curl -s -X POST {emulator}/_emulator/cards/$CARD/edit -H "$JSON" \\
     -d '{{"name": "Edited in Trello"}}'
   # 3. watch the task change (and its history)
   curl -s {base}/v1/tasks/$TASK -H "$AUTH"; curl -s {base}/v1/tasks/$TASK/history -H "$AUTH"
