@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -84,6 +85,8 @@ def ensure_jars(say: Say) -> Path:
             f"-DoutputDirectory={libs}",
         ],
         check=True,
+        # Our stdout is the env lines `make test` evals; Maven's chatter goes to stderr.
+        stdout=sys.stderr,
     )
     stamp.write_text(digest)
     return libs
