@@ -184,9 +184,10 @@ async def test_a_bad_signature_is_rejected(world: World) -> None:
 
 async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> None:
     task_id, card_id = await world.export_new_task()
-    await world.trello.post("/_emulator/rate-limits", json={"tokenLimit": 6, "windowSeconds": 10})
-    # Each edit costs Tether two calls (read the card, then write it): four edits cannot fit
-    # in one window, so some calls meet 429s and must wait for the next window.
+    await world.trello.post("/_emulator/rate-limits", json={"tokenLimit": 12, "windowSeconds": 10})
+    # Each edit costs Tether two calls (read the card, then write it) and reconciliation polls
+    # the board every 2 s: four edits cannot fit in one 10 s window of 12 calls, so some calls
+    # meet 429s and must wait for the next window.
     for n in range(4):
         await world.api.patch(f"/v1/tasks/{task_id}", json={"title": f"edit {n}"})
     await eventually(
