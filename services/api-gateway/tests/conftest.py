@@ -28,7 +28,8 @@ from api_gateway.auth.service import revoke_token as revoke_by_prefix
 from api_gateway.auth.tokens import token_prefix
 from api_gateway.config import GatewaySettings
 from api_gateway.migrate import migrate
-from api_gateway.tasks.sync_schemas import (
+from tether_common.db import create_engine, session_factory, transaction
+from tether_contracts.sync import (
     ConflictOut,
     ConflictPage,
     HistoryEntry,
@@ -38,7 +39,6 @@ from api_gateway.tasks.sync_schemas import (
     LinkOut,
     TaskFieldsSnapshot,
 )
-from tether_common.db import create_engine, session_factory, transaction
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
 T = TypeVar("T")

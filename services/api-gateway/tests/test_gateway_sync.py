@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from api_gateway.tasks.sync_schemas import ConflictOut, LinkOut
+from tether_contracts.sync import ConflictOut, LinkOut
 
 IssueToken = Callable[[str, str], Awaitable[str]]
 StartGateway = Callable[[httpx.AsyncBaseTransport], AbstractAsyncContextManager[httpx.AsyncClient]]

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import AfterValidator, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy.engine import make_url
 
+from tether_common.dbtypes import DatabaseUrl
 from tether_common.settings import BusSettings, ServiceSettings
 from tether_sync import ConflictPolicy, FieldName, SyncPolicy
-
-# People paste the URLs their tools print; SQLAlchemy's async engine needs the async drivers.
-_ASYNC_DRIVERS = {
-    "postgres": "postgresql+asyncpg",
-    "postgresql": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-}
-_SUPPORTED = {"postgresql+asyncpg", "sqlite+aiosqlite"}
-
-
-def _async_database_url(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise ValueError("must be a URL such as postgresql+asyncpg://user@host/db")
-    scheme = _ASYNC_DRIVERS.get(scheme, scheme)
-    if scheme not in _SUPPORTED:
-        raise ValueError(f"unsupported database driver {scheme!r}; use one of {sorted(_SUPPORTED)}")
-    normalised = f"{scheme}://{rest}"
-    make_url(normalised)  # raises on a malformed URL now rather than at the first query
-    return normalised
-
-
-DatabaseUrl = Annotated[str, AfterValidator(_async_database_url)]
 
 
 class TaskCoreSettings(ServiceSettings, BusSettings):

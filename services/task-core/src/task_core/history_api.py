@@ -14,8 +14,8 @@ from task_core.pagination import (
     encode_cursor,
     encode_version_cursor,
 )
-from task_core.schemas import ConflictOut, ConflictPage, HistoryEntry, HistoryPage
 from task_core.state import Tasks
+from tether_contracts.sync import ConflictOut, ConflictPage, HistoryEntry, HistoryPage
 from tether_events import VectorClock
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["history"])

@@ -23,11 +23,11 @@ from task_core.repository import (
     already_processed,
     mark_processed,
 )
-from task_core.schemas import LinkCreate
 from task_core.service import find_task
 from task_core.writer import TaskWriter
 from tether_common.db import transaction
 from tether_common.errors import Conflict
+from tether_contracts.sync import LinkCreate
 from tether_events import CloudEvent, LinkChanged, TaskChanged
 
 log = structlog.get_logger(__name__)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, status
 
 from task_core.endpoints import NOT_FOUND, TaskId, TenantId
 from task_core.models import Link
-from task_core.schemas import LinkCreate, LinkList, LinkOut
 from task_core.state import Links
+from tether_contracts.sync import LinkCreate, LinkList, LinkOut
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/tasks/{task_id}/links", tags=["links"])
 

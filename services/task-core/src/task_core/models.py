@@ -16,18 +16,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tether_common.db import new_metadata
+from tether_common.dbtypes import UtcDateTime
 from tether_sync import Provider
 
 LinkStatus = Literal["pending", "active", "failed", "unlinked"]
@@ -42,28 +40,6 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend: SQLite hands back naive values.
-
-    Storing UTC on SQLite also keeps its text timestamps ordered, which keyset pagination needs.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use an aware UTC datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

@@ -16,15 +16,9 @@ import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from api_gateway.tasks.sync_schemas import (
-    ConflictPage,
-    ExportCreate,
-    HistoryPage,
-    LinkCreate,
-    LinkList,
-    LinkOut,
-)
+from api_gateway.tasks.sync_schemas import ExportCreate
 from tether_common.errors import Conflict, DomainError, NotFound, UpstreamUnavailable
+from tether_contracts.sync import ConflictPage, HistoryPage, LinkCreate, LinkList, LinkOut
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
 log = structlog.get_logger(__name__)

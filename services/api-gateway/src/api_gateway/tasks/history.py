@@ -11,7 +11,7 @@ from api_gateway.auth.dependencies import CurrentPrincipal
 from api_gateway.schemas import TASK_NOT_FOUND, UNAUTHORIZED, UPSTREAM
 from api_gateway.state import TaskCore
 from api_gateway.tasks.endpoints import ID_PATTERN, Cursor, Limit, TaskId
-from api_gateway.tasks.sync_schemas import ConflictPage, HistoryPage
+from tether_contracts.sync import ConflictPage, HistoryPage
 
 history_router = APIRouter(
     prefix="/v1/tasks", tags=["history"], responses={**UNAUTHORIZED, **UPSTREAM}

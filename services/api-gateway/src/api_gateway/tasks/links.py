@@ -10,7 +10,8 @@ from api_gateway.auth.dependencies import CurrentPrincipal
 from api_gateway.schemas import TASK_NOT_FOUND, UNAUTHORIZED, UPSTREAM, error_response
 from api_gateway.state import TaskCore
 from api_gateway.tasks.endpoints import TaskId
-from api_gateway.tasks.sync_schemas import ExportCreate, LinkList, LinkOut
+from api_gateway.tasks.sync_schemas import ExportCreate
+from tether_contracts.sync import LinkList, LinkOut
 
 router = APIRouter(prefix="/v1/tasks", tags=["links"], responses={**UNAUTHORIZED, **UPSTREAM})
 

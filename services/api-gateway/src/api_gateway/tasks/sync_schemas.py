@@ -1,115 +1,13 @@
-"""HTTP models of task history, conflicts and links: a mirror of ``task_core.schemas`` (to be
-consolidated in ``tether_contracts``), plus the client's export request.
-"""
+"""The client's export request; the history, conflict and link models it answers with are
+shared with task-core in ``tether_contracts.sync``."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator
+from tether_contracts.sync import ConnectionId, Provider, Target
 
-from tether_events.clock import VectorClock
-
-Provider = Literal["trello", "asana", "jira"]
 PROVIDERS: tuple[Provider, ...] = ("trello", "asana", "jira")
-LinkStatus = Literal["pending", "active", "failed", "unlinked"]
-ConflictPolicyName = Literal["latest_wins", "core_wins", "provider_wins"]
-# A synced field's value as JSON carries it: text, an ISO date, a boolean, or null.
-FieldValue = str | date | bool | None
-
-ConnectionId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-]
-TargetKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-TargetValue = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Target = Annotated[
-    dict[TargetKey, TargetValue],
-    Field(
-        min_length=1,
-        max_length=16,
-        description='Where the provider item goes, e.g. {"list_id": ...} for Trello',
-    ),
-]
-NEXT_CURSOR = "Pass as ?cursor= for the next page; absent on the last page"
-
-
-class TaskFieldsSnapshot(BaseModel):
-    title: str
-    description: str
-    due_date: date | None
-    completed: bool
-    deleted: bool
-
-
-class HistoryEntry(BaseModel):
-    """One accepted change of a task: the task as it was after it."""
-
-    version: int
-    origin: str = Field(description="The replica the change came from: core or a link replica")
-    changed_fields: list[str] = Field(
-        description="Fields the change set; `deleted` for a delete, `unlinked` when a "
-        "provider copy went away (the task's values are then unchanged)"
-    )
-    clock: VectorClock
-    fields: TaskFieldsSnapshot
-    recorded_at: datetime
-
-
-class HistoryPage(BaseModel):
-    items: list[HistoryEntry] = Field(description="Newest first")
-    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
-
-
-class ConflictOut(BaseModel):
-    """Two replicas changed a field concurrently to different values; ``winner`` says whose
-    value the task kept, by ``policy``."""
-
-    id: str
-    task_id: str
-    field: str
-    base_value: FieldValue = Field(description="The value both sides started from")
-    core_value: FieldValue = Field(description="The value core held (produced by core_replica)")
-    provider_value: FieldValue
-    core_replica: str
-    provider_replica: str
-    winner: str = Field(description="The replica whose value won")
-    winning_value: FieldValue
-    policy: ConflictPolicyName
-    resolved_at: datetime
-
-
-class ConflictPage(BaseModel):
-    items: list[ConflictOut] = Field(description="Newest first")
-    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
-
-
-class LinkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    provider: Provider
-    connection_id: ConnectionId
-    target: Target
-
-
-class LinkOut(BaseModel):
-    id: str
-    tenant_id: str
-    task_id: str
-    provider: Provider
-    connection_id: str
-    target: dict[str, str]
-    status: LinkStatus
-    replica: str | None = Field(description="The copy's replica id (as in clocks) once active")
-    external_id: str | None
-    url: str | None
-    error: str | None = Field(description="Why the export failed (status failed)")
-    created_at: datetime
-    updated_at: datetime
-
-
-class LinkList(RootModel[list[LinkOut]]):
-    """A task's links, oldest first (a JSON array)."""
 
 
 class ExportCreate(BaseModel):

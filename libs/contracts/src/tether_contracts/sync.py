@@ -1,7 +1,5 @@
-"""HTTP models of task history, conflicts and links (task-core's internal API).
-
-The gateway mirrors them in ``api_gateway.tasks.sync_schemas``; they belong in
-``tether_contracts`` next to the task models once consolidated.
+"""HTTP models of task history, conflicts and links: task-core serves them, the gateway
+passes them on to clients.
 """
 
 from __future__ import annotations
