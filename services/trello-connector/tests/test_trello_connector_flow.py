@@ -178,6 +178,27 @@ async def test_export_creates_exactly_one_card_and_a_board_webhook(harness: Harn
     assert link.replica == f"trello:{card_id}"
 
 
+async def test_an_export_to_another_tenants_connection_fails(harness: Harness) -> None:
+    created = await harness.api.post("/internal/v1/tenants/acme/connections", json={"token": TOKEN})
+    request = ExportRequested(
+        link_id="link-x",
+        task_id="task-9",
+        tenant_id="intruder",
+        provider="trello",
+        connection_id=created.json()["id"],
+        target={"list_id": harness.list_id},
+        task=task(1, {"core": 1}),
+    )
+    await harness.bus.publish(
+        topic_name(Topic.LINK_EVENTS),
+        request.envelope(source="/test", subject="task-9", tenant_id="intruder"),
+    )
+    await until(lambda: any(x.status == "failed" for x in harness.of(LinkChanged)))
+    (failed,) = harness.of(LinkChanged)
+    assert "in this tenant" in str(failed.error)
+    assert await cards(harness) == []
+
+
 async def test_a_redelivered_export_makes_no_second_card(harness: Harness) -> None:
     await connect_and_export(harness)
     request = next(

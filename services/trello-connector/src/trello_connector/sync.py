@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_common.db import transaction
+from tether_common.errors import NotFound
 from tether_connector_runtime.store.repository import ConnectorRepository, StoredLink
 from tether_events import (
     CloudEvent,
@@ -87,6 +88,10 @@ class TrelloSync:
             if known is not None and known.status == "active":
                 await self._announce(known)  # a redelivered request: say it again, idempotently
                 return
+            connection = await self.repo.connection(session, request.connection_id)
+            if connection is None or connection.tenant_id != request.tenant_id:
+                # Never let a guessed connection id export into another company's Trello.
+                raise NotFound(f"no Trello connection {request.connection_id} in this tenant")
             client = await self.client_for(session, request.connection_id)
             list_id = request.target.get("list_id", "")
             target = await client.list_(list_id)
