@@ -23,6 +23,7 @@ class ConnectorTables:
     deliveries: Table
     processed_events: Table
     cursors: Table
+    deletions: Table
 
 
 def connector_tables(prefix: str) -> ConnectorTables:
@@ -39,6 +40,10 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("status", String(16), nullable=False, default="active"),
         Column("error", Text, nullable=True),
         Column("created_at", UtcDateTime, nullable=False),
+        # Until when a person's confirmation lets a burst of deletions through (deletion guard).
+        Column("deletions_approved_until", UtcDateTime, nullable=True),
+        # Optional {list id: completed?}: a card moved to a list marks its task done or not.
+        Column("list_mapping", JSON, nullable=True),
     )
     links = Table(
         f"{prefix}_links",
@@ -88,6 +93,20 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("cursor", Text, nullable=False),
         Column("updated_at", UtcDateTime, nullable=False),
     )
+    deletions = Table(
+        f"{prefix}_deletions",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("connection_id", String(64), nullable=False),
+        Column("link_id", String(64), nullable=False),
+        # "provider": the item went away on the provider; "core": the task was deleted here.
+        Column("direction", String(16), nullable=False),
+        # "done" once propagated; "held" while the burst guard waits for a person.
+        Column("status", String(16), nullable=False),
+        Column("at", UtcDateTime, nullable=False),
+        UniqueConstraint("link_id", "direction", name=f"uq_{prefix}_deletions_link"),
+        Index(f"ix_{prefix}_deletions_connection", "connection_id", "at"),
+    )
     return ConnectorTables(
-        metadata, connections, links, webhooks, deliveries, processed_events, cursors
+        metadata, connections, links, webhooks, deliveries, processed_events, cursors, deletions
     )
