@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 TASKS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/tasks(?:/(?P<task>[^/]+))?$")
 TASK_PARTS = re.compile(
-    r"^/internal/v1/tenants/(?P<tenant>[^/]+)/tasks/(?P<task>[^/]+)/(?P<part>history|links)$"
+    r"^/internal/v1/tenants/(?P<tenant>[^/]+)/tasks/(?P<task>[^/]+)/(?P<part>history|links|review)$"
 )
 CONFLICTS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/conflicts$")
 NOT_FOUND = {"error": {"code": "task_not_found", "message": "no such task"}}
@@ -115,6 +115,9 @@ class FakeTaskCore:
             invalid = {"type": "value_error", "loc": ["query", "cursor"], "msg": "bad cursor"}
             return httpx.Response(422, json={"detail": [invalid]})
         start = int(cursor)
+        wanted = request.url.params.get("needs_review")
+        if wanted is not None:
+            tasks = {k: t for k, t in tasks.items() if (t.review is not None) == (wanted == "true")}
         items = list(tasks.values())[start : start + limit]
         more = start + limit < len(tasks)
         page = TaskPage(items=items, next_cursor=str(start + limit) if more else None)
@@ -126,6 +129,10 @@ class FakeTaskCore:
         task = self.tasks.get(tenant, {}).get(task_id)
         if task is None:
             return httpx.Response(404, json=NOT_FOUND)
+        if part == "review" and request.method == "DELETE":
+            cleared = task.model_copy(update={"review": None})
+            self.tasks[tenant][task_id] = cleared
+            return httpx.Response(200, content=cleared.model_dump_json())
         if part == "history":
             # One entry per version, newest first; the cursor is the version to start below.
             start = int(request.url.params.get("cursor", str(task.version + 1)))

@@ -110,6 +110,7 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("GET", "/v1/tasks/{task_id}"),
         ("PATCH", "/v1/tasks/{task_id}"),
         ("DELETE", "/v1/tasks/{task_id}"),
+        ("DELETE", "/v1/tasks/{task_id}/review"),
         ("GET", "/v1/tasks/{task_id}/history"),
         ("POST", "/v1/tasks/{task_id}/exports"),
         ("GET", "/v1/tasks/{task_id}/links"),

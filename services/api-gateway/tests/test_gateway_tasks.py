@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+
+from tether_contracts.tasks import TaskReview
 
 IssueToken = Callable[[str, str], Awaitable[str]]
 
@@ -161,3 +164,42 @@ async def test_the_request_id_follows_the_request_to_task_core(
     assert task_core_requests[-1].headers["X-Request-ID"] == "req-42"
     # The caller's token is ours to check, never passed on.
     assert "authorization" not in task_core_requests[-1].headers
+
+
+async def test_flagged_tasks_are_listed_for_review_and_cleared_by_their_tenant_only(
+    client: httpx.AsyncClient,
+    ann: dict[str, str],
+    bob: dict[str, str],
+    fake_task_core: Any,
+) -> None:
+    flagged = (await client.post("/v1/tasks", headers=ann, json={"title": "lost copy"})).json()
+    quiet = (await client.post("/v1/tasks", headers=ann, json={"title": "fine"})).json()
+    tasks = next(iter(fake_task_core.tasks.values()))
+    tasks[flagged["id"]] = tasks[flagged["id"]].model_copy(
+        update={
+            "review": TaskReview(
+                reason="provider_deleted",
+                message="Its Trello copy was deleted",
+                provider="trello",
+                link_id="l1",
+                flagged_at=datetime.now(UTC),
+            )
+        }
+    )
+
+    listed = await client.get("/v1/tasks", headers=ann, params={"needs_review": "true"})
+    assert [t["id"] for t in listed.json()["items"]] == [flagged["id"]]
+    assert listed.json()["items"][0]["review"]["reason"] == "provider_deleted"
+    others = await client.get("/v1/tasks", headers=ann, params={"needs_review": "false"})
+    assert [t["id"] for t in others.json()["items"]] == [quiet["id"]]
+    assert error_fields(
+        await client.get("/v1/tasks", headers=ann, params={"needs_review": "maybe"})
+    ) == ["query.needs_review"]
+
+    stranger = await client.delete(f"/v1/tasks/{flagged['id']}/review", headers=bob)
+    assert stranger.status_code == 404
+    cleared = await client.delete(f"/v1/tasks/{flagged['id']}/review", headers=ann)
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["review"] is None
+    listed = await client.get("/v1/tasks", headers=ann, params={"needs_review": "true"})
+    assert listed.json()["items"] == []

@@ -266,6 +266,53 @@ async def test_a_provider_delete_unlinks_and_keeps_the_task(
     history = (await api.get(f"{TASKS}/{task_id}/history")).json()["items"]
     assert (history[0]["origin"], history[0]["changed_fields"]) == ("trello:c1", ["unlinked"])
     assert len(history) == 2
+    # ...and flagged, so a person learns the copy went away (and can tell if it was intended).
+    review = task["review"]
+    assert (review["reason"], review["provider"], review["link_id"]) == (
+        "provider_deleted",
+        "trello",
+        link["id"],
+    )
+    assert "Trello" in review["message"]
+
+
+async def test_a_flagged_task_is_listed_for_review_until_a_person_clears_it(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    make_provider_event: ProviderEvent,
+) -> None:
+    quiet = await create(api, "Untouched")
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    activated = make_link_event(link, "active", external_id="card1")
+    await bus.publish(LINK_EVENTS, activated)
+    await wait_processed(CONSUMER, activated.id)
+    deleted = make_provider_event(task_id, link_id=link["id"], deleted=True)
+    await bus.publish(PROVIDER_CHANGED, deleted)
+    await wait_processed(PROVIDER_CONSUMER, deleted.id)
+
+    async def ids(query: str) -> list[str]:
+        response = await api.get(f"{TASKS}?{query}")
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert await ids("needs_review=true") == [task_id]
+    assert await ids("needs_review=false") == [quiet]
+    assert await ids("limit=50") == [quiet, task_id]
+
+    cleared = await api.delete(f"{TASKS}/{task_id}/review")
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["review"] is None
+    assert await ids("needs_review=true") == []
+    history = (await api.get(f"{TASKS}/{task_id}/history")).json()["items"]
+    assert history[0]["changed_fields"] == ["review_cleared"]
+    # The flag is not synced: clearing it moves no clock and publishes nothing for copies.
+    assert cleared.json()["clock"] == {"core": 1}
+    again = await api.delete(f"{TASKS}/{task_id}/review")
+    assert again.json()["version"] == cleared.json()["version"]  # nothing left to clear
+    assert (await api.delete(f"{TASKS}/nope/review")).status_code == 404
 
 
 async def test_events_about_unknown_links_are_skipped(

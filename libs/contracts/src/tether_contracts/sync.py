@@ -48,7 +48,8 @@ class HistoryEntry(BaseModel):
     origin: str = Field(description="The replica the change came from: core or a link replica")
     changed_fields: list[str] = Field(
         description="Fields the change set; `deleted` for a delete, `unlinked` when a "
-        "provider copy went away (the task's values are then unchanged)"
+        "provider copy went away, `review_cleared` when a person cleared its review flag (the "
+        "task's values are then unchanged)"
     )
     clock: VectorClock
     fields: TaskFieldsSnapshot

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -51,6 +51,17 @@ class TaskPatch(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class TaskReview(BaseModel):
+    """Why a person should look at a task. Tether flags rather than deletes: a provider-side
+    delete unlinks the copy and flags the task here; ``DELETE /v1/tasks/{id}/review`` clears it."""
+
+    reason: Literal["provider_deleted"]
+    message: str
+    provider: str | None = None
+    link_id: str | None = None
+    flagged_at: datetime
+
+
 class TaskOut(BaseModel):
     id: str
     tenant_id: str
@@ -63,6 +74,10 @@ class TaskOut(BaseModel):
     clock: VectorClock
     created_at: datetime
     updated_at: datetime
+    review: TaskReview | None = Field(
+        default=None,
+        description="Set when the task needs a person's look (e.g. a copy was deleted)",
+    )
 
 
 class TaskPage(BaseModel):

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from task_core.models import Task
 from task_core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from task_core.state import Tasks
-from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
+from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch, TaskReview
 from tether_events import VectorClock
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -33,6 +33,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 Cursor = Annotated[
     str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
+]
+NeedsReview = Annotated[
+    bool | None,
+    Query(description="Only tasks flagged for review (true) or only unflagged ones (false)"),
 ]
 T = TypeVar("T")
 
@@ -63,6 +67,7 @@ def task_out(task: Task) -> TaskOut:
         clock=VectorClock(task.clock),
         created_at=task.created_at,
         updated_at=task.updated_at,
+        review=TaskReview.model_validate(task.review) if task.review else None,
     )
 
 
@@ -77,9 +82,12 @@ async def list_tasks(
     tasks: Tasks,
     limit: Limit = 50,
     cursor: Cursor = None,
+    needs_review: NeedsReview = None,
 ) -> TaskPage:
     after = decoded(decode_cursor, cursor)
-    items, next_position = await tasks.page(tenant_id, limit=limit, after=after)
+    items, next_position = await tasks.page(
+        tenant_id, limit=limit, after=after, needs_review=needs_review
+    )
     return TaskPage(
         items=[task_out(task) for task in items],
         next_cursor=encode_cursor(next_position) if next_position else None,
@@ -96,6 +104,15 @@ async def update_task(
     tenant_id: TenantId, task_id: TaskId, patch: TaskPatch, tasks: Tasks
 ) -> TaskOut:
     return task_out(await tasks.update(tenant_id, task_id, patch))
+
+
+@router.delete(
+    "/{task_id}/review",
+    summary="Clear a task's review flag (a person has looked at it)",
+    responses=NOT_FOUND,
+)
+async def clear_review(tenant_id: TenantId, task_id: TaskId, tasks: Tasks) -> TaskOut:
+    return task_out(await tasks.clear_review(tenant_id, task_id))
 
 
 @router.delete(

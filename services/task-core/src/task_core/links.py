@@ -28,6 +28,7 @@ from task_core.writer import TaskWriter
 from tether_common.db import transaction
 from tether_common.errors import Conflict
 from tether_contracts.sync import LinkCreate
+from tether_contracts.tasks import TaskReview
 from tether_events import CloudEvent, LinkChanged, TaskChanged
 
 log = structlog.get_logger(__name__)
@@ -43,14 +44,26 @@ class AlreadyExported(Conflict):
 async def unlink(
     writer: TaskWriter, session: AsyncSession, task: Task, link: Link, *, origin: str
 ) -> None:
-    """Mark ``link`` unlinked and note it in the task's history (``task`` locked by the caller).
+    """Mark ``link`` unlinked, flag the task for review and note both in its history
+    (``task`` locked by the caller).
 
-    The task itself stays: a provider-side delete is never propagated as a delete. The note
-    is a version without an event: no synced value changed, so no other copy has news.
+    The task itself stays: a provider-side delete is never propagated as a delete, but a
+    person should know a copy went away (was it on purpose?). The note is a version without
+    an event: no synced value changed, so no other copy has news.
     """
     now = writer.now()
     link.status = "unlinked"
     link.updated_at = now
+    name = link.provider.capitalize()
+    item = f" ({link.external_id})" if link.external_id else ""
+    task.review = TaskReview(
+        reason="provider_deleted",
+        message=f"Its {name} copy{item} was deleted or archived in {name}; the task stays "
+        "here but is no longer linked to it.",
+        provider=link.provider,
+        link_id=link.id,
+        flagged_at=now,
+    ).model_dump(mode="json")
     writer.record(session, task, [UNLINKED_NOTE], origin=origin, at=now, publish=False)
     log.info("link_unlinked", link_id=link.id, task_id=task.id, origin=origin)
 

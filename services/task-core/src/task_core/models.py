@@ -68,6 +68,12 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Why a person should look at this task (tether_contracts.tasks.TaskReview), or None. Not a
+    # synced field: flagging or clearing it changes no copy, so it has no clock or event.
+    # none_as_null: "no review" is SQL NULL (not JSON null), which the list filter relies on.
+    review: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
 
 
 class TaskVersion(Base):

@@ -46,9 +46,20 @@ class TaskRepository:
             statement = statement.with_for_update()
         return await self._session.scalar(statement)
 
-    async def page(self, tenant_id: str, *, limit: int, after: Position | None) -> Sequence[Task]:
-        """Live tasks in (created_at, id) order, starting after ``after``."""
+    async def page(
+        self,
+        tenant_id: str,
+        *,
+        limit: int,
+        after: Position | None,
+        needs_review: bool | None = None,
+    ) -> Sequence[Task]:
+        """Live tasks in (created_at, id) order, starting after ``after``; if ``needs_review``
+        is given, only the flagged (True) or unflagged (False) ones."""
         statement = select(Task).where(Task.tenant_id == tenant_id, Task.deleted.is_(False))
+        if needs_review is not None:
+            flagged = Task.review.is_not(None)
+            statement = statement.where(flagged if needs_review else Task.review.is_(None))
         if after is not None:
             statement = statement.where(
                 or_(

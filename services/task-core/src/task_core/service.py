@@ -27,6 +27,8 @@ from tether_sync import (
     delete_task,
 )
 
+REVIEW_CLEARED_NOTE = "review_cleared"  # the history row's changed_fields when a flag is cleared
+
 
 class TaskNotFound(NotFound):
     code = "task_not_found"
@@ -68,11 +70,19 @@ class TaskService:
             return await find_task(TaskRepository(session), tenant_id, task_id)
 
     async def page(
-        self, tenant_id: str, *, limit: int, after: Position | None
+        self,
+        tenant_id: str,
+        *,
+        limit: int,
+        after: Position | None,
+        needs_review: bool | None = None,
     ) -> tuple[Sequence[Task], Position | None]:
-        """Up to ``limit`` live tasks after ``after``, and where the next page starts (if any)."""
+        """Up to ``limit`` live tasks after ``after``, and where the next page starts (if any);
+        only flagged (or only unflagged) ones if ``needs_review`` says so."""
         async with transaction(self._writer.sessions) as session:
-            rows = await TaskRepository(session).page(tenant_id, limit=limit + 1, after=after)
+            rows = await TaskRepository(session).page(
+                tenant_id, limit=limit + 1, after=after, needs_review=needs_review
+            )
         items = rows[:limit]
         more = len(rows) > limit
         return items, Position(items[-1].created_at, items[-1].id) if more else None
@@ -117,6 +127,26 @@ class TaskService:
                 self._writer.record(session, task, changed, origin=CORE_REPLICA, at=now)
         if changed:
             self._committed("updated")
+        return task
+
+    async def clear_review(self, tenant_id: str, task_id: str) -> Task:
+        """A person looked at a flagged task: clear the flag, noted in the history (no event:
+        the flag is not synced). Clearing an unflagged task changes nothing."""
+        async with self._writer.writing() as session:
+            task = await find_task(TaskRepository(session), tenant_id, task_id, for_update=True)
+            cleared = task.review is not None
+            if cleared:
+                task.review = None
+                self._writer.record(
+                    session,
+                    task,
+                    [REVIEW_CLEARED_NOTE],
+                    origin=CORE_REPLICA,
+                    at=self._writer.now(),
+                    publish=False,
+                )
+        if cleared:
+            self._writer.committed()
         return task
 
     async def delete(self, tenant_id: str, task_id: str) -> None:

@@ -56,8 +56,13 @@ class TaskCoreClient:
         )
         return self._expect(response, TaskOut, (200, 201))
 
-    async def list_tasks(self, tenant_id: str, *, limit: int, cursor: str | None) -> TaskPage:
-        response = await self._send("GET", self._tasks(tenant_id), params=_page(limit, cursor))
+    async def list_tasks(
+        self, tenant_id: str, *, limit: int, cursor: str | None, needs_review: bool | None = None
+    ) -> TaskPage:
+        params = _page(limit, cursor)
+        if needs_review is not None:
+            params["needs_review"] = str(needs_review).lower()
+        response = await self._send("GET", self._tasks(tenant_id), params=params)
         return self._expect(response, TaskPage, (200,))
 
     async def get_task(self, tenant_id: str, task_id: str) -> TaskOut:
@@ -68,6 +73,10 @@ class TaskCoreClient:
         # exclude_unset: absent fields stay untouched, while an explicit null (due_date) clears.
         body = patch.model_dump(mode="json", exclude_unset=True)
         response = await self._send("PATCH", self._task(tenant_id, task_id), json=body)
+        return self._expect(response, TaskOut, (200,), task_id=task_id)
+
+    async def clear_review(self, tenant_id: str, task_id: str) -> TaskOut:
+        response = await self._send("DELETE", f"{self._task(tenant_id, task_id)}/review")
         return self._expect(response, TaskOut, (200,), task_id=task_id)
 
     async def delete_task(self, tenant_id: str, task_id: str) -> None:

@@ -42,8 +42,14 @@ async def list_tasks(
     core: TaskCore,
     limit: Limit = 50,
     cursor: Cursor = None,
+    needs_review: Annotated[
+        bool | None,
+        Query(description="Only tasks flagged for review (true), or only unflagged ones (false)"),
+    ] = None,
 ) -> TaskPage:
-    return await core.list_tasks(principal.tenant_id, limit=limit, cursor=cursor)
+    return await core.list_tasks(
+        principal.tenant_id, limit=limit, cursor=cursor, needs_review=needs_review
+    )
 
 
 @router.get("/{task_id}", summary="Get a task", responses=TASK_NOT_FOUND)
@@ -61,6 +67,17 @@ async def update_task(
     task_id: TaskId, patch: TaskPatch, principal: CurrentPrincipal, core: TaskCore
 ) -> TaskOut:
     return await core.update_task(principal.tenant_id, task_id, patch)
+
+
+@router.delete(
+    "/{task_id}/review",
+    summary="Clear a task's review flag",
+    description="A task is flagged (its `review` says why) when a provider copy of it was "
+    "deleted; clearing says a person has looked. The flag is not synced: no copy changes.",
+    responses=TASK_NOT_FOUND,
+)
+async def clear_review(task_id: TaskId, principal: CurrentPrincipal, core: TaskCore) -> TaskOut:
+    return await core.clear_review(principal.tenant_id, task_id)
 
 
 @router.delete(
