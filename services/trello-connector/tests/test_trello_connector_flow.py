@@ -76,7 +76,13 @@ def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+def trello_overrides() -> dict[str, Any]:
+    """Extra connector settings; a test overrides it with @pytest.mark.parametrize."""
+    return {}
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, trello_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
     to_connector = httpx.ASGITransport(app=None)  # type: ignore[arg-type]  # wired below
     emulator = create_trello_emulator(
         api_secret="app-secret",
@@ -92,6 +98,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         public_url="http://tether.test",
         database_url=f"sqlite+aiosqlite:///{tmp_path}/trello.db",
         reconcile_interval=3600,
+        **trello_overrides,
     )
     bus = InProcessBus()
     connector = create_app(settings, bus=bus, trello_transport=httpx.ASGITransport(app=emulator))
@@ -290,3 +297,128 @@ async def test_a_dropped_webhook_is_repaired_by_reconciliation(harness: Harness)
     assert await reconcile_once(harness.connector.state.trello) == 1
     (change,) = harness.of(ProviderItemChanged)
     assert change.new_values == {"title": "Renamed"}
+
+
+async def export_more(h: Harness, connection_id: str, count: int) -> dict[str, str]:
+    """Export tasks task-2.. (link-2..) too; returns link id -> card id."""
+    for n in range(2, count + 2):
+        request = ExportRequested(
+            link_id=f"link-{n}",
+            task_id=f"task-{n}",
+            tenant_id="acme",
+            provider="trello",
+            connection_id=connection_id,
+            target={"list_id": h.list_id},
+            task=task(1, {"core": 1}).model_copy(update={"task_id": f"task-{n}"}),
+        )
+        await h.bus.publish(
+            topic_name(Topic.LINK_EVENTS),
+            request.envelope(source="/test", subject=f"task-{n}", tenant_id="acme"),
+        )
+    await until(lambda: len({x.link_id for x in h.of(LinkChanged)}) == count + 1)
+    return {str(x.link_id): str(x.external_id) for x in h.of(LinkChanged)}
+
+
+def unlinked(h: Harness) -> set[str]:
+    return {x.link_id for x in h.of(ProviderItemChanged) if x.deleted}
+
+
+async def deletions(h: Harness, connection_id: str) -> dict[str, Any]:
+    answer = await h.api.get(f"/internal/v1/tenants/acme/connections/{connection_id}/deletions")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+@pytest.mark.parametrize("trello_overrides", [{"deletion_burst_threshold": 2}])
+async def test_a_burst_of_card_deletions_waits_for_a_person(harness: Harness) -> None:
+    await connect_and_export(harness)
+    connection_id = (await harness.api.get("/internal/v1/tenants/acme/connections")).json()[0]["id"]
+    cards_of = await export_more(harness, connection_id, 3)  # link-1..link-4
+    # One card deleted for good, three archived (as a person clearing a board would).
+    await harness.trello.delete(f"/_emulator/cards/{cards_of['link-1']}")
+    for link_id in ("link-2", "link-3", "link-4"):
+        await harness.trello.post(
+            f"/_emulator/cards/{cards_of[link_id]}/edit", json={"closed": True}
+        )
+
+    async def held() -> int:
+        return len((await deletions(harness, connection_id))["held"])
+
+    for _ in range(500):
+        if len(unlinked(harness)) + await held() == 4:
+            break
+        await asyncio.sleep(0.02)
+    # Two deletions pass; the third trips the guard and it and every later one wait.
+    assert len(unlinked(harness)) == 2
+    status = await deletions(harness, connection_id)
+    assert status["paused"] is True
+    assert {h["direction"] for h in status["held"]} == {"provider"}
+    waiting = sorted(h["link_id"] for h in status["held"])
+    assert len(waiting) == 2
+    assert not set(waiting) & unlinked(harness)
+    # A later sighting of a held card (reconciliation, a retried webhook) holds it still.
+    for link_id in waiting:
+        await harness.connector.state.trello.sync.observe(cards_of[link_id])
+    assert len(unlinked(harness)) == 2
+
+    # Someone restores a held card in Trello before confirming: that one is withdrawn.
+    restored = next(link_id for link_id in waiting if link_id != "link-1")
+    await harness.trello.post(f"/_emulator/cards/{cards_of[restored]}/edit", json={"closed": False})
+    other = await harness.api.post(
+        f"/internal/v1/tenants/globex/connections/{connection_id}/deletions/confirm"
+    )
+    assert other.status_code == 404  # another tenant cannot confirm them
+    confirmed = await harness.api.post(
+        f"/internal/v1/tenants/acme/connections/{connection_id}/deletions/confirm"
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json() == {"propagated": 1, "withdrawn": 1}
+    assert unlinked(harness) == {"link-1", "link-2", "link-3", "link-4"} - {restored}
+    after = await deletions(harness, connection_id)
+    assert (after["paused"], after["held"]) == (False, [])
+    assert after["approved_until"] is not None
+
+
+@pytest.mark.parametrize("trello_overrides", [{"deletion_burst_threshold": 2}])
+async def test_a_burst_of_core_deletions_archives_only_after_confirmation(
+    harness: Harness,
+) -> None:
+    await connect_and_export(harness)
+    connection_id = (await harness.api.get("/internal/v1/tenants/acme/connections")).json()[0]["id"]
+    await export_more(harness, connection_id, 2)  # task-1..task-3
+    for n in (1, 2, 3):
+        gone = task(2, {"core": 2}, deleted=True).model_copy(update={"task_id": f"task-{n}"})
+        await harness.bus.publish(
+            topic_name(Topic.TASK_CHANGED),
+            gone.envelope(source="/test", subject=f"task-{n}", tenant_id="acme"),
+        )
+
+    async def closed() -> int:
+        all_cards = (
+            await harness.trello.get(
+                f"/1/boards/{harness.board_id}/cards/all",
+                params={"key": "sandbox-key", "token": TOKEN},
+            )
+        ).json()
+        return sum(1 for c in all_cards if c["closed"])
+
+    for _ in range(500):
+        if await closed() == 2 and len((await deletions(harness, connection_id))["held"]) == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert await closed() == 2
+    (held,) = (await deletions(harness, connection_id))["held"]
+    assert held["direction"] == "core"
+    assert held["task_id"] in {"task-1", "task-2", "task-3"}
+
+    confirmed = await harness.api.post(
+        f"/internal/v1/tenants/acme/connections/{connection_id}/deletions/confirm"
+    )
+    assert confirmed.json() == {"propagated": 1, "withdrawn": 0}
+    assert await closed() == 3
+    await harness.trello.post("/_emulator/webhooks/flush")
+    # Our own archives came back as webhooks: not mistaken for deletions made in Trello.
+    assert [x for x in harness.of(ProviderItemChanged) if x.deleted] == []
+    assert (await deletions(harness, connection_id))["held"] == []
+    assert len(await cards(harness)) == 0  # archived, not deleted: all three recoverable

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from tether_common.settings import BusSettings, ServiceSettings
 from tether_connector_runtime.secrets import TokenCipher, parse_keys
+from tether_sync import GuardConfig
 
 
 class ConnectorSettings(ServiceSettings, BusSettings):
@@ -19,6 +21,15 @@ class ConnectorSettings(ServiceSettings, BusSettings):
     )
     max_attempts: int = Field(
         default=5, ge=1, description="Tries of a provider call before its event is dead-lettered"
+    )
+    deletion_burst_threshold: int = Field(
+        default=10,
+        ge=1,
+        description="Deletions one account may propagate per window; the next one pauses that "
+        "account's deletions until a person confirms them",
+    )
+    deletion_burst_window: float = Field(
+        default=300.0, gt=0, description="Seconds over which deletion bursts are counted"
     )
     environment: Literal["development", "production"] = Field(
         default="development",
@@ -49,3 +60,10 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         elif self.environment == "production":
             raise ValueError(f"{self.token_key_env_name()} must be set in production")
         return self
+
+
+def deletion_guard_config(settings: ConnectorSettings) -> GuardConfig:
+    return GuardConfig(
+        threshold=settings.deletion_burst_threshold,
+        window=timedelta(seconds=settings.deletion_burst_window),
+    )

@@ -21,16 +21,18 @@ from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
 from tether_connector_runtime.deadletter import RetryPolicy, dead_letter_handler, raw_publisher
+from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.ratelimit import Budget, RateLimiter
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.secrets import TokenCipher
+from tether_connector_runtime.settings import deletion_guard_config
 from tether_connector_runtime.store.migrate import migrate_connector
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_connector_runtime.store.tables import connector_tables
 from tether_events import CloudEvent, ExportRequested, Topic, topic_name
 from tether_events.bus import EventBus, Handler
 from tether_events.kafka import ensure_topics
-from trello_connector import connections, webhook
+from trello_connector import connections, deletions, webhook
 from trello_connector.client import TrelloClient
 from trello_connector.config import TrelloSettings
 from trello_connector.reconcile import reconcile_forever
@@ -105,6 +107,7 @@ def create_app(
                 repo,
                 active_bus,
                 client_for,
+                brake=DeletionBrake(repo.t, sessions, PROVIDER, deletion_guard_config(settings)),
                 namespace=settings.topic_namespace,
                 ensure_webhook=ensure_webhook,
             )
@@ -172,6 +175,6 @@ def create_app(
         service="trello-connector",
         title="Tether Trello connector",
         lifespan=lifespan,
-        routers=[connections.router, webhook.router],
+        routers=[connections.router, deletions.router, webhook.router],
         readiness=readiness,
     )

@@ -72,7 +72,8 @@ class TrelloClient:
             raise AuthRevokedError(f"Trello refused the token: {response.text[:200]}")
         if response.status_code >= 400:
             raise PermanentProviderError(
-                f"Trello {response.status_code} on {method} {path}: {response.text[:200]}"
+                f"Trello {response.status_code} on {method} {path}: {response.text[:200]}",
+                status=response.status_code,
             )
         return response.json() if response.content else None
 

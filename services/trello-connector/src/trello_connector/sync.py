@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_common.db import transaction
 from tether_common.errors import NotFound
+from tether_connector_runtime.deletions import DeletionBrake, Direction
 from tether_connector_runtime.store.repository import ConnectorRepository, StoredLink
 from tether_events import (
     CloudEvent,
@@ -41,6 +42,7 @@ from tether_sync import (
     decide_inbound,
     decide_outbound,
     link_replica,
+    on_provider_deleted,
 )
 from trello_connector.client import TrelloClient
 from trello_connector.mapping import card_fields, card_params, link_id_of, marked_desc
@@ -78,6 +80,7 @@ class TrelloSync:
     repo: ConnectorRepository
     bus: EventBus
     client_for: ClientFor  # the Trello client of a connection (decrypts its token)
+    brake: DeletionBrake  # bursts of deletions wait for a person (see tether_sync.deletion)
     namespace: str = ""
     ensure_webhook: Callable[[AsyncSession, str, str], Awaitable[None]] | None = None
 
@@ -199,10 +202,8 @@ class TrelloSync:
             await self.observe(link.external_id)
             return
         if isinstance(decision, ArchiveProviderCopy):
-            async with transaction(self.sessions) as session:
-                client = await self.client_for(session, link.connection_id)
-                await client.update_card(link.external_id, {"closed": True})
-                await self.repo.set_link_status(session, link.link_id, "archived")
+            if await self.brake.admit(link.connection_id, decision):
+                await self._archive(link)
             return
         async with transaction(self.sessions) as session:
             if not decision.is_empty:
@@ -253,7 +254,26 @@ class TrelloSync:
         async with transaction(self.sessions) as session:
             await self.repo.save_state(session, after_publish(link.state, change))
 
+    async def _archive(self, link: StoredLink) -> None:
+        """Archive (close) the card: recoverable in Trello, unlike DELETE /cards.
+
+        The link leaves "active" before the call, so the webhook of our own archive is not
+        mistaken for a person's (which would unlink and count toward the deletion guard);
+        "archiving" links still get task changes, so a failed call is retried."""
+        assert link.external_id is not None
+        async with transaction(self.sessions) as session:
+            await self.repo.set_link_status(session, link.link_id, "archiving")
+        async with transaction(self.sessions) as session:
+            client = await self.client_for(session, link.connection_id)
+            await client.update_card(link.external_id, {"closed": True})
+            await self.repo.set_link_status(session, link.link_id, "archived")
+
     async def _unlinked(self, link: StoredLink) -> None:
+        assert link.state is not None
+        if await self.brake.admit(link.connection_id, on_provider_deleted(link.state)):
+            await self._publish_unlinked(link)
+
+    async def _publish_unlinked(self, link: StoredLink) -> None:
         assert link.state is not None
         event = ProviderItemChanged(
             task_id=link.task_id,
@@ -274,6 +294,36 @@ class TrelloSync:
         )
         async with transaction(self.sessions) as session:
             await self.repo.set_link_status(session, link.link_id, "unlinked")
+
+    # held deletions ----------------------------------------------------------------------------
+    async def confirm_deletions(self, connection_id: str) -> tuple[int, int]:
+        """A person confirmed the held deletions of a connection: propagate each (or withdraw it
+        if its card came back meanwhile). Returns (propagated, withdrawn)."""
+        async with transaction(self.sessions) as session:
+            held = await self.brake.approve(session, connection_id)
+        propagated = withdrawn = 0
+        for item in held:
+            async with transaction(self.sessions) as session:
+                link = await self.repo.link(session, item.link_id)
+                card = None
+                if link is not None and link.external_id is not None:
+                    client = await self.client_for(session, link.connection_id)
+                    card = await client.card(link.external_id)
+            if link is None or link.status not in ("active", "archiving"):
+                pass  # already settled some other way: nothing left to do but close the hold
+            elif item.direction is Direction.PROVIDER:
+                if card is not None and not card.get("closed"):
+                    async with transaction(self.sessions) as session:
+                        await self.brake.withdraw(session, item)
+                    withdrawn += 1
+                    continue
+                await self._publish_unlinked(link)
+            elif card is not None:
+                await self._archive(link)
+            async with transaction(self.sessions) as session:
+                await self.brake.done(session, item)
+            propagated += 1
+        return propagated, withdrawn
 
 
 def _json(value: object) -> object:

@@ -86,9 +86,11 @@ class ConnectorRepository:
         return StoredLink.from_row(row) if row else None
 
     async def links_of_task(self, session: AsyncSession, task_id: str) -> list[StoredLink]:
+        """The links task changes go to: live ones, and those whose archiving is unfinished."""
         rows = await session.execute(
             select(self.t.links).where(
-                self.t.links.c.task_id == task_id, self.t.links.c.status == "active"
+                self.t.links.c.task_id == task_id,
+                self.t.links.c.status.in_(("active", "archiving")),
             )
         )
         return [StoredLink.from_row(r) for r in rows]
