@@ -131,3 +131,56 @@ async def test_a_connector_outage_is_a_503(
         )
         assert answer.status_code == 503
         assert "trello connector is unreachable" in answer.json()["error"]["message"]
+
+
+async def test_held_deletions_are_listed_and_confirmed_through_the_connector(
+    start: Callable[[httpx.MockTransport], AsyncIterator[httpx.AsyncClient]],
+    issue_token: Callable[[str, str], Awaitable[str]],
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def trello(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.url.path.endswith("/trello_abc123/deletions"):
+            return httpx.Response(
+                200,
+                json={
+                    "connection_id": "trello_abc123",
+                    "paused": True,
+                    "approved_until": None,
+                    "held": [
+                        {
+                            "link_id": "l9",
+                            "task_id": "t9",
+                            "direction": "provider",
+                            "held_at": "2026-11-28T10:00:00Z",
+                        }
+                    ],
+                },
+            )
+        if request.url.path.endswith("/trello_abc123/deletions/confirm"):
+            return httpx.Response(200, json={"propagated": 1, "withdrawn": 0})
+        return fake_trello(request)
+
+    token = await issue_token("acme", "ada@example.com")
+    headers = {"Authorization": f"Bearer {token}"}
+    async for api in start(httpx.MockTransport(trello)):
+        held = await api.get("/v1/connections/trello_abc123/deletions", headers=headers)
+        assert held.status_code == 200, held.text
+        assert held.json()["paused"] is True
+        assert [h["link_id"] for h in held.json()["held"]] == ["l9"]
+        confirmed = await api.post(
+            "/v1/connections/trello_abc123/deletions/confirm", headers=headers
+        )
+        assert confirmed.json() == {"propagated": 1, "withdrawn": 0}
+        unknown = await api.post("/v1/connections/trello_nope/deletions/confirm", headers=headers)
+        assert unknown.status_code == 404
+        assert (await api.get("/v1/connections/trello_abc123/deletions")).status_code == 401
+    # Routed to the connector under the caller's tenant, never a tenant the client names.
+    deletion_calls = [(method, path) for method, path in seen if "/deletions" in path]
+    assert deletion_calls[:2] == [
+        ("GET", deletion_calls[0][1]),
+        ("POST", deletion_calls[0][1] + "/confirm"),
+    ]
+    assert deletion_calls[0][1].startswith("/internal/v1/tenants/")
+    assert deletion_calls[0][1].endswith("/connections/trello_abc123/deletions")

@@ -119,6 +119,8 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("POST", "/v1/connections"),
         ("GET", "/v1/connections"),
         ("GET", "/v1/connections/{connection_id}/targets"),
+        ("GET", "/v1/connections/{connection_id}/deletions"),
+        ("POST", "/v1/connections/{connection_id}/deletions/confirm"),
     }
     for key, operation in operations.items():
         assert operation["summary"], key

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from api_gateway.auth.endpoints import router as auth_router
 from api_gateway.config import GatewaySettings
 from api_gateway.connections.client import ConnectorClient
+from api_gateway.connections.deletions import router as deletions_router
 from api_gateway.connections.endpoints import router as connections_router
 from api_gateway.migrate import migrate
 from api_gateway.observability import request_log_middleware
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(links_router)
     app.include_router(conflicts_router)
     app.include_router(connections_router)
+    app.include_router(deletions_router)
     app.include_router(auth_router)
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)

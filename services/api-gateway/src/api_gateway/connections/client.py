@@ -86,3 +86,13 @@ class ConnectorClient:
         provider = provider_of(connection_id)
         path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/targets"
         return dict(await self._call(provider, "GET", path))
+
+    async def deletions(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
+        provider = provider_of(connection_id)
+        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/deletions"
+        return dict(await self._call(provider, "GET", path))
+
+    async def confirm_deletions(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
+        provider = provider_of(connection_id)
+        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/deletions/confirm"
+        return dict(await self._call(provider, "POST", path))
