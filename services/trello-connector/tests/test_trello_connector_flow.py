@@ -422,3 +422,87 @@ async def test_a_burst_of_core_deletions_archives_only_after_confirmation(
     assert [x for x in harness.of(ProviderItemChanged) if x.deleted] == []
     assert (await deletions(harness, connection_id))["held"] == []
     assert len(await cards(harness)) == 0  # archived, not deleted: all three recoverable
+
+
+async def board_lists(h: Harness) -> dict[str, str]:
+    found = await h.trello.get(
+        f"/1/boards/{h.board_id}/lists", params={"key": "sandbox-key", "token": TOKEN}
+    )
+    return {str(x["name"]): str(x["id"]) for x in found.json()}
+
+
+async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) -> None:
+    card_id = await connect_and_export(harness)
+    connection_id = (await harness.api.get("/internal/v1/tenants/acme/connections")).json()[0]["id"]
+    lists = await board_lists(harness)
+    mapping_url = f"/internal/v1/tenants/acme/connections/{connection_id}/list-mapping"
+    saved = await harness.api.put(
+        mapping_url, json={"lists": {lists["To do"]: "not_done", lists["Done"]: "done"}}
+    )
+    assert saved.status_code == 200, saved.text
+    assert {x["meaning"] for x in saved.json()["lists"]} == {"done", "not_done"}
+    assert (await harness.api.get(mapping_url)).json() == saved.json()
+
+    # A person drags the card to Done: the task is completed.
+    await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"idList": lists["Done"]})
+    await until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    assert change.new_values == {"completed": True}
+
+    # Reopened in core: the card goes back to a not-done list, and the echo stops there.
+    replica = f"trello:{card_id}"
+    reopened = task(3, {"core": 2, replica: 1}, completed=False, due_date=date(2026, 12, 1))
+    await harness.bus.publish(
+        topic_name(Topic.TASK_CHANGED),
+        reopened.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+
+    async def card_list() -> str:
+        return str((await cards(harness))[0]["idList"])
+
+    for _ in range(250):
+        if await card_list() == lists["To do"]:
+            break
+        await asyncio.sleep(0.02)
+    assert await card_list() == lists["To do"]
+    await harness.trello.post("/_emulator/webhooks/flush")
+    await asyncio.sleep(0.2)
+    assert len(harness.of(ProviderItemChanged)) == 1
+
+    # Completed in core: the card moves to Done (and its due date is marked complete).
+    done = task(4, {"core": 3, replica: 1}, completed=True, due_date=date(2026, 12, 1))
+    await harness.bus.publish(
+        topic_name(Topic.TASK_CHANGED),
+        done.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+    for _ in range(250):
+        if await card_list() == lists["Done"]:
+            break
+        await asyncio.sleep(0.02)
+    (card,) = await cards(harness)
+    assert (card["idList"], card["dueComplete"]) == (lists["Done"], True)
+    await harness.trello.post("/_emulator/webhooks/flush")
+    await asyncio.sleep(0.2)
+    assert len(harness.of(ProviderItemChanged)) == 1
+
+
+async def test_a_list_mapping_that_cannot_be_kept_is_a_422(harness: Harness) -> None:
+    await connect_and_export(harness)
+    connection_id = (await harness.api.get("/internal/v1/tenants/acme/connections")).json()[0]["id"]
+    lists = await board_lists(harness)
+    url = f"/internal/v1/tenants/acme/connections/{connection_id}/list-mapping"
+    only_done = await harness.api.put(url, json={"lists": {lists["Done"]: "done"}})
+    assert only_done.status_code == 422
+    assert "no list mapped not done" in only_done.text
+    unknown = await harness.api.put(
+        url, json={"lists": {"5f" + "0" * 22: "done", lists["To do"]: "not_done"}}
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["body", "lists", "5f" + "0" * 22]
+    bad_meaning = await harness.api.put(url, json={"lists": {lists["Done"]: "finished"}})
+    assert bad_meaning.status_code == 422
+    stranger = await harness.api.get(
+        f"/internal/v1/tenants/globex/connections/{connection_id}/list-mapping"
+    )
+    assert stranger.status_code == 404
+    assert (await harness.api.get(url)).json()["lists"] == []  # nothing was stored

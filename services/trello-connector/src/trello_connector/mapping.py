@@ -3,7 +3,8 @@
 A mapping must round-trip: mapping what we wrote has to give back what we wrote, or every echo
 of our own write would look like a person's edit.
 
-- ``name`` <-> title; ``dueComplete`` <-> completed.
+- ``name`` <-> title; ``dueComplete`` <-> completed (or the card's list, when the connection
+  maps lists to done / not done: see list_mapping).
 - ``desc`` <-> description, minus our marker (below).
 - ``due`` (a datetime) <-> due_date (a date): we write noon UTC, so the calendar day survives
   every timezone from UTC-11 to UTC+11 when a person looks at it; we read the UTC date.
@@ -16,6 +17,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from tether_sync import TaskFields
+from trello_connector.list_mapping import ListMapping
+
+NO_MAPPING = ListMapping()
 
 # A Markdown link reference definition: Trello renders nothing for it, so the marker is
 # invisible to people, yet it is created atomically with the card, which is what lets an
@@ -53,12 +57,14 @@ def due_from_trello(due: str | None) -> date | None:
     return datetime.fromisoformat(due.replace("Z", "+00:00")).astimezone(UTC).date()
 
 
-def card_fields(card: dict[str, Any]) -> TaskFields:
+def card_fields(card: dict[str, Any], lists: ListMapping | None = None) -> TaskFields:
+    """``lists``: the connection's list mapping, if any (then a mapped list decides
+    completion; see list_mapping)."""
     return TaskFields(
         title=str(card.get("name", "")),
         description=strip_marker(str(card.get("desc") or "")),
         due_date=due_from_trello(card.get("due")),
-        completed=bool(card.get("dueComplete", False)),
+        completed=(lists or NO_MAPPING).card_completed(card),
     )
 
 

@@ -45,6 +45,7 @@ from tether_sync import (
     on_provider_deleted,
 )
 from trello_connector.client import TrelloClient
+from trello_connector.list_mapping import ListMapping
 from trello_connector.mapping import card_fields, card_params, link_id_of, marked_desc
 
 log = structlog.get_logger(__name__)
@@ -112,6 +113,12 @@ class TrelloSync:
             if card is None:
                 params = card_params(snapshot.fields.model_dump(), link_id=request.link_id)
                 params["desc"] = marked_desc(snapshot.fields.description, request.link_id)
+                # A completed task exported into a list mapped "not done" (or the reverse)
+                # goes to a list that says what it is, or it would read back as reopened.
+                lists = ListMapping.stored(connection.list_mapping)
+                mapped = lists.completed_in(list_id)
+                if mapped is not None and mapped != snapshot.fields.completed:
+                    list_id = lists.list_for(board_id, snapshot.fields.completed) or list_id
                 card = await client.create_card({"idList": list_id, **params})
             replica = link_replica("trello", str(card["id"]))
             # What the card holds is the base (normally the snapshot; after an adoption it may
@@ -190,13 +197,14 @@ class TrelloSync:
             return
         async with transaction(self.sessions) as session:
             client = await self.client_for(session, link.connection_id)
+            lists = await self._lists(session, link.connection_id)
             card = await client.card(link.external_id)
             if card is None:
                 return  # gone on Trello's side: the webhook/poll path unlinks it
             # A person's unpublished edit must travel first, or this write would silently
             # overwrite it (no conflict would ever be recorded).
             unpublished_edit = decide_inbound(
-                link.state, card_fields(card), edited_at=_edited_at(card)
+                link.state, card_fields(card, lists), edited_at=_edited_at(card)
             )
         if unpublished_edit is not None:
             await self.observe(link.external_id)
@@ -208,12 +216,17 @@ class TrelloSync:
         async with transaction(self.sessions) as session:
             if not decision.is_empty:
                 client = await self.client_for(session, link.connection_id)
-                await client.update_card(
-                    link.external_id,
-                    card_params(
-                        {str(k): v for k, v in decision.changes.items()}, link_id=link.link_id
-                    ),
-                )
+                changes = {str(k): v for k, v in decision.changes.items()}
+                params = card_params(changes, link_id=link.link_id)
+                if "completed" in changes:
+                    move = lists.placement(
+                        str(card.get("idList")),
+                        str(card.get("idBoard")),
+                        bool(changes["completed"]),
+                    )
+                    if move is not None:
+                        params["idList"] = move
+                await client.update_card(link.external_id, params)
             await self.repo.save_state(session, after_write(link.state, decision))
 
     # Trello -> core ----------------------------------------------------------------------------
@@ -228,11 +241,12 @@ class TrelloSync:
             if link is None or link.state is None:
                 return
             client = await self.client_for(session, link.connection_id)
+            lists = await self._lists(session, link.connection_id)
             card = await client.card(card_id)
         if card is None or card.get("closed"):
             await self._unlinked(link)
             return
-        change = decide_inbound(link.state, card_fields(card), edited_at=_edited_at(card))
+        change = decide_inbound(link.state, card_fields(card, lists), edited_at=_edited_at(card))
         if change is None:
             return
         event = ProviderItemChanged(
@@ -253,6 +267,10 @@ class TrelloSync:
         )
         async with transaction(self.sessions) as session:
             await self.repo.save_state(session, after_publish(link.state, change))
+
+    async def _lists(self, session: AsyncSession, connection_id: str) -> ListMapping:
+        row = await self.repo.connection(session, connection_id)
+        return ListMapping.stored(row.list_mapping if row is not None else None)
 
     async def _archive(self, link: StoredLink) -> None:
         """Archive (close) the card: recoverable in Trello, unlike DELETE /cards.

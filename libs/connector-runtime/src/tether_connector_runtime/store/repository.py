@@ -71,6 +71,14 @@ class ConnectorRepository:
         c = self.t.connections
         return (await session.execute(select(c).where(c.c.id == connection_id))).first()
 
+    async def set_list_mapping(
+        self, session: AsyncSession, connection_id: str, mapping: dict[str, Any] | None
+    ) -> None:
+        c = self.t.connections
+        await session.execute(
+            update(c).where(c.c.id == connection_id).values(list_mapping=mapping or None)
+        )
+
     async def connections_of(self, session: AsyncSession, tenant_id: str) -> list[Any]:
         c = self.t.connections
         rows = await session.execute(
