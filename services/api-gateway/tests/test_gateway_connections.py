@@ -184,3 +184,39 @@ async def test_held_deletions_are_listed_and_confirmed_through_the_connector(
     ]
     assert deletion_calls[0][1].startswith("/internal/v1/tenants/")
     assert deletion_calls[0][1].endswith("/connections/trello_abc123/deletions")
+
+
+async def test_the_list_mapping_passes_through_and_its_refusals_name_the_list(
+    start: Callable[[httpx.MockTransport], AsyncIterator[httpx.AsyncClient]],
+    issue_token: Callable[[str, str], Awaitable[str]],
+) -> None:
+    stored: dict[str, object] = {"connection_id": "trello_abc123", "lists": []}
+
+    def trello(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/trello_abc123/list-mapping"):
+            return fake_trello(request)
+        if request.method == "PUT":
+            lists = json.loads(request.content)["lists"]
+            if "nope" in lists:
+                detail = [{"type": "value_error", "loc": ["body", "lists", "nope"], "msg": "?"}]
+                return httpx.Response(422, json={"detail": detail})
+            stored["lists"] = [
+                {"list_id": k, "board_id": "b1", "meaning": v} for k, v in lists.items()
+            ]
+        return httpx.Response(200, json=stored)
+
+    headers = {"Authorization": f"Bearer {await issue_token('acme', 'ada@example.com')}"}
+    url = "/v1/connections/trello_abc123/list-mapping"
+    async for api in start(httpx.MockTransport(trello)):
+        saved = await api.put(
+            url, headers=headers, json={"lists": {"l1": "not_done", "l2": "done"}}
+        )
+        assert saved.status_code == 200, saved.text
+        assert [x["meaning"] for x in saved.json()["lists"]] == ["not_done", "done"]
+        assert (await api.get(url, headers=headers)).json() == saved.json()
+        refused = await api.put(url, headers=headers, json={"lists": {"nope": "done"}})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "lists", "nope"]
+        bad = await api.put(url, headers=headers, json={"lists": {"l1": "finished"}})
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"][:3] == ["body", "lists", "l1"]

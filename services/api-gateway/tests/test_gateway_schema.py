@@ -121,6 +121,8 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("GET", "/v1/connections/{connection_id}/targets"),
         ("GET", "/v1/connections/{connection_id}/deletions"),
         ("POST", "/v1/connections/{connection_id}/deletions/confirm"),
+        ("GET", "/v1/connections/{connection_id}/list-mapping"),
+        ("PUT", "/v1/connections/{connection_id}/list-mapping"),
     }
     for key, operation in operations.items():
         assert operation["summary"], key

@@ -96,3 +96,13 @@ class ConnectorClient:
         provider = provider_of(connection_id)
         path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/deletions/confirm"
         return dict(await self._call(provider, "POST", path))
+
+    async def list_mapping(
+        self, tenant_id: str, connection_id: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Read (``body`` None) or replace a connection's list mapping."""
+        provider = provider_of(connection_id)
+        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/list-mapping"
+        if body is None:
+            return dict(await self._call(provider, "GET", path))
+        return dict(await self._call(provider, "PUT", path, json=body))
