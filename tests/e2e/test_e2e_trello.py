@@ -15,6 +15,8 @@ import pytest
 
 from tests.e2e.kafka_tap import create_namespace_topics
 from tests.e2e.trello_world import (
+    KEY,
+    OBSERVER_TOKEN,
     TrelloEmulatorProcess,
     add_observer,
     card_of,
@@ -222,6 +224,39 @@ async def test_a_dropped_webhook_is_repaired_by_reconciliation(world: World) -> 
         within=30,
         what="reconciliation to bring the lost edit",
     )
+
+
+async def test_deletions_unlink_and_flag_or_archive_never_destroy(world: World) -> None:
+    archived_task, archived_card = await world.export_new_task(title="Archived in Trello")
+    deleted_task, deleted_card = await world.export_new_task(title="Deleted in Tether")
+
+    # A person archives one card in Trello: the task stays, unlinked and flagged for review.
+    await world.trello.post(f"/_emulator/cards/{archived_card}/edit", json={"closed": True})
+
+    async def flagged() -> Any:
+        page = (await world.api.get("/v1/tasks", params={"needs_review": "true"})).json()
+        return [t for t in page["items"] if t["id"] == archived_task]
+
+    [task] = await eventually(flagged, what="the task flagged for review")
+    assert (task["deleted"], task["review"]["reason"]) == (False, "provider_deleted")
+    links = (await world.api.get(f"/v1/tasks/{archived_task}/links")).json()
+    assert [link["status"] for link in links] == ["unlinked"]
+
+    # The other task is deleted through the API: its card is archived (recoverable), not
+    # deleted, and that archive is not mistaken for a deletion made in Trello.
+    assert (await world.api.delete(f"/v1/tasks/{deleted_task}")).status_code == 204
+
+    async def card_closed() -> bool:
+        answer = await world.trello.get(
+            f"/1/cards/{deleted_card}", params={"key": KEY, "token": OBSERVER_TOKEN}
+        )
+        return answer.status_code == 200 and answer.json()["closed"] is True
+
+    await eventually(card_closed, what="the deleted task's card archived")
+    await asyncio.sleep(2)
+    links = (await world.api.get(f"/v1/tasks/{deleted_task}/links")).json()
+    assert [link["status"] for link in links] == ["active"]  # no unlink came back
+    assert (await world.api.delete(f"/v1/tasks/{archived_task}/review")).json()["review"] is None
 
 
 async def _has(item: Any, key: str, value: Any) -> bool:
