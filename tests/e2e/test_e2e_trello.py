@@ -253,9 +253,15 @@ async def test_deletions_unlink_and_flag_or_archive_never_destroy(world: World) 
         return answer.status_code == 200 and answer.json()["closed"] is True
 
     await eventually(card_closed, what="the deleted task's card archived")
+
+    async def archived() -> bool:
+        links = (await world.api.get(f"/v1/tasks/{deleted_task}/links")).json()
+        return [link["status"] for link in links] == ["archived"]
+
+    await eventually(archived, what="the link reported archived")
     await asyncio.sleep(2)
     links = (await world.api.get(f"/v1/tasks/{deleted_task}/links")).json()
-    assert [link["status"] for link in links] == ["active"]  # no unlink came back
+    assert [link["status"] for link in links] == ["archived"]  # no unlink came back
     assert (await world.api.delete(f"/v1/tasks/{archived_task}/review")).json()["review"] is None
 
 

@@ -38,8 +38,9 @@ async def _inspect(url: str) -> tuple[set[str], list[object]]:
                     sync_connection,  # type: ignore[arg-type]
                     opts={
                         "version_table": version_table(PROVIDER),
-                        "include_name": lambda name, kind, _parent: kind != "table"
-                        or str(name).startswith(f"{PROVIDER}_"),
+                        "include_name": lambda name, kind, _parent: (
+                            kind != "table" or str(name).startswith(f"{PROVIDER}_")
+                        ),
                     },
                 )
                 return names, list(compare_metadata(context, metadata))

@@ -331,3 +331,23 @@ async def test_events_about_unknown_links_are_skipped(
     await wait_processed(CONSUMER, real.id)
     [stored] = await links_of(api, task_id)
     assert stored["external_id"] == "card1"
+
+
+async def test_a_deleted_tasks_archived_copy_is_reported_and_final(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    assert (await api.delete(f"{TASKS}/{task_id}")).status_code == 204
+    for event in (
+        make_link_event(link, "active", external_id="card1"),
+        make_link_event(link, "archived", external_id="card1"),
+        make_link_event(link, "active", external_id="card1"),  # late: changes nothing
+    ):
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, event.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["external_id"]) == ("archived", "card1")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from tether_events.clock import VectorClock
 
 Provider = Literal["trello", "asana", "jira"]
-LinkStatus = Literal["pending", "active", "failed", "unlinked"]
+LinkStatus = Literal["pending", "active", "failed", "unlinked", "archived"]
 ConflictPolicyName = Literal["latest_wins", "core_wins", "provider_wins"]
 # A synced field's value as JSON carries it: text, an ISO date, a boolean, or null.
 FieldValue = str | date | bool | None

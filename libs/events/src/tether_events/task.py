@@ -83,7 +83,8 @@ class ExportRequested(EventData):
 
 class LinkChanged(EventData):
     """A connector's word on a link (``tether.link.changed.v1``): the item exists (active),
-    could not be created (failed), or is gone on the provider's side (unlinked)."""
+    could not be created (failed), is gone on the provider's side (unlinked), or was archived
+    there because its task was deleted here (archived: recoverable in the provider)."""
 
     event_type: ClassVar[str] = "tether.link.changed.v1"
 
@@ -91,7 +92,7 @@ class LinkChanged(EventData):
     task_id: str
     tenant_id: str
     provider: Provider
-    status: Literal["active", "failed", "unlinked"]
+    status: Literal["active", "failed", "unlinked", "archived"]
     replica: str | None = Field(default=None, description="The link's replica id once active")
     external_id: str | None = None
     url: str | None = None

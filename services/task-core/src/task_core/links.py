@@ -175,13 +175,17 @@ class LinkService:
         self, session: AsyncSession, task: Task, link: Link, data: LinkChanged
     ) -> str:
         now = self._writer.now()
-        if link.status == "unlinked":
-            # Terminal: the copy is gone; a late "active" must not revive a link a new export
-            # may already have replaced.
+        if link.status in ("unlinked", "archived"):
+            # Terminal: the copy is gone (or archived with its deleted task); a late "active"
+            # must not revive a link a new export may already have replaced.
             return "ignored"
         if data.status == "unlinked":
             await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
             return "unlinked"
+        if data.status == "archived":
+            link.status = "archived"
+            link.updated_at = now
+            return "archived"
         if data.status == "active":
             link.status = "active"
             link.replica = data.replica

@@ -33,6 +33,6 @@ CONFLICTS = Counter(
 LINK_EVENTS = Counter(
     "tether_task_core_link_events_total",
     "Link status events consumed, by outcome",
-    # active | failed | unlinked | ignored | unknown_link | duplicate
+    # active | failed | unlinked | archived | ignored | unknown_link | duplicate
     ["outcome"],
 )

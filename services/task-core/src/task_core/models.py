@@ -28,7 +28,7 @@ from tether_common.db import new_metadata
 from tether_common.dbtypes import UtcDateTime
 from tether_sync import Provider
 
-LinkStatus = Literal["pending", "active", "failed", "unlinked"]
+LinkStatus = Literal["pending", "active", "failed", "unlinked", "archived"]
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 OutboxId = BigInteger().with_variant(Integer(), "sqlite")
@@ -161,8 +161,9 @@ class Link(Base):
     """An export of a task to one provider connection: the registry connectors report to.
 
     pending (export requested) -> active (the item exists) or failed; unlinked once the item
-    is gone on the provider's side. At most one link per task and connection that is not
-    unlinked: exporting twice to one place would make two copies.
+    is gone on the provider's side; archived once the task was deleted and the item archived.
+    At most one link per task and connection that is not unlinked: exporting twice to one
+    place would make two copies.
     """
 
     __tablename__ = "task_core_links"

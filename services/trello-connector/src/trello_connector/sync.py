@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -163,13 +163,15 @@ class TrelloSync:
             event.envelope(source=SOURCE, subject=request.task_id, tenant_id=request.tenant_id),
         )
 
-    async def _announce(self, link: StoredLink) -> None:
+    async def _announce(
+        self, link: StoredLink, status: Literal["active", "archived"] = "active"
+    ) -> None:
         event = LinkChanged(
             link_id=link.link_id,
             task_id=link.task_id,
             tenant_id=link.tenant_id,
             provider="trello",
-            status="active",
+            status=status,
             replica=link.replica,
             external_id=link.external_id,
             url=link.url,
@@ -285,6 +287,7 @@ class TrelloSync:
             client = await self.client_for(session, link.connection_id)
             await client.update_card(link.external_id, {"closed": True})
             await self.repo.set_link_status(session, link.link_id, "archived")
+        await self._announce(link, status="archived")
 
     async def _unlinked(self, link: StoredLink) -> None:
         assert link.state is not None
