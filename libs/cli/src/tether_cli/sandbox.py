@@ -52,9 +52,17 @@ Tether sandbox: Tether at {base}, a Trello emulator at {emulator} (already conne
     -d '{{"name": "Edited in Trello"}}'
   # 3. watch the task change (and its history)
   curl -s {base}/v1/tasks/$TASK -H "$AUTH"; curl -s {base}/v1/tasks/$TASK/history -H "$AUTH"
+  # 4. drag the card to "Done" (mapped to done): the task is completed
+  curl -s -X POST {emulator}/_emulator/cards/$CARD/edit -H "$JSON" \
+    -d '{{"idList": "{lists.get("Done", first_list)}"}}'
 
   Emulator controls: {emulator}/_emulator/docs   Stop with Ctrl-C.
 """
+
+
+def sandbox_list_mapping(lists: dict[str, str]) -> dict[str, str]:
+    """List id -> meaning for the sandbox board: "Done" is done, every other list is not."""
+    return {list_id: "done" if name == "Done" else "not_done" for name, list_id in lists.items()}
 
 
 async def mint_token(tenant: str, email: str) -> str:
@@ -104,15 +112,21 @@ async def serve_sandbox(settings: EmbeddedSettings | None = None) -> None:
         while not all(s.started for s in servers):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         token = await mint_token("sandbox", "you@sandbox.local")
-        async with httpx.AsyncClient(base_url=base, timeout=30) as api:
-            connected = await api.post(
-                "/v1/connections",
-                json={"provider": "trello", "token": TOKEN},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            connected.raise_for_status()
         info = get_emulator(emulator).sandbox_info
         assert info is not None
+        async with httpx.AsyncClient(
+            base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
+            connected = await api.post(
+                "/v1/connections", json={"provider": "trello", "token": TOKEN}
+            )
+            connected.raise_for_status()
+            # The board's Done list means done: dragging a card there completes its task.
+            mapped = await api.put(
+                f"/v1/connections/{connected.json()['id']}/list-mapping",
+                json={"lists": sandbox_list_mapping(info.list_ids)},
+            )
+            mapped.raise_for_status()
         print(
             sandbox_banner(base, token, connected.json()["id"], info.list_ids),
             file=sys.stderr,
