@@ -3,13 +3,15 @@
 Producer: idempotent, ``acks=all``, keyed by task id, so a retried send is never duplicated in
 the log and one task's events keep their order on one partition. Consumers: one consumer group
 per subscription, auto-commit off, each offset committed only after its handler returned.
+A coalescing subscription coalesces within each partition's share of a ``getmany`` batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -17,7 +19,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from tether_events.bus import Handler
+from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
+from tether_events.coalescing import plan_deliveries
 from tether_events.codec import UndecodableEvent, decode, encode
 from tether_events.envelope import CloudEvent
 from tether_events.retry import handle_until_done
@@ -46,6 +49,16 @@ async def ensure_topics(
         await admin.close()
 
 
+@dataclass(frozen=True)
+class _Record:
+    """A consumed message and what it decoded to (an event, or why it is not one)."""
+
+    topic: str
+    offset: int
+    raw: bytes
+    event: CloudEvent[Any] | UndecodableEvent
+
+
 class KafkaBus:
     def __init__(
         self,
@@ -58,7 +71,7 @@ class KafkaBus:
         self._client_id = client_id
         self._dead_letter_topic = dead_letter_topic
         self._producer: AIOKafkaProducer | None = None
-        self._subscriptions: list[tuple[tuple[str, ...], str, Handler]] = []
+        self._subscriptions: list[Subscription] = []
         self._consumers: list[AIOKafkaConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -70,21 +83,21 @@ class KafkaBus:
             acks="all",
         )
         await self._producer.start()
-        for topics, group_id, handler in self._subscriptions:
-            await self._run(topics, group_id, handler)
+        for subscription in self._subscriptions:
+            await self._run(subscription)
 
-    async def _run(self, topics: tuple[str, ...], group_id: str, handler: Handler) -> None:
+    async def _run(self, subscription: Subscription) -> None:
         consumer = AIOKafkaConsumer(
-            *topics,
+            *subscription.topics,
             bootstrap_servers=self._bootstrap,
             client_id=self._client_id,
-            group_id=group_id,
+            group_id=subscription.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
         await consumer.start()
         self._consumers.append(consumer)
-        self._tasks.append(asyncio.create_task(self._consume(consumer, handler)))
+        self._tasks.append(asyncio.create_task(self._consume(consumer, subscription)))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -107,38 +120,89 @@ class KafkaBus:
             topic, encode(event), key=(key or event.subject).encode()
         )
 
-    def subscribe(self, topics: Sequence[str], group_id: str, handler: Handler) -> None:
-        self._subscriptions.append((tuple(topics), group_id, handler))
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        group_id: str,
+        handler: Handler,
+        *,
+        coalesce_by: CoalesceKey | None = None,
+        newer_of: NewerOf | None = None,
+    ) -> None:
+        subscription = Subscription(tuple(topics), group_id, handler, coalesce_by, newer_of)
+        self._subscriptions.append(subscription)
         if self._producer is not None:
             # Already running: start this one too (its consumer joins the group in the
             # background; a subscription has no way to report failure but its log).
-            self._tasks.append(asyncio.create_task(self._run(tuple(topics), group_id, handler)))
+            self._tasks.append(asyncio.create_task(self._run(subscription)))
 
-    async def _consume(self, consumer: AIOKafkaConsumer, handler: Handler) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=100)
             for partition, messages in batches.items():
-                for message in messages:
-                    await self._handle(message.value, message.topic, handler)
-                    await consumer.commit({partition: message.offset + 1})
+                records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
+                deliveries = plan_deliveries(
+                    records, _key(subscription.coalesce_by), _newer(subscription.newer_of)
+                )
+                if len(deliveries) < len(records):
+                    log.debug(
+                        "events_coalesced",
+                        group=subscription.group_id,
+                        topic=partition.topic,
+                        partition=partition.partition,
+                        skipped=len(records) - len(deliveries),
+                    )
+                committed = 0
+                for delivery in deliveries:
+                    await self._handle(delivery.item, subscription.handler)
+                    if delivery.done > committed:
+                        committed = delivery.done
+                        await consumer.commit({partition: records[committed - 1].offset + 1})
 
-    async def _handle(self, raw: bytes, topic: str, handler: Handler) -> None:
-        try:
-            event = decode(raw)
-        except UndecodableEvent as exc:
+    async def _handle(self, record: _Record, handler: Handler) -> None:
+        if isinstance(record.event, UndecodableEvent):
             # A poison message must neither block its partition forever nor vanish: park it.
-            log.error("event_undecodable", topic=topic, error=str(exc))
+            log.error("event_undecodable", topic=record.topic, error=str(record.event))
             if self._dead_letter_topic and self._producer is not None:
                 await self._producer.send_and_wait(
                     self._dead_letter_topic,
-                    raw,
+                    record.raw,
                     headers=[
-                        ("tether-error", str(exc).encode()[:1000]),
-                        ("tether-topic", topic.encode()),
+                        ("tether-error", str(record.event).encode()[:1000]),
+                        ("tether-topic", record.topic.encode()),
                     ],
                 )
             return
-        await handle_until_done(handler, event)
+        await handle_until_done(handler, record.event)
+
+
+def _decoded(raw: bytes) -> CloudEvent[Any] | UndecodableEvent:
+    try:
+        return decode(raw)
+    except UndecodableEvent as exc:
+        return exc
+
+
+def _key(coalesce_by: CoalesceKey | None) -> Callable[[_Record], Hashable | None]:
+    def key(record: _Record) -> Hashable | None:
+        # An undecodable message has no key: it is always delivered (and parked).
+        if coalesce_by is None or isinstance(record.event, UndecodableEvent):
+            return None
+        return coalesce_by(record.event)
+
+    return key
+
+
+def _newer(newer_of: NewerOf | None) -> Callable[[_Record, _Record], _Record]:
+    def newer(older: _Record, newest: _Record) -> _Record:
+        # Only records with a key meet here, and only decodable ones have one.
+        if newer_of is None or isinstance(older.event, UndecodableEvent):
+            return newest
+        if isinstance(newest.event, UndecodableEvent):
+            return older
+        return newest if newer_of(older.event, newest.event) is newest.event else older
+
+    return newer
 
 
 __all__ = ["KafkaBus", "ensure_topics"]

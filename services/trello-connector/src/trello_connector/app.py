@@ -20,6 +20,7 @@ from tether_common.errors import NotFound
 from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
+from tether_connector_runtime.coalesce import newer_task_state, task_of
 from tether_connector_runtime.deadletter import RetryPolicy, dead_letter_handler, raw_publisher
 from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.ratelimit import Budget, RateLimiter
@@ -144,8 +145,14 @@ def create_app(
 
             task_topic = topic_name(Topic.TASK_CHANGED, ns)
             link_topic = topic_name(Topic.LINK_EVENTS, ns)
+            # Snapshots of one task waiting in a batch collapse into the newest: a burst of
+            # edits costs one card update. Parking in the dead-letter topic stays per event.
             active_bus.subscribe(
-                [task_topic], GROUP, guarded(sync.task_changed, task_topic, "task-changed")
+                [task_topic],
+                GROUP,
+                guarded(sync.task_changed, task_topic, "task-changed"),
+                coalesce_by=task_of,
+                newer_of=newer_task_state,
             )
             active_bus.subscribe([link_topic], GROUP, guarded(on_link_event, link_topic, "exports"))
             if bus is None:
