@@ -1,4 +1,5 @@
-"""The multi-budget rate limiter: waits instead of failing, pauses after 429s."""
+"""The multi-budget rate limiter: waits instead of failing, pauses after 429s, and listens to
+what the provider's headers say is left."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from tether_connector_runtime.ratelimit import Budget, RateLimiter, penalty_from_headers
+from tether_connector_runtime.ratelimit import (
+    Budget,
+    QuotaHeaders,
+    RateLimiter,
+    penalty_from_headers,
+)
 
 
 class FakeTime:
@@ -28,7 +34,9 @@ class FakeTime:
 
 
 def limiter(t: FakeTime, budgets: dict[str, Budget | tuple[int, float]]) -> RateLimiter:
-    return RateLimiter(budgets, clock=t.clock, sleep=t.sleep, default_penalty=7.0)
+    return RateLimiter(
+        budgets, clock=t.clock, sleep=t.sleep, wall_clock=lambda: NOW + t.now, default_penalty=7.0
+    )
 
 
 async def spend(lim: RateLimiter, *keys: str) -> None:
@@ -147,3 +155,150 @@ def test_penalty_from_headers(headers: dict[str, str], expected: float) -> None:
 
 def test_penalty_from_headers_without_default() -> None:
     assert penalty_from_headers({}) is None
+
+
+# Learning from response headers ----------------------------------------------------------------
+
+TOKEN_HEADERS = QuotaHeaders(
+    "x-rate-limit-api-token-remaining", window_ms="x-rate-limit-api-token-interval-ms"
+)
+JIRA_HEADERS = QuotaHeaders("X-RateLimit-Remaining", reset="X-RateLimit-Reset")
+
+
+def reported(t: FakeTime, **extra: Budget) -> RateLimiter:
+    budgets: dict[str, Budget | tuple[int, float]] = {
+        "token:": Budget(80, 10.0, reported_in=TOKEN_HEADERS),
+        "key:": Budget(240, 10.0),
+        **extra,
+    }
+    return limiter(t, budgets)
+
+
+async def call(lim: RateLimiter, headers: dict[str, str], *keys: str) -> None:
+    async with lim.acquire(*keys) as permit:
+        permit.learn(headers)
+
+
+def trello_headers(remaining: str, interval: str = "10000") -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Api-Token-Remaining": remaining,
+        "X-Rate-Limit-Api-Token-Interval-Ms": interval,
+        "X-Rate-Limit-Api-Token-Max": "100",
+    }
+
+
+async def test_a_spent_budget_is_held_for_the_reported_window_though_ours_has_room() -> None:
+    t = FakeTime()
+    lim = reported(t)
+    await call(lim, trello_headers("1"), "token:a", "key:k")
+    await call(lim, trello_headers("0"), "token:a", "key:k")  # others spent this token
+    assert t.slept == []
+    await spend(lim, "token:a", "key:k")
+    assert t.slept == [pytest.approx(10.0)]  # one full window: when it began is not said
+    await spend(lim, "token:b", "key:k")  # another token, and the key, were not held
+    assert t.slept == [pytest.approx(10.0)]
+
+
+async def test_budgets_without_reported_headers_ignore_them() -> None:
+    t = FakeTime()
+    lim = reported(t)
+    await call(lim, {"x-rate-limit-api-key-remaining": "0"}, "token:a", "key:k")
+    await spend(lim, "key:k")
+    assert t.slept == []
+
+
+async def test_calls_still_in_flight_count_against_what_is_left() -> None:
+    t = FakeTime()
+    lim = reported(t)
+    async with lim.acquire("token:a"), lim.acquire("token:a") as second:
+        # 1 left, but the first call is still out there: it will take that one.
+        second.learn(trello_headers("1"))
+    await spend(lim, "token:a")
+    assert t.slept == [pytest.approx(10.0)]
+
+
+async def test_a_reset_header_says_how_long_to_hold() -> None:
+    t = FakeTime()
+    lim = reported(t, **{"jira:": Budget(80, 60.0, reported_in=JIRA_HEADERS)})
+    reset_at = str(int(NOW + t.now + 42))
+    await call(lim, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset_at}, "jira:site")
+    await spend(lim, "jira:site")
+    assert t.slept == [pytest.approx(42.0, abs=1.0)]
+
+
+async def test_without_a_window_the_budgets_own_is_used() -> None:
+    t = FakeTime()
+    lim = reported(t, **{"jira:": Budget(80, 60.0, reported_in=JIRA_HEADERS)})
+    await call(lim, {"X-RateLimit-Remaining": "0"}, "jira:site")
+    await spend(lim, "jira:site")
+    assert t.slept == [pytest.approx(60.0)]
+
+
+@pytest.mark.parametrize(
+    "retry_after", ["30", format_datetime(datetime.fromtimestamp(NOW + 1000 + 30, UTC), True)]
+)
+async def test_retry_after_holds_every_budget_the_call_spent(retry_after: str) -> None:
+    t = FakeTime()
+    lim = reported(t)
+    await call(lim, {"Retry-After": retry_after}, "token:a", "key:k")
+    await spend(lim, "key:k")
+    assert t.slept == [pytest.approx(30.0)]
+    await spend(lim, "token:a")
+    assert t.slept == [pytest.approx(30.0)]  # held as long, and that time has passed
+
+
+async def test_a_later_response_never_shortens_a_hold() -> None:
+    t = FakeTime()
+    lim = reported(t)
+    async with lim.acquire("token:a") as slower:
+        await call(lim, {"Retry-After": "30"}, "token:a")
+        slower.learn({"Retry-After": "5", **trello_headers("50")})  # answered after it
+    await spend(lim, "token:a")
+    assert t.slept == [pytest.approx(30.0)]
+
+
+async def test_holds_are_capped() -> None:
+    t = FakeTime()
+    lim = RateLimiter(
+        {"token:": Budget(80, 10.0)},
+        clock=t.clock,
+        sleep=t.sleep,
+        wall_clock=lambda: NOW + t.now,
+        max_hold=120.0,
+    )
+    await call(lim, {"Retry-After": "86400"}, "token:a")
+    await spend(lim, "token:a")
+    assert t.slept == [pytest.approx(120.0)]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Rate-Limit-Api-Token-Remaining": "plenty"},
+        {"X-Rate-Limit-Api-Token-Remaining": "-1"},
+        {"X-Rate-Limit-Api-Token-Remaining": "0.5"},
+        {"X-Rate-Limit-Api-Token-Remaining": ""},
+        {"X-Rate-Limit-Api-Token-Remaining": "12", "X-Rate-Limit-Api-Token-Interval-Ms": "x"},
+        {"Retry-After": "later"},
+        {"Retry-After": "nan"},
+        {"Retry-After": "-5"},
+        {"Retry-After": "0"},
+        {"Retry-After": format_datetime(datetime.fromtimestamp(NOW - 60, UTC), True)},
+        {"X-Something-Remaining": "0", "X-RateLimit-Reset": "99"},
+    ],
+)
+async def test_unknown_or_malformed_headers_change_nothing(headers: dict[str, str]) -> None:
+    t = FakeTime()
+    lim = reported(t)
+    await call(lim, headers, "token:a", "key:k")
+    await spend(lim, "token:a", "key:k")
+    assert t.slept == []
+
+
+async def test_a_spent_budget_with_a_malformed_window_waits_the_budgets_own() -> None:
+    t = FakeTime()
+    lim = reported(t)
+    await call(lim, trello_headers("0", interval="soon"), "token:a")
+    await spend(lim, "token:a")
+    assert t.slept == [pytest.approx(10.0)]

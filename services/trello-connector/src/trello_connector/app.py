@@ -23,7 +23,6 @@ from tether_common.service import build_service_app
 from tether_connector_runtime.coalesce import newer_task_state, task_of
 from tether_connector_runtime.deadletter import RetryPolicy, dead_letter_handler, raw_publisher
 from tether_connector_runtime.deletions import DeletionBrake
-from tether_connector_runtime.ratelimit import Budget, RateLimiter
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.settings import deletion_guard_config
@@ -34,7 +33,7 @@ from tether_events import CloudEvent, ExportRequested, Topic, topic_name
 from tether_events.bus import EventBus, Handler
 from tether_events.kafka import ensure_topics
 from trello_connector import connections, deletions, list_mapping_api, webhook
-from trello_connector.client import TrelloClient
+from trello_connector.client import TrelloClient, trello_limiter
 from trello_connector.config import TrelloSettings
 from trello_connector.reconcile import reconcile_forever
 from trello_connector.registration import ensure_board_webhook
@@ -43,11 +42,6 @@ from trello_connector.sync import TrelloSync
 
 PROVIDER = "trello"
 GROUP = "trello-connector"
-
-
-def trello_limiter() -> RateLimiter:
-    # PROVIDERS.md: 100 requests / 10 s per token and 300 / 10 s per key; we stay below both.
-    return RateLimiter({"token:": Budget.below(100, 10.0), "key:": Budget.below(300, 10.0)})
 
 
 def create_app(

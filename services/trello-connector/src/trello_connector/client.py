@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from tether_connector_runtime.ratelimit import RateLimiter
+from tether_connector_runtime.ratelimit import (
+    Budget,
+    QuotaHeaders,
+    RateLimiter,
+    penalty_from_headers,
+)
 from tether_connector_runtime.retry import (
     AuthRevokedError,
     PermanentProviderError,
     RetryableProviderError,
 )
 
-# Trello sends no Retry-After; its per-token window is 10 s, so waiting one window is the
-# shortest pause that surely clears it.
+# PROVIDERS.md: 100 requests / 10 s per token, 300 / 10 s per key, 100 / 900 s on /1/members/.
+# Each response reports what is left of them (names as Trello sends them; the members ones as
+# widely used clients read them); a 429 names the limit in its body and has no Retry-After.
+TOKEN_LIMIT = QuotaHeaders(
+    "x-rate-limit-api-token-remaining", window_ms="x-rate-limit-api-token-interval-ms"
+)
+KEY_LIMIT = QuotaHeaders(
+    "x-rate-limit-api-key-remaining", window_ms="x-rate-limit-api-key-interval-ms"
+)
+MEMBERS_LIMIT = QuotaHeaders(
+    "x-rate-limit-member-remaining", window_ms="x-rate-limit-member-interval-ms"
+)
+# Trello sends no Retry-After. Its per-token and per-key windows are 10 s and the members
+# route's is 900 s, so waiting one window is the shortest pause that surely clears a 429.
 TRELLO_WINDOW_SECONDS = 10.0
+MEMBERS_WINDOW_SECONDS = 900.0
+
+
+# Budgets below each of Trello's limits, each also held when Trello says it is spent.
+TRELLO_BUDGETS: Mapping[str, Budget] = {
+    "token:": Budget.below(100, 10.0, reported_in=TOKEN_LIMIT),
+    "key:": Budget.below(300, 10.0, reported_in=KEY_LIMIT),
+    "members:": Budget.below(100, MEMBERS_WINDOW_SECONDS, reported_in=MEMBERS_LIMIT),
+}
+
+
+def trello_limiter() -> RateLimiter:
+    return RateLimiter(TRELLO_BUDGETS)
 
 
 class TrelloClient:
@@ -40,33 +72,57 @@ class TrelloClient:
         self._token = token
         self._limiter = limiter
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _budgets(self, path: str) -> tuple[str, ...]:
+        """The budgets a call spends: its token's, the app key's, and on ``/1/members/`` that
+        route's own (counted per token, as the emulator does; Trello does not say)."""
+        token = self._token[-12:]
+        budgets: tuple[str, ...] = (f"token:{token}", f"key:{self._key}")
+        if path == "/members" or path.startswith("/members/"):
+            budgets += (f"members:{token}",)
+        return budgets
+
+    async def _send(
+        self, method: str, path: str, budgets: tuple[str, ...], **kwargs: Any
+    ) -> httpx.Response:
         headers = {
             "Authorization": f'OAuth oauth_consumer_key="{self._key}", oauth_token="{self._token}"'
         }
-        budgets = (f"token:{self._token[-12:]}", f"key:{self._key}")
+        url = f"{self._api}{path}"
+        if self._limiter is None:
+            return await self._http.request(method, url, headers=headers, **kwargs)
+        async with self._limiter.acquire(*budgets) as permit:
+            response = await self._http.request(method, url, headers=headers, **kwargs)
+            permit.learn(response.headers)
+            return response
+
+    def _rate_limited(self, budgets: tuple[str, ...], response: httpx.Response) -> float:
+        """Pause the budget a 429 names and return for how long. Its headers, learnt already,
+        usually hold that budget too; this covers a 429 without them."""
+        scope = _refused_budget(budgets, response)
+        window = MEMBERS_WINDOW_SECONDS if scope.startswith("members:") else TRELLO_WINDOW_SECONDS
+        asked = penalty_from_headers(response.headers)
+        pause = window if asked is None else asked
+        if self._limiter is not None:
+            self._limiter.penalize(scope, pause)
+        return pause
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        budgets = self._budgets(path)
         try:
-            if self._limiter is not None:
-                async with self._limiter.acquire(*budgets):
-                    response = await self._http.request(
-                        method, f"{self._api}{path}", headers=headers, **kwargs
-                    )
-            else:
-                response = await self._http.request(
-                    method, f"{self._api}{path}", headers=headers, **kwargs
-                )
+            response = await self._send(method, path, budgets, **kwargs)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise RetryableProviderError(f"Trello unreachable: {exc!r}") from exc
         if response.status_code == 429:
-            if self._limiter is not None:
-                scope = budgets[1] if "KEY" in response.text else budgets[0]
-                self._limiter.penalize(scope, TRELLO_WINDOW_SECONDS)
             raise RetryableProviderError(
-                f"Trello rate limit: {response.text[:200]}", retry_after=TRELLO_WINDOW_SECONDS
+                f"Trello rate limit: {response.text[:200]}",
+                retry_after=self._rate_limited(budgets, response),
+                status=429,
             )
         if response.status_code >= 500:
             raise RetryableProviderError(
-                f"Trello {response.status_code}: {response.text[:200]}", retry_after=None
+                f"Trello {response.status_code}: {response.text[:200]}",
+                retry_after=penalty_from_headers(response.headers),
+                status=response.status_code,
             )
         if response.status_code == 401:
             raise AuthRevokedError(f"Trello refused the token: {response.text[:200]}")
@@ -130,3 +186,18 @@ class TrelloClient:
         if since:
             params["since"] = since
         return list(await self._call("GET", f"/boards/{board_id}/actions", params=params))
+
+
+def _refused_budget(budgets: tuple[str, ...], response: httpx.Response) -> str:
+    """Which of a call's budgets (token, key[, members]) its 429 concerns: the body's ``error``
+    names the token or key limit; anything else on the members route is that route's limit
+    (Trello words it ``RATE_LIMIT_EXCEEDED``), elsewhere the token's."""
+    try:
+        error = json.loads(response.content).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if error == "API_KEY_LIMIT_EXCEEDED":
+        return budgets[1]
+    if error == "API_TOKEN_LIMIT_EXCEEDED" or len(budgets) < 3:
+        return budgets[0]
+    return budgets[2]
