@@ -187,9 +187,15 @@ async def test_a_bad_signature_is_rejected(world: World) -> None:
 async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> None:
     task_id, card_id = await world.export_new_task()
     await world.trello.post("/_emulator/rate-limits", json={"tokenLimit": 12, "windowSeconds": 10})
-    # Each edit costs Tether two calls (read the card, then write it) and reconciliation polls
-    # the board every 2 s: four edits cannot fit in one 10 s window of 12 calls, so some calls
-    # meet 429s and must wait for the next window.
+    # Another app of the user's spends the token's whole window, so Tether's next calls meet
+    # 429s whatever its own count says; from then on Trello's x-rate-limit headers tell it when
+    # the token is spent, and edits (two calls each, plus reconciliation's polls every 2 s)
+    # wait for the next window instead.
+    for _ in range(12):
+        other_app = await world.trello.get(
+            f"/1/boards/{world.board_id}/lists", params={"key": KEY, "token": "sandbox-token"}
+        )
+        assert other_app.status_code == 200
     for n in range(4):
         await world.api.patch(f"/v1/tasks/{task_id}", json={"title": f"edit {n}"})
     await eventually(
