@@ -24,6 +24,7 @@ class ConnectorTables:
     processed_events: Table
     cursors: Table
     deletions: Table
+    pending_authorizations: Table
 
 
 def connector_tables(prefix: str) -> ConnectorTables:
@@ -107,6 +108,29 @@ def connector_tables(prefix: str) -> ConnectorTables:
         UniqueConstraint("link_id", "direction", name=f"uq_{prefix}_deletions_link"),
         Index(f"ix_{prefix}_deletions_connection", "connection_id", "at"),
     )
+    # A person's consent in flight: started by one request, completed by the browser's return
+    # in another, possibly on another replica or after a restart, so it lives here.
+    pending_authorizations = Table(
+        f"{prefix}_pending_authorizations",
+        metadata,
+        # What the provider hands back to name the authorization: OAuth 1.0a's request token.
+        Column("state", String(255), primary_key=True),
+        Column("tenant_id", String(64), nullable=False),
+        Column("user_id", String(64), nullable=False),
+        # Fernet ciphertext of what completes it (OAuth 1.0a's request token secret).
+        Column("secret_encrypted", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("expires_at", UtcDateTime, nullable=False),
+        Index(f"ix_{prefix}_pending_authorizations_expires_at", "expires_at"),
+    )
     return ConnectorTables(
-        metadata, connections, links, webhooks, deliveries, processed_events, cursors, deletions
+        metadata,
+        connections,
+        links,
+        webhooks,
+        deliveries,
+        processed_events,
+        cursors,
+        deletions,
+        pending_authorizations,
     )

@@ -18,6 +18,7 @@ from tether_emulators.trello.emulator import TrelloEmulator
 from tether_emulators.trello.errors import TrelloError
 from tether_emulators.trello.gate import TrelloGate, is_api_path
 from tether_emulators.trello.limits import LimitConfig
+from tether_emulators.trello.oauth import install_oauth
 
 # Short, so tests of failing receivers stay fast; Trello's real spacing is much longer.
 DEFAULT_RETRY_DELAYS = (0.05, 0.25, 1.0)
@@ -90,6 +91,7 @@ def create_trello_emulator(
 
     app.include_router(api.router)
     app.include_router(control.router)
+    install_oauth(app, emulator)
     app.add_exception_handler(TrelloError, _trello_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(TrelloGate, emulator=emulator)
