@@ -3,15 +3,22 @@ driven only through the gateway's HTTP API and the Kafka topics."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.kafka_tap import ensure_namespace_topics
+from tests.e2e.kafka_tap import create_namespace_topics, ensure_namespace_topics
+from tests.e2e.trello_world import (
+    TrelloEmulatorProcess,
+    TrelloWorld,
+    connected_world,
+    trello_env,
+)
 from tether_devinfra.services import SERVICES, Deployment, free_port
 from tether_events.topics import Topic, topic_name
 
@@ -61,6 +68,44 @@ def mint_token(deployment: Deployment) -> str:
         timeout=120,
     )
     return result.stdout.strip()
+
+
+@pytest.fixture
+def trello_emulator(tmp_path: Path) -> Iterator[TrelloEmulatorProcess]:
+    """The Trello emulator as a process of its own, with its Sandbox board."""
+    emulator = TrelloEmulatorProcess(free_port(), tmp_path)
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+async def trello_world(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    tmp_path: Path,
+    trello_emulator: TrelloEmulatorProcess,
+) -> AsyncIterator[TrelloWorld]:
+    """Every service as a process, configured for the emulator, with Trello connected."""
+    deployment = Deployment(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        database_url=database_url,
+        run_dir=tmp_path / "run",
+        topic_namespace=topic_namespace,
+        ports={spec.name: free_port() for spec in SERVICES},
+    )
+    deployment.extra_env = trello_env(deployment, trello_emulator)
+    await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
+    await asyncio.to_thread(deployment.start, lambda message: None)
+    try:
+        api_token = await asyncio.to_thread(mint_token, deployment)
+        async with connected_world(deployment, trello_emulator, api_token) as world:
+            yield world
+    finally:
+        await asyncio.to_thread(deployment.stop, lambda message: None)
 
 
 def task_changed_topic(deployment: Deployment) -> str:

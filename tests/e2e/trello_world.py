@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,55 @@ async def card_of(trello: httpx.AsyncClient, board_id: str) -> list[dict[str, An
     # The test reads with the sandbox token too, so under a tight limit it sees 429s as well:
     # an unreadable board reads as "nothing yet" and the caller polls again.
     return list(answer.json()) if answer.status_code == 200 else []
+
+
+@dataclass
+class TrelloWorld:
+    """A running deployment connected to the emulator's Sandbox board."""
+
+    deployment: Deployment
+    api: httpx.AsyncClient  # the gateway, with a token
+    trello: httpx.AsyncClient  # the emulator (Trello's API and its control API)
+    board_id: str
+    list_id: str  # the board's first list
+    connection_id: str
+
+    async def links(self, task_id: str) -> list[dict[str, Any]]:
+        answer = await self.api.get(f"/v1/tasks/{task_id}/links")
+        assert answer.status_code == 200, answer.text
+        return list(answer.json())
+
+    async def board_cards(self) -> list[dict[str, Any]]:
+        """Every card on the board, archived ones too, read through the control API (so no
+        token's rate limit is spent on looking)."""
+        answer = await self.trello.get(f"/_emulator/boards/{self.board_id}/cards")
+        assert answer.status_code == 200, answer.text
+        return list(answer.json())
+
+    async def holds(self) -> dict[str, Any]:
+        return dict((await self.trello.get("/_emulator/holds")).json())
+
+
+@asynccontextmanager
+async def connected_world(
+    deployment: Deployment, emulator: TrelloEmulatorProcess, api_token: str
+) -> AsyncIterator[TrelloWorld]:
+    """Clients for a started deployment, with Trello connected through the gateway."""
+    async with (
+        httpx.AsyncClient(
+            base_url=deployment.url("api-gateway"),
+            timeout=30,
+            headers={"Authorization": f"Bearer {api_token}"},
+        ) as api,
+        httpx.AsyncClient(base_url=emulator.url, timeout=30) as trello,
+    ):
+        await add_observer(trello)
+        overview = (await trello.get("/_emulator")).json()
+        board = next(b for b in overview["boards"] if b["name"] == "Sandbox")
+        connected = await api.post(
+            "/v1/connections", json={"provider": "trello", "token": "sandbox-token"}
+        )
+        assert connected.status_code == 201, connected.text
+        yield TrelloWorld(
+            deployment, api, trello, board["id"], board["lists"][0]["id"], connected.json()["id"]
+        )

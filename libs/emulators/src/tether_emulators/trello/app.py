@@ -17,6 +17,7 @@ from tether_emulators.trello import api, control
 from tether_emulators.trello.emulator import TrelloEmulator
 from tether_emulators.trello.errors import TrelloError
 from tether_emulators.trello.gate import TrelloGate, is_api_path
+from tether_emulators.trello.holds import HoldingMiddleware, ResponseHolds
 from tether_emulators.trello.limits import LimitConfig
 from tether_emulators.trello.oauth import install_oauth
 
@@ -83,6 +84,7 @@ def create_trello_emulator(
         redoc_url=None,
     )
     app.state.trello = emulator
+    app.state.trello_holds = holds = ResponseHolds()
 
     @app.get("/", include_in_schema=False)
     async def root() -> dict[str, str]:
@@ -95,6 +97,8 @@ def create_trello_emulator(
     app.add_exception_handler(TrelloError, _trello_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(TrelloGate, emulator=emulator)
+    # Outermost: a held request has been through the gate like any other (see holds).
+    app.add_middleware(HoldingMiddleware, holds=holds)
     return app
 
 

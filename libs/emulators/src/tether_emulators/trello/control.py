@@ -1,7 +1,8 @@
 """The control API under ``/_emulator``: not part of Trello, a remote control for tests and the
-sandbox. It seeds the world, acts "as a person in Trello", disturbs webhook delivery, shows the
-request log, and resets. It is neither authenticated nor rate limited, and it never appears in
-the request log, so tests can count exactly the calls their client made.
+sandbox. It seeds the world, acts "as a person in Trello", disturbs webhook delivery, withholds
+answers (see holds), shows the request log and the cards, and resets. It is neither
+authenticated nor rate limited, and it never appears in the request log, so tests can count
+exactly the calls their client made.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tether_emulators.trello.emulator import TrelloEmulator
 from tether_emulators.trello.errors import invalid_value
+from tether_emulators.trello.gate import is_api_path
+from tether_emulators.trello.holds import ResponseHolds, holds_of
 from tether_emulators.trello.limits import LimitConfig
 from tether_emulators.trello.params import parse_body
 from tether_emulators.trello.store import JSON
@@ -26,6 +29,13 @@ def _emulator(request: Request) -> TrelloEmulator:
 
 
 Emu = Annotated[TrelloEmulator, Depends(_emulator)]
+
+
+def _holds(request: Request) -> ResponseHolds:
+    return holds_of(request.app)
+
+
+Holds = Annotated[ResponseHolds, Depends(_holds)]
 
 
 class _Model(BaseModel):
@@ -63,6 +73,13 @@ class LimitsIn(_Model):
     window_seconds: float | None = Field(None, alias="windowSeconds", gt=0)
     members_limit: int | None = Field(None, alias="membersLimit", ge=0)
     members_window_seconds: float | None = Field(None, alias="membersWindowSeconds", gt=0)
+
+
+class HoldIn(_Model):
+    method: str
+    # An API path as the client sends it, e.g. /1/cards.
+    path: str
+    count: int = Field(1, ge=1)
 
 
 async def _params(request: Request) -> dict[str, Any]:
@@ -224,6 +241,37 @@ async def flush_webhooks(emu: Emu) -> JSON:
     return {"flushed": True}
 
 
+# --- withheld answers ----------------------------------------------------------------------
+
+
+@router.get("/holds")
+async def get_holds(holds: Holds) -> JSON:
+    """Rules still armed, the answers ``waiting`` now, and how many were delivered or abandoned."""
+    return holds.to_json()
+
+
+@router.post("/holds")
+async def arm_hold(body: HoldIn, holds: Holds) -> JSON:
+    """Perform the next ``count`` requests to ``method path`` but withhold their answers: the
+    client hangs until ``/holds/release`` or until it hangs up (or dies)."""
+    if not is_api_path(body.path):
+        # Holding the control API could withhold the very call that releases it.
+        raise invalid_value("path")
+    return holds.arm(body.method, body.path, body.count).to_json()
+
+
+@router.post("/holds/release")
+async def release_holds(holds: Holds) -> JSON:
+    """Send every withheld answer now (rules not yet spent stay armed)."""
+    return {"released": holds.release()}
+
+
+@router.delete("/holds")
+async def clear_holds(holds: Holds) -> JSON:
+    """Disarm every rule and send every withheld answer."""
+    return {"disarmed": holds.disarm(), "released": holds.release()}
+
+
 # --- observing and resetting ---------------------------------------------------------------
 
 
@@ -237,6 +285,14 @@ async def requests_log(emu: Emu, since: int = 0) -> list[JSON]:
 async def clear_requests(emu: Emu) -> JSON:
     emu.requests.clear()
     return {"cleared": True}
+
+
+@router.get("/boards/{board_id}/cards")
+async def board_cards(board_id: str, emu: Emu) -> list[JSON]:
+    """Every card of a board, archived ones too, oldest first: what is really there, counted
+    without spending any token's rate limit."""
+    board = emu.store.board(board_id)
+    return [emu.store.card_json(c) for c in emu.store.cards.values() if c.id_board == board.id]
 
 
 @router.get("/rate-limits")
@@ -255,6 +311,8 @@ async def set_rate_limits(body: LimitsIn, emu: Emu) -> JSON:
 
 
 @router.post("/reset")
-async def reset(emu: Emu) -> JSON:
+async def reset(emu: Emu, holds: Holds) -> JSON:
+    holds.disarm()
+    holds.release()
     await emu.reset()
     return {"reset": True}
