@@ -105,7 +105,7 @@ async def test_the_consent_page_redirects_to_the_callback(
     chosen = await web.post(
         "/OAuthAuthorizeToken", data={"oauth_token": request["oauth_token"], "member": MEMBER}
     )
-    assert chosen.status_code == 302
+    assert chosen.status_code == 303
     location = urlsplit(chosen.headers["location"])
     assert location._replace(query="").geturl() == CALLBACK
     back = dict(parse_qsl(location.query))

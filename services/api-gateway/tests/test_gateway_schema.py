@@ -123,11 +123,26 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("POST", "/v1/connections/{connection_id}/deletions/confirm"),
         ("GET", "/v1/connections/{connection_id}/list-mapping"),
         ("PUT", "/v1/connections/{connection_id}/list-mapping"),
+        ("GET", "/v1/connections/trello/authorize"),
+        ("GET", "/v1/connections/trello/callback"),
     }
+    # Trello sends a person's browser back to the callback, which carries no API token: the
+    # pending authorization it names is what authorizes it.
+    anonymous = {("GET", "/v1/connections/trello/callback")}
     for key, operation in operations.items():
         assert operation["summary"], key
+        if key in anonymous:
+            assert "security" not in operation, key
+            assert "401" not in operation["responses"], key
+            continue
         assert operation["security"] == [{"ApiToken": []}], key
         assert "401" in operation["responses"], key
+    callback = operations[("GET", "/v1/connections/trello/callback")]
+    assert {p["name"] for p in callback["parameters"]} == {"oauth_token", "oauth_verifier"}
+    assert {"201", "400"} <= set(callback["responses"])
+    assert {"302", "200"} <= set(
+        operations[("GET", "/v1/connections/trello/authorize")]["responses"]
+    )
     for key in [k for k in operations if k[1].startswith(("/v1/tasks", "/v1/conflicts"))]:
         assert {"503", "502"} <= set(operations[key]["responses"]), key
     for method in ("GET", "PATCH", "DELETE"):

@@ -56,6 +56,10 @@ Tether sandbox: Tether at {base}, a Trello emulator at {emulator} (already conne
   curl -s -X POST {emulator}/_emulator/cards/$CARD/edit -H "$JSON" \
     -d '{{"idList": "{lists.get("Done", first_list)}"}}'
 
+  # 5. or connect through Trello's consent page: open the authorize_url this prints in a
+  #    browser and allow as @sandbox; the browser lands on the new connection
+  curl -s "{base}/v1/connections/trello/authorize?redirect=false" -H "$AUTH"
+
   Emulator controls: {emulator}/_emulator/docs   Stop with Ctrl-C.
 """
 
@@ -85,6 +89,7 @@ async def serve_sandbox(settings: EmbeddedSettings | None = None) -> None:
     trello = TrelloSettings(
         bus="inprocess",
         api_url=f"http://127.0.0.1:{EMULATOR_PORT}/1",
+        oauth_url=f"http://127.0.0.1:{EMULATOR_PORT}/1",
         api_key=KEY,
         api_secret=SECRET,
         public_url=base,

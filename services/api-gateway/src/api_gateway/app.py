@@ -17,6 +17,7 @@ from api_gateway.connections.client import ConnectorClient
 from api_gateway.connections.deletions import router as deletions_router
 from api_gateway.connections.endpoints import router as connections_router
 from api_gateway.connections.list_mapping import router as list_mapping_router
+from api_gateway.connections.oauth import router as trello_oauth_router
 from api_gateway.migrate import migrate
 from api_gateway.observability import request_log_middleware
 from api_gateway.state import GatewayState, get_state
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(links_router)
     app.include_router(conflicts_router)
     app.include_router(connections_router)
+    app.include_router(trello_oauth_router)
     app.include_router(deletions_router)
     app.include_router(list_mapping_router)
     app.include_router(auth_router)

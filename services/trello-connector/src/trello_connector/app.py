@@ -32,7 +32,7 @@ from tether_connector_runtime.store.tables import connector_tables
 from tether_events import CloudEvent, ExportRequested, Topic, topic_name
 from tether_events.bus import EventBus, Handler
 from tether_events.kafka import ensure_topics
-from trello_connector import connections, deletions, list_mapping_api, webhook
+from trello_connector import connections, deletions, list_mapping_api, oauth, webhook
 from trello_connector.client import TrelloClient, trello_limiter
 from trello_connector.config import TrelloSettings
 from trello_connector.reconcile import reconcile_forever
@@ -176,6 +176,12 @@ def create_app(
         service="trello-connector",
         title="Tether Trello connector",
         lifespan=lifespan,
-        routers=[connections.router, deletions.router, list_mapping_api.router, webhook.router],
+        routers=[
+            connections.router,
+            oauth.router,
+            deletions.router,
+            list_mapping_api.router,
+            webhook.router,
+        ],
         readiness=readiness,
     )

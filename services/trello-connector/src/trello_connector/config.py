@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from authlib.common.security import is_secure_transport
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from tether_common.dbtypes import DatabaseUrl
@@ -23,6 +24,18 @@ class TrelloSettings(ConnectorSettings):
     api_secret: SecretStr = Field(
         default=SecretStr(""),
         description="The Trello app secret: signs OAuth 1.0a and verifies webhook deliveries",
+    )
+    oauth_url: str = Field(
+        default="https://trello.com/1",
+        description="Base URL of Trello's OAuth 1.0a endpoints (OAuthGetRequestToken, "
+        "OAuthAuthorizeToken, OAuthGetAccessToken); https, or http on a loopback address "
+        "with a port (an emulator)",
+    )
+    oauth_callback_url: str | None = Field(
+        default=None,
+        description="Where Trello sends the browser back after consent: the gateway's "
+        "/v1/connections/trello/callback as the browser reaches it; unset: "
+        "<public_url>/v1/connections/trello/callback",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -45,3 +58,17 @@ class TrelloSettings(ConnectorSettings):
     @property
     def webhook_url(self) -> str:
         return f"{self.public_url.rstrip('/')}/webhooks/trello"
+
+    @property
+    def oauth_callback(self) -> str:
+        default = f"{self.public_url.rstrip('/')}/v1/connections/trello/callback"
+        return self.oauth_callback_url or default
+
+    @field_validator("oauth_url")
+    @classmethod
+    def _tls_for_oauth(cls, value: str) -> str:
+        # OAuth 1.0a sends the request token's secret in the clear; authlib refuses to sign
+        # over plain http, so refuse at start-up rather than at the first connection.
+        if not is_secure_transport(value.rstrip("/") + "/"):
+            raise ValueError("must be https (plain http only on a loopback address with a port)")
+        return value.rstrip("/")

@@ -1,5 +1,6 @@
 """Connections: a user's Trello token, checked with Trello and stored encrypted; and what a
-user can export into (boards and their lists). Internal API, called by the gateway."""
+user can export into (boards and their lists). Internal API, called by the gateway. A token
+comes pasted (here) or through Trello's OAuth 1.0a consent page (oauth.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from pydantic import BaseModel, Field
 
 from tether_common.db import transaction
 from tether_common.errors import DomainError, NotFound
-from tether_connector_runtime.retry import AuthRevokedError, PermanentProviderError
+from tether_connector_runtime.retry import (
+    AuthRevokedError,
+    PermanentProviderError,
+    RetryableProviderError,
+)
 from trello_connector.state import TrelloState, trello_state
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/connections", tags=["connections"])
@@ -22,6 +27,13 @@ State = Annotated[TrelloState, Depends(trello_state)]
 class TokenRejected(DomainError):
     status_code = 400
     code = "token_rejected"
+
+
+class TrelloUnavailable(DomainError):
+    """Trello is unreachable, failing or rate limiting: the same request may work later."""
+
+    status_code = 503
+    code = "provider_unavailable"
 
 
 class ConnectionNotFound(NotFound):
@@ -66,12 +78,15 @@ def _out(row: Any) -> ConnectionOut:
     )
 
 
-@router.post("", status_code=201, response_model=ConnectionOut)
-async def connect(tenant_id: str, body: ConnectionCreate, state: State) -> ConnectionOut:
+async def store_connection(state: TrelloState, tenant_id: str, token: str) -> ConnectionOut:
+    """Check a user token with Trello, then keep it encrypted. Every way of connecting (a
+    pasted token, the OAuth flow) ends here, so all answer the same."""
     try:
-        member = await state.client(body.token).me()
+        member = await state.client(token).me()
     except (AuthRevokedError, PermanentProviderError) as exc:
         raise TokenRejected(f"Trello rejected the token: {exc}") from exc
+    except RetryableProviderError as exc:
+        raise TrelloUnavailable(str(exc)) from exc
     connection_id = f"trello_{secrets.token_hex(12)}"
     async with transaction(state.sessions) as session:
         await state.repo.add_connection(
@@ -80,11 +95,16 @@ async def connect(tenant_id: str, body: ConnectionCreate, state: State) -> Conne
             tenant_id=tenant_id,
             account_id=str(member["id"]),
             account_name=str(member.get("username") or member.get("fullName") or ""),
-            token_encrypted=state.cipher.encrypt(body.token),
+            token_encrypted=state.cipher.encrypt(token),
             status="active",
         )
         row = await state.repo.connection(session, connection_id)
     return _out(row)
+
+
+@router.post("", status_code=201, response_model=ConnectionOut)
+async def connect(tenant_id: str, body: ConnectionCreate, state: State) -> ConnectionOut:
+    return await store_connection(state, tenant_id, body.token)
 
 
 @router.get("", response_model=list[ConnectionOut])

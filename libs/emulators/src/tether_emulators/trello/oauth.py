@@ -252,7 +252,8 @@ async def authorize_decision(request: Request, oauth: OAuth) -> Response:
     verifier = oauth.consent(grant, str(form["member"]))
     if grant.callback == OUT_OF_BAND:
         return HTMLResponse(f"<!doctype html><p>Your verification code: <b>{verifier}</b></p>")
-    return RedirectResponse(_callback_url(grant), status_code=302)
+    # 303: the browser follows a POST with a GET of the callback.
+    return RedirectResponse(_callback_url(grant), status_code=303)
 
 
 @router.api_route(ACCESS_TOKEN_PATH, methods=["GET", "POST"], include_in_schema=False)

@@ -26,8 +26,16 @@ class ConnectionNotFound(NotFound):
 
 
 class ProviderRefused(DomainError):
+    """A 400 from the connector, under the connector's own code (``token_rejected``,
+    ``authorization_expired``, ...)."""
+
     status_code = 400
     code = "token_rejected"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
 
 
 def provider_of(connection_id: str) -> str:
@@ -58,15 +66,32 @@ class ConnectorClient:
                 f"the {provider} connector is unreachable: {type(exc).__name__}"
             ) from exc
         if response.status_code >= 500:
-            raise UpstreamUnavailable(f"the {provider} connector failed ({response.status_code})")
+            failed = f"the {provider} connector failed ({response.status_code})"
+            reason = _error(response).get("message")
+            # Its reason when it gave one, e.g. that Trello itself is unreachable.
+            raise UpstreamUnavailable(f"{failed}: {reason}" if reason else failed)
         body = response.json() if response.content else None
         if response.status_code == 404:
             raise ConnectionNotFound(body["error"]["message"] if body else "not found")
         if response.status_code == 400:
-            raise ProviderRefused(body["error"]["message"] if body else "refused")
+            error = _error(response)
+            raise ProviderRefused(error.get("message", "refused"), error.get("code"))
         if response.status_code == 422:
             raise RequestValidationError(body.get("detail", []) if body else [])
         return body
+
+    async def start_trello_authorization(self, tenant_id: str, user_id: str) -> dict[str, Any]:
+        """A request token from Trello: the consent page's URL and when it stops counting."""
+        path = f"/internal/v1/tenants/{quote(tenant_id, safe='')}/oauth/authorize"
+        return dict(await self._call("trello", "POST", path, json={"user_id": user_id}))
+
+    async def finish_trello_authorization(
+        self, oauth_token: str, oauth_verifier: str
+    ) -> dict[str, Any]:
+        """The connection made from what Trello's consent page sent back; the connector knows
+        the tenant from the pending authorization."""
+        body = {"oauth_token": oauth_token, "oauth_verifier": oauth_verifier}
+        return dict(await self._call("trello", "POST", "/internal/v1/oauth/callback", json=body))
 
     def _base(self, tenant_id: str) -> str:
         return f"/internal/v1/tenants/{quote(tenant_id, safe='')}/connections"
@@ -106,3 +131,13 @@ class ConnectorClient:
         if body is None:
             return dict(await self._call(provider, "GET", path))
         return dict(await self._call(provider, "PUT", path, json=body))
+
+
+def _error(response: httpx.Response) -> dict[str, str]:
+    """The ``error`` object of a connector's answer, or nothing when it has none (a plain
+    "Internal Server Error")."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return {k: str(v) for k, v in error.items()} if isinstance(error, dict) else {}
