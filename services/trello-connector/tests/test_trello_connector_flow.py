@@ -506,3 +506,33 @@ async def test_a_list_mapping_that_cannot_be_kept_is_a_422(harness: Harness) -> 
     )
     assert stranger.status_code == 404
     assert (await harness.api.get(url)).json()["lists"] == []  # nothing was stored
+
+
+async def test_our_write_seen_before_its_base_is_saved_is_not_taken_for_an_edit(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Trello's webhook for our own write (or a reconciliation poll) can read the card after
+    # Trello applied the write but before the connector saved the new base. Seen then, our
+    # write would look like a person's edit, and core could let that stale value win.
+    card_id = await connect_and_export(harness)
+    state = harness.connector.state.trello
+    real_save = state.repo.save_state
+    observers: list[asyncio.Task[None]] = []
+
+    async def save_after_a_look(*args: Any, **kwargs: Any) -> None:
+        if not observers:
+            observers.append(asyncio.create_task(state.sync.observe(card_id)))
+            await asyncio.sleep(0.2)  # the observation gets every chance to run first
+        await real_save(*args, **kwargs)
+
+    monkeypatch.setattr(state.repo, "save_state", save_after_a_look)
+    changed = task(2, {"core": 2}, title="Plan the week (v2)", due_date=date(2026, 12, 1))
+    await harness.bus.publish(
+        topic_name(Topic.TASK_CHANGED),
+        changed.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+    await until(lambda: bool(observers) and observers[0].done())
+    await harness.trello.post("/_emulator/webhooks/flush")
+    await asyncio.sleep(0.2)
+    assert (await cards(harness))[0]["name"] == "Plan the week (v2)"
+    assert harness.of(ProviderItemChanged) == []

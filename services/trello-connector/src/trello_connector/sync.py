@@ -9,8 +9,10 @@ core recognises as a duplicate by its clock; the other order could lose the chan
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -84,6 +86,7 @@ class TrelloSync:
     brake: DeletionBrake  # bursts of deletions wait for a person (see tether_sync.deletion)
     namespace: str = ""
     ensure_webhook: Callable[[AsyncSession, str, str], Awaitable[None]] | None = None
+    _turns: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     # export ------------------------------------------------------------------------------------
     async def export(self, request: ExportRequested) -> None:
@@ -191,33 +194,59 @@ class TrelloSync:
         for link in links:
             await self._write(link, snapshot_of(task))
 
-    async def _write(self, link: StoredLink, snapshot: TaskSnapshot) -> None:
-        assert link.state is not None
-        assert link.external_id is not None
-        decision = decide_outbound(link.state, snapshot)
-        if isinstance(decision, Skip):
-            return
+    @asynccontextmanager
+    async def _link_turn(self, link_id: str) -> AsyncIterator[None]:
+        """One write or observation of a link at a time.
+
+        A write's own webhook (or a reconciliation poll) can read the card after Trello applied
+        the write but before the new base was saved; it would then see our write as a person's
+        edit and publish it, and core could let that stale value win over a newer edit. So the
+        two take turns: within this process by an asyncio lock, across replicas by the row lock
+        each takes on the link (SQLite, one process in embedded mode, ignores FOR UPDATE).
+        """
+        lock = self._turns.setdefault(link_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._turns.get(link_id) is lock:
+                del self._turns[link_id]  # nobody waits: keep the map as small as the work
+
+    async def _write(self, stale: StoredLink, snapshot: TaskSnapshot) -> None:
+        async with self._link_turn(stale.link_id):
+            decision, card_id = await self._write_in_turn(stale.link_id, snapshot)
+        if decision == "unpublished_edit" and card_id is not None:
+            # A person's unpublished edit must travel first, or this write would silently
+            # overwrite it (no conflict would ever be recorded).
+            await self.observe(card_id)
+        elif isinstance(decision, ArchiveProviderCopy) and await self.brake.admit(
+            stale.connection_id, decision
+        ):
+            await self._archive(stale)
+
+    async def _write_in_turn(
+        self, link_id: str, snapshot: TaskSnapshot
+    ) -> tuple[object, str | None]:
         async with transaction(self.sessions) as session:
+            # The link as it is now (an observation may have moved its base since it was read).
+            link = await self.repo.link(session, link_id, for_update=True)
+            if link is None or link.state is None or link.external_id is None:
+                return None, None
+            if link.status not in ("active", "archiving"):
+                return None, None
+            decision = decide_outbound(link.state, snapshot)
+            if isinstance(decision, Skip):
+                return None, None
             client = await self.client_for(session, link.connection_id)
             lists = await self._lists(session, link.connection_id)
             card = await client.card(link.external_id)
             if card is None:
-                return  # gone on Trello's side: the webhook/poll path unlinks it
-            # A person's unpublished edit must travel first, or this write would silently
-            # overwrite it (no conflict would ever be recorded).
-            unpublished_edit = decide_inbound(
-                link.state, card_fields(card, lists), edited_at=_edited_at(card)
-            )
-        if unpublished_edit is not None:
-            await self.observe(link.external_id)
-            return
-        if isinstance(decision, ArchiveProviderCopy):
-            if await self.brake.admit(link.connection_id, decision):
-                await self._archive(link)
-            return
-        async with transaction(self.sessions) as session:
+                return None, None  # gone on Trello's side: the webhook/poll path unlinks it
+            if decide_inbound(link.state, card_fields(card, lists), edited_at=_edited_at(card)):
+                return "unpublished_edit", link.external_id
+            if isinstance(decision, ArchiveProviderCopy):
+                return decision, link.external_id
             if not decision.is_empty:
-                client = await self.client_for(session, link.connection_id)
                 changes = {str(k): v for k, v in decision.changes.items()}
                 params = card_params(changes, link_id=link.link_id)
                 if "completed" in changes:
@@ -230,6 +259,7 @@ class TrelloSync:
                         params["idList"] = move
                 await client.update_card(link.external_id, params)
             await self.repo.save_state(session, after_write(link.state, decision))
+        return decision, link.external_id
 
     # Trello -> core ----------------------------------------------------------------------------
     async def observe(self, card_id: str) -> None:
@@ -239,36 +269,50 @@ class TrelloSync:
         card to look at; this is also what reconciliation calls for each linked card.
         """
         async with transaction(self.sessions) as session:
-            link = await self.repo.link_by_external_id(session, card_id)
-            if link is None or link.state is None:
-                return
+            found = await self.repo.link_by_external_id(session, card_id)
+        if found is None:
+            return
+        async with self._link_turn(found.link_id):
+            gone = await self._observe_in_turn(found.link_id, card_id)
+        if gone is not None:
+            await self._unlinked(gone)
+
+    async def _observe_in_turn(self, link_id: str, card_id: str) -> StoredLink | None:
+        """Publish the card's news; returns the link when the card is gone (to unlink)."""
+        async with transaction(self.sessions) as session:
+            link = await self.repo.link(session, link_id, for_update=True)
+            if link is None or link.state is None or link.status != "active":
+                return None
             client = await self.client_for(session, link.connection_id)
             lists = await self._lists(session, link.connection_id)
             card = await client.card(card_id)
-        if card is None or card.get("closed"):
-            await self._unlinked(link)
-            return
-        change = decide_inbound(link.state, card_fields(card, lists), edited_at=_edited_at(card))
-        if change is None:
-            return
-        event = ProviderItemChanged(
-            task_id=link.task_id,
-            tenant_id=link.tenant_id,
-            link_id=link.link_id,
-            provider="trello",
-            replica=change.replica,
-            external_id=card_id,
-            base_clock=change.base_clock,
-            base_values={k: _json(v) for k, v in change.base_values.items()},
-            new_values={k: _json(v) for k, v in change.new_values.items()},
-            edited_at=change.edited_at,
-        )
-        await self.bus.publish(
-            topic_name(Topic.PROVIDER_CHANGED, self.namespace),
-            event.envelope(source=SOURCE, subject=link.task_id, tenant_id=link.tenant_id),
-        )
-        async with transaction(self.sessions) as session:
+            if card is None or card.get("closed"):
+                return link
+            change = decide_inbound(
+                link.state, card_fields(card, lists), edited_at=_edited_at(card)
+            )
+            if change is None:
+                return None
+            event = ProviderItemChanged(
+                task_id=link.task_id,
+                tenant_id=link.tenant_id,
+                link_id=link.link_id,
+                provider="trello",
+                replica=change.replica,
+                external_id=card_id,
+                base_clock=change.base_clock,
+                base_values={k: _json(v) for k, v in change.base_values.items()},
+                new_values={k: _json(v) for k, v in change.new_values.items()},
+                edited_at=change.edited_at,
+            )
+            # Publish, then record the new base (same transaction, still our turn): a crash
+            # in between republishes the same change, which core knows by its base clock.
+            await self.bus.publish(
+                topic_name(Topic.PROVIDER_CHANGED, self.namespace),
+                event.envelope(source=SOURCE, subject=link.task_id, tenant_id=link.tenant_id),
+            )
             await self.repo.save_state(session, after_publish(link.state, change))
+        return None
 
     async def _lists(self, session: AsyncSession, connection_id: str) -> ListMapping:
         row = await self.repo.connection(session, connection_id)

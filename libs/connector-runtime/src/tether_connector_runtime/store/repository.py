@@ -87,10 +87,15 @@ class ConnectorRepository:
         return list(rows)
 
     # links -----------------------------------------------------------------------------------
-    async def link(self, session: AsyncSession, link_id: str) -> StoredLink | None:
-        row = (
-            await session.execute(select(self.t.links).where(self.t.links.c.link_id == link_id))
-        ).first()
+    async def link(
+        self, session: AsyncSession, link_id: str, *, for_update: bool = False
+    ) -> StoredLink | None:
+        """``for_update``: lock the row until the transaction ends (a write or an observation
+        of the link takes its turn)."""
+        statement = select(self.t.links).where(self.t.links.c.link_id == link_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await session.execute(statement)).first()
         return StoredLink.from_row(row) if row else None
 
     async def links_of_task(self, session: AsyncSession, task_id: str) -> list[StoredLink]:
