@@ -191,11 +191,16 @@ async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> Non
     # 429s whatever its own count says; from then on Trello's x-rate-limit headers tell it when
     # the token is spent, and edits (two calls each, plus reconciliation's polls every 2 s)
     # wait for the next window instead.
-    for _ in range(12):
+    # It calls until Trello refuses: the window is then surely spent, however many calls the
+    # connector itself made in it (reconciliation's polls share the token).
+    for _ in range(40):
         other_app = await world.trello.get(
             f"/1/boards/{world.board_id}/lists", params={"key": KEY, "token": "sandbox-token"}
         )
-        assert other_app.status_code == 200
+        assert other_app.status_code in (200, 429), other_app.text
+        if other_app.status_code == 429:
+            break
+    assert other_app.status_code == 429, "the token's window was never spent: test proves nothing"
     for n in range(4):
         await world.api.patch(f"/v1/tasks/{task_id}", json={"title": f"edit {n}"})
     await eventually(
@@ -203,8 +208,8 @@ async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> Non
         within=120,
         what="the last edit despite 429s",
     )
-    log = (await world.trello.get("/_emulator/requests")).json()
-    assert any(r["status"] == 429 for r in log), "the limit was never reached: test proves nothing"
+    # Nothing lost, nothing reverted: the core still holds the last edit too.
+    assert (await world.task(task_id))["title"] == "edit 3"
 
 
 async def test_a_killed_connector_resumes_without_losing_a_write(world: World) -> None:
