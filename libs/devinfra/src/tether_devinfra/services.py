@@ -40,10 +40,36 @@ SERVICES = (
 )
 
 
+# Ports for the services a test (or make up) starts come from below the kernel's ephemeral
+# range (32768+ on Linux, 49152+ elsewhere), where outgoing connections never take them, and from
+# a slice per pytest-xdist worker. A port the kernel hands out for "port 0" can be taken by any
+# client socket (a Kafka or PostgreSQL connection) before our service binds it, and another
+# worker could be handed the same one: the service would then fail, or a neighbour would answer
+# in its place.
+_PORTS_FROM = 20_000
+_PORTS_PER_WORKER = 1_500
+_next_port: dict[int, int] = {}
+
+
+def _worker_slice() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest -n
+    return int(worker[2:]) % 8 if worker[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port no one listens on now, from this process's slice, not handed out again soon."""
+    first = _PORTS_FROM + _worker_slice() * _PORTS_PER_WORKER
+    offset = _next_port.get(first, 0)
+    for step in range(_PORTS_PER_WORKER):
+        port = first + (offset + step) % _PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken (another suite, a service still shutting down)
+        _next_port[first] = (offset + step + 1) % _PORTS_PER_WORKER
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + _PORTS_PER_WORKER - 1}")
 
 
 @dataclass
