@@ -128,6 +128,9 @@ async def harness(tmp_path: Path, trello_overrides: dict[str, Any]) -> AsyncIter
                 )
             ).json()
             yield Harness(api, trello, bus, events, connector, board["lists"][0]["id"], board["id"])
+            # As a server finishes its requests before shutting down: let webhook deliveries
+            # in flight end before the connector's lifespan closes the database under them.
+            await trello.post("/_emulator/webhooks/flush")
         await bus.stop()
     await get_emulator(emulator).aclose()
 
