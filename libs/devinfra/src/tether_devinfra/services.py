@@ -105,8 +105,12 @@ class Deployment:
             env[f"{p}TASK_CORE_URL"] = self.url("task-core")
             env[f"{p}TRELLO_CONNECTOR_URL"] = self.url("trello-connector")
         if spec.name == "trello-connector":
-            # Distributed mode: Trello calls the connector itself back.
+            # Distributed mode: Trello calls the connector itself back (webhooks), while the
+            # person's browser returns from Trello's consent page to the gateway.
             env[f"{p}PUBLIC_URL"] = self.url("trello-connector")
+            env[f"{p}OAUTH_CALLBACK_URL"] = (
+                f"{self.url('api-gateway')}/v1/connections/trello/callback"
+            )
         return env | self.extra_env
 
     def pid_file(self, spec: ServiceSpec) -> Path:
