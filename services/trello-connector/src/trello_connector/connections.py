@@ -114,12 +114,18 @@ async def list_connections(tenant_id: str, state: State) -> list[ConnectionOut]:
     return [_out(r) for r in rows]
 
 
-@router.get("/{connection_id}/targets", response_model=Targets)
-async def targets(tenant_id: str, connection_id: str, state: State) -> Targets:
+async def tenant_connection(state: TrelloState, tenant_id: str, connection_id: str) -> Any:
+    """The connection's row, if it is this tenant's: another tenant's is simply not found."""
     async with transaction(state.sessions) as session:
         row = await state.repo.connection(session, connection_id)
     if row is None or row.tenant_id != tenant_id:
         raise ConnectionNotFound(f"no Trello connection {connection_id}")
+    return row
+
+
+@router.get("/{connection_id}/targets", response_model=Targets)
+async def targets(tenant_id: str, connection_id: str, state: State) -> Targets:
+    row = await tenant_connection(state, tenant_id, connection_id)
     client = state.client(state.cipher.decrypt(row.token_encrypted))
     boards = []
     for board in await client.boards():

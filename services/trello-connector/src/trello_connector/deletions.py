@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from tether_common.db import transaction
-from trello_connector.connections import ConnectionNotFound
+from trello_connector.connections import tenant_connection
 from trello_connector.state import TrelloState, trello_state
 
 router = APIRouter(
@@ -41,16 +41,9 @@ class ConfirmedOut(BaseModel):
     withdrawn: int
 
 
-async def _owned(state: TrelloState, tenant_id: str, connection_id: str) -> None:
-    async with transaction(state.sessions) as session:
-        row = await state.repo.connection(session, connection_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise ConnectionNotFound(f"no Trello connection {connection_id}")
-
-
 @router.get("", response_model=DeletionsOut)
 async def held_deletions(tenant_id: str, connection_id: str, state: State) -> DeletionsOut:
-    await _owned(state, tenant_id, connection_id)
+    await tenant_connection(state, tenant_id, connection_id)
     async with transaction(state.sessions) as session:
         status = await state.sync.brake.status(session, connection_id)
         held = []
@@ -74,6 +67,6 @@ async def held_deletions(tenant_id: str, connection_id: str, state: State) -> De
 
 @router.post("/confirm", response_model=ConfirmedOut)
 async def confirm(tenant_id: str, connection_id: str, state: State) -> ConfirmedOut:
-    await _owned(state, tenant_id, connection_id)
+    await tenant_connection(state, tenant_id, connection_id)
     propagated, withdrawn = await state.sync.confirm_deletions(connection_id)
     return ConfirmedOut(propagated=propagated, withdrawn=withdrawn)

@@ -5,7 +5,7 @@ Internal API, called by the gateway (``/v1/connections/{id}/list-mapping``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from tether_common.db import transaction
 from tether_connector_runtime.retry import PermanentProviderError
-from trello_connector.connections import ConnectionNotFound
+from trello_connector.connections import tenant_connection
 from trello_connector.list_mapping import ListMapping, MappedList
 from trello_connector.state import TrelloState, trello_state
 
@@ -61,17 +61,9 @@ def _out(connection_id: str, mapping: ListMapping) -> ListMappingOut:
     )
 
 
-async def _connection(state: TrelloState, tenant_id: str, connection_id: str) -> Any:
-    async with transaction(state.sessions) as session:
-        row = await state.repo.connection(session, connection_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise ConnectionNotFound(f"no Trello connection {connection_id}")
-    return row
-
-
 @router.get("", response_model=ListMappingOut)
 async def read(tenant_id: str, connection_id: str, state: State) -> ListMappingOut:
-    row = await _connection(state, tenant_id, connection_id)
+    row = await tenant_connection(state, tenant_id, connection_id)
     return _out(connection_id, ListMapping.stored(row.list_mapping))
 
 
@@ -79,7 +71,7 @@ async def read(tenant_id: str, connection_id: str, state: State) -> ListMappingO
 async def replace(
     tenant_id: str, connection_id: str, body: ListMappingBody, state: State
 ) -> ListMappingOut:
-    row = await _connection(state, tenant_id, connection_id)
+    row = await tenant_connection(state, tenant_id, connection_id)
     client = state.client(state.cipher.decrypt(row.token_encrypted))
     lists: dict[str, MappedList] = {}
     for list_id, meaning in body.lists.items():

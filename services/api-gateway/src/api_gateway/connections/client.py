@@ -96,6 +96,11 @@ class ConnectorClient:
     def _base(self, tenant_id: str) -> str:
         return f"/internal/v1/tenants/{quote(tenant_id, safe='')}/connections"
 
+    def _of_connection(self, tenant_id: str, connection_id: str, part: str) -> tuple[str, str]:
+        """The connector that owns ``connection_id`` and the path of one part of it there."""
+        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/{part}"
+        return provider_of(connection_id), path
+
     async def connect(self, tenant_id: str, provider: str, token: str) -> dict[str, Any]:
         return dict(
             await self._call(provider, "POST", self._base(tenant_id), json={"token": token})
@@ -108,26 +113,22 @@ class ConnectorClient:
         return found
 
     async def targets(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
-        provider = provider_of(connection_id)
-        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/targets"
+        provider, path = self._of_connection(tenant_id, connection_id, "targets")
         return dict(await self._call(provider, "GET", path))
 
     async def deletions(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
-        provider = provider_of(connection_id)
-        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/deletions"
+        provider, path = self._of_connection(tenant_id, connection_id, "deletions")
         return dict(await self._call(provider, "GET", path))
 
     async def confirm_deletions(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
-        provider = provider_of(connection_id)
-        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/deletions/confirm"
+        provider, path = self._of_connection(tenant_id, connection_id, "deletions/confirm")
         return dict(await self._call(provider, "POST", path))
 
     async def list_mapping(
         self, tenant_id: str, connection_id: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Read (``body`` None) or replace a connection's list mapping."""
-        provider = provider_of(connection_id)
-        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/list-mapping"
+        provider, path = self._of_connection(tenant_id, connection_id, "list-mapping")
         if body is None:
             return dict(await self._call(provider, "GET", path))
         return dict(await self._call(provider, "PUT", path, json=body))
