@@ -5,128 +5,30 @@ Trello" controls, and nothing else."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.kafka_tap import create_namespace_topics
 from tests.e2e.trello_world import (
     KEY,
     OBSERVER_TOKEN,
-    TrelloEmulatorProcess,
-    add_observer,
+    TrelloWorld,
     card_of,
     eventually,
-    trello_env,
 )
 from tether_connector_runtime.signatures import trello_signature
-from tether_devinfra.services import SERVICES, Deployment, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
-@dataclass
-class World:
-    deployment: Deployment
-    api: httpx.AsyncClient  # the gateway, with a token
-    trello: httpx.AsyncClient  # the emulator (Trello's API and its person controls)
-    board_id: str
-    list_id: str
-    connection_id: str
-
-    async def export_new_task(self, **fields: Any) -> tuple[str, str]:
-        created = await self.api.post("/v1/tasks", json={"title": "Plan the week", **fields})
-        assert created.status_code == 201, created.text
-        task_id = created.json()["id"]
-        exported = await self.api.post(
-            f"/v1/tasks/{task_id}/exports",
-            json={"connection_id": self.connection_id, "target": {"list_id": self.list_id}},
-        )
-        assert exported.status_code == 202, exported.text
-
-        async def active() -> Any:
-            links = (await self.api.get(f"/v1/tasks/{task_id}/links")).json()
-            return links[0] if links and links[0]["status"] == "active" else None
-
-        link = await eventually(active, what="the link to become active")
-        return task_id, str(link["external_id"])
-
-    async def task(self, task_id: str) -> dict[str, Any]:
-        return dict((await self.api.get(f"/v1/tasks/{task_id}")).json())
-
-    async def card(self, card_id: str) -> dict[str, Any]:
-        cards = await card_of(self.trello, self.board_id)
-        return next((c for c in cards if c["id"] == card_id), {})
-
-    async def writes_to(self, card_id: str) -> int:
-        log = (await self.trello.get("/_emulator/requests")).json()
-        return sum(1 for r in log if r["method"] == "PUT" and card_id in r["path"])
-
-
 @pytest.fixture
-def trello_emulator(tmp_path: Path) -> Iterator[TrelloEmulatorProcess]:
-    emulator = TrelloEmulatorProcess(free_port(), tmp_path)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+def world(trello_world: TrelloWorld) -> TrelloWorld:
+    """The shared end-to-end world (tests/e2e/conftest.py, trello_world.py)."""
+    return trello_world
 
 
-@pytest.fixture
-async def world(
-    database_url: str,
-    kafka_bootstrap_servers: str,
-    topic_namespace: str,
-    tmp_path: Path,
-    trello_emulator: TrelloEmulatorProcess,
-) -> AsyncIterator[World]:
-    deployment = Deployment(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        database_url=database_url,
-        run_dir=tmp_path / "run",
-        topic_namespace=topic_namespace,
-        ports={spec.name: free_port() for spec in SERVICES},
-    )
-    deployment.extra_env = trello_env(deployment, trello_emulator)
-    await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
-    await asyncio.to_thread(deployment.start, lambda message: None)
-    try:
-        from tests.e2e.conftest import mint_token
-
-        token = await asyncio.to_thread(mint_token, deployment)
-        async with (
-            httpx.AsyncClient(
-                base_url=deployment.url("api-gateway"),
-                timeout=30,
-                headers={"Authorization": f"Bearer {token}"},
-            ) as api,
-            httpx.AsyncClient(base_url=trello_emulator.url, timeout=30) as trello,
-        ):
-            await add_observer(trello)
-            overview = (await trello.get("/_emulator")).json()
-            board = next(b for b in overview["boards"] if b["name"] == "Sandbox")
-            connected = await api.post(
-                "/v1/connections", json={"provider": "trello", "token": "sandbox-token"}
-            )
-            assert connected.status_code == 201, connected.text
-            yield World(
-                deployment,
-                api,
-                trello,
-                board["id"],
-                board["lists"][0]["id"],
-                connected.json()["id"],
-            )
-    finally:
-        await asyncio.to_thread(deployment.stop, lambda message: None)
-
-
-async def test_export_creates_one_card_and_edits_flow_both_ways(world: World) -> None:
+async def test_export_creates_one_card_and_edits_flow_both_ways(world: TrelloWorld) -> None:
     task_id, card_id = await world.export_new_task(due_date="2026-12-01")
     cards = await card_of(world.trello, world.board_id)
     assert [c["id"] for c in cards] == [card_id]
@@ -151,7 +53,7 @@ async def test_export_creates_one_card_and_edits_flow_both_ways(world: World) ->
     assert (await world.card(card_id))["desc"].startswith("Agenda")
 
 
-async def test_concurrent_edits_to_different_fields_both_survive(world: World) -> None:
+async def test_concurrent_edits_to_different_fields_both_survive(world: TrelloWorld) -> None:
     task_id, card_id = await world.export_new_task()
     await asyncio.gather(
         world.api.patch(f"/v1/tasks/{task_id}", json={"due_date": "2027-01-15"}),
@@ -170,7 +72,7 @@ async def test_concurrent_edits_to_different_fields_both_survive(world: World) -
     await eventually(converged, what="both edits on both sides")
 
 
-async def test_a_bad_signature_is_rejected(world: World) -> None:
+async def test_a_bad_signature_is_rejected(world: TrelloWorld) -> None:
     url = world.deployment.url("trello-connector") + "/webhooks/trello"
     body = b'{"action": {"id": "a1", "data": {}}, "model": {"id": "m1"}}'
     async with httpx.AsyncClient() as http:
@@ -184,7 +86,7 @@ async def test_a_bad_signature_is_rejected(world: World) -> None:
     assert unsigned.status_code == 401
 
 
-async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> None:
+async def test_rate_limits_are_honoured_and_nothing_is_lost(world: TrelloWorld) -> None:
     task_id, card_id = await world.export_new_task()
     await world.trello.post("/_emulator/rate-limits", json={"tokenLimit": 12, "windowSeconds": 10})
     # Another app of the user's spends the token's whole window, so Tether's next calls meet
@@ -212,7 +114,7 @@ async def test_rate_limits_are_honoured_and_nothing_is_lost(world: World) -> Non
     assert (await world.task(task_id))["title"] == "edit 3"
 
 
-async def test_a_killed_connector_resumes_without_losing_a_write(world: World) -> None:
+async def test_a_killed_connector_resumes_without_losing_a_write(world: TrelloWorld) -> None:
     task_id, card_id = await world.export_new_task()
     world.deployment.kill("trello-connector")
     await world.api.patch(f"/v1/tasks/{task_id}", json={"title": "while it was down"})
@@ -226,7 +128,7 @@ async def test_a_killed_connector_resumes_without_losing_a_write(world: World) -
     assert await world.writes_to(card_id) == 1
 
 
-async def test_a_dropped_webhook_is_repaired_by_reconciliation(world: World) -> None:
+async def test_a_dropped_webhook_is_repaired_by_reconciliation(world: TrelloWorld) -> None:
     task_id, card_id = await world.export_new_task()
     await world.trello.post("/_emulator/webhooks/drop-next", params={"count": 5})
     await world.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Missed webhook"})
@@ -237,7 +139,7 @@ async def test_a_dropped_webhook_is_repaired_by_reconciliation(world: World) -> 
     )
 
 
-async def test_deletions_unlink_and_flag_or_archive_never_destroy(world: World) -> None:
+async def test_deletions_unlink_and_flag_or_archive_never_destroy(world: TrelloWorld) -> None:
     archived_task, archived_card = await world.export_new_task(title="Archived in Trello")
     deleted_task, deleted_card = await world.export_new_task(title="Deleted in Tether")
 

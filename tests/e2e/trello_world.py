@@ -125,6 +125,34 @@ class TrelloWorld:
     async def holds(self) -> dict[str, Any]:
         return dict((await self.trello.get("/_emulator/holds")).json())
 
+    async def export_new_task(self, **fields: Any) -> tuple[str, str]:
+        created = await self.api.post("/v1/tasks", json={"title": "Plan the week", **fields})
+        assert created.status_code == 201, created.text
+        task_id = created.json()["id"]
+        exported = await self.api.post(
+            f"/v1/tasks/{task_id}/exports",
+            json={"connection_id": self.connection_id, "target": {"list_id": self.list_id}},
+        )
+        assert exported.status_code == 202, exported.text
+
+        async def active() -> Any:
+            links = (await self.api.get(f"/v1/tasks/{task_id}/links")).json()
+            return links[0] if links and links[0]["status"] == "active" else None
+
+        link = await eventually(active, what="the link to become active")
+        return task_id, str(link["external_id"])
+
+    async def task(self, task_id: str) -> dict[str, Any]:
+        return dict((await self.api.get(f"/v1/tasks/{task_id}")).json())
+
+    async def card(self, card_id: str) -> dict[str, Any]:
+        cards = await card_of(self.trello, self.board_id)
+        return next((c for c in cards if c["id"] == card_id), {})
+
+    async def writes_to(self, card_id: str) -> int:
+        log = (await self.trello.get("/_emulator/requests")).json()
+        return sum(1 for r in log if r["method"] == "PUT" and card_id in r["path"])
+
 
 @asynccontextmanager
 async def connected_world(
