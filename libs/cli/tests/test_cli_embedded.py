@@ -11,9 +11,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tether_cli.embedded import embedded_system
+from tether_cli.embedded import EmbeddedSettings, embedded_system
 from tether_cli.main import app as tether
-from tether_events import CloudEvent, Topic, VectorClock, topic_name
+from tether_events import CloudEvent, Topic, VectorClock, decode, topic_name
+from tether_events.sqlitelog import SqliteLogStore
 
 
 @pytest.fixture
@@ -67,6 +68,39 @@ async def test_task_lifecycle_through_the_one_embedded_server(in_tmp: Path) -> N
                 await asyncio.sleep(0.05)
     assert [e.data.clock for e in seen] == [VectorClock({"core": n}) for n in (1, 2, 3)]
     assert [e.data.deleted for e in seen] == [False, False, True]
+
+
+async def test_the_embedded_bus_keeps_its_log_in_the_configured_file(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = in_tmp / "elsewhere" / "bus.db"
+    monkeypatch.setenv("TETHER_BUS_PATH", str(path))
+    assert EmbeddedSettings().bus_path == path
+    topic = topic_name(Topic.TASK_CHANGED)
+    async with embedded_system() as system:
+        seen = asyncio.Event()
+
+        async def tap(event: CloudEvent[Any]) -> None:
+            seen.set()
+
+        system.bus.subscribe([topic], "test-tap", tap)
+        token = await asyncio.to_thread(mint_token)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=system.app),
+            base_url="http://tether",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as api:
+            created = await api.post("/v1/tasks", json={"title": "Survive a restart"})
+            assert created.status_code == 201, created.text
+        await asyncio.wait_for(seen.wait(), 30)
+    # After the process, the file still holds the event and the tap's commit.
+    store = SqliteLogStore(path)
+    try:
+        [raw] = await store.read(topic, 0, 10)
+        assert await store.committed(topic, "test-tap") == 1
+    finally:
+        await store.close()
+    assert decode(raw).data.title == "Survive a restart"
 
 
 def test_config_command_lists_every_setting() -> None:

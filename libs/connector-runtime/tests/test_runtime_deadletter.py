@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tether_common.settings import BusSettings
 from tether_connector_runtime.deadletter import (
     DeadLetter,
     InMemoryRawPublisher,
+    InProcessRawPublisher,
     RetryPolicy,
     dead_letter_handler,
+    raw_publisher,
 )
 from tether_connector_runtime.retry import (
     AuthRevokedError,
@@ -21,6 +25,7 @@ from tether_connector_runtime.retry import (
 )
 from tether_events.envelope import CloudEvent
 from tether_events.inprocess import InProcessBus
+from tether_events.sqlitelog import SqliteLogStore
 from tether_events.task import LinkChanged
 
 DLQ = "ns.tether.dead-letter.v1"
@@ -183,3 +188,33 @@ async def test_on_a_bus_a_poison_event_no_longer_blocks_the_ones_behind_it() -> 
     [letter] = parked(publisher)
     assert letter.original_event["subject"] == "poison"
     assert letter.attempts == 2
+
+
+async def test_on_the_durable_embedded_log_a_parked_event_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    store = SqliteLogStore(tmp_path / "bus.db")
+    try:
+        bus = InProcessBus(store)
+        async with raw_publisher(BusSettings(bus="inprocess"), bus) as publisher:
+            assert isinstance(publisher, InProcessRawPublisher)
+            wrapped = dead_letter_handler(
+                Failing(PermanentProviderError("gone")),
+                policy=RetryPolicy(attempts=1),
+                publisher=publisher,
+                dead_letter_topic=DLQ,
+                original_topic=TOPIC,
+                consumer="trello-connector",
+                now=lambda: FAILED_AT,
+            )
+            await wrapped(event("poison"))
+    finally:
+        await store.close()
+    reopened = SqliteLogStore(tmp_path / "bus.db")
+    try:
+        [raw] = await reopened.read(DLQ, 0, 10)
+    finally:
+        await reopened.close()
+    letter = DeadLetter.model_validate_json(raw)
+    assert letter.original_event["subject"] == "poison"
+    assert letter.failed_at == FAILED_AT

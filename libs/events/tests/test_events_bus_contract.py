@@ -1,5 +1,7 @@
 """One contract, two adapters: the in-process bus must behave like the Kafka bus where our
-code depends on it (per-key order, consumer groups, commit only after the handler returned)."""
+code depends on it (per-key order, consumer groups, commit only after the handler returned).
+The in-process bus runs over both of its log stores: in memory, and the SQLite file of
+embedded mode."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +19,37 @@ import pytest
 from tether_events import CloudEvent, EventBus, TaskChanged, VectorClock
 from tether_events.inprocess import InProcessBus, InProcessLogStore
 from tether_events.kafka import KafkaBus, ensure_topics
+from tether_events.sqlitelog import SqliteLogStore
 
 BusFactory = Callable[[], EventBus]
 
 
-@pytest.fixture(params=["inprocess", pytest.param("kafka", marks=pytest.mark.integration)])
-async def make_bus(request: pytest.FixtureRequest, topic: str) -> BusFactory:
+@pytest.fixture(
+    params=["inprocess", "inprocess-sqlite", pytest.param("kafka", marks=pytest.mark.integration)]
+)
+async def make_bus(
+    request: pytest.FixtureRequest, topic: str, tmp_path: Path
+) -> AsyncIterator[BusFactory]:
     if request.param == "inprocess":
         store = InProcessLogStore()
-        return lambda: InProcessBus(store)
+        yield lambda: InProcessBus(store)
+        return
+    if request.param == "inprocess-sqlite":
+        # Each bus opens the file afresh, as a restarted process would: whatever a test
+        # expects a later bus to see must have reached the file, not only a store's memory.
+        stores: list[SqliteLogStore] = []
+
+        def reopened() -> EventBus:
+            stores.append(SqliteLogStore(tmp_path / "bus.db"))
+            return InProcessBus(stores[-1])
+
+        yield reopened
+        for opened in stores:
+            await opened.close()
+        return
     servers: str = request.getfixturevalue("kafka_bootstrap_servers")
     await ensure_topics(servers, [topic], partitions=3)
-    return lambda: KafkaBus(servers, client_id="contract-test")
+    yield lambda: KafkaBus(servers, client_id="contract-test")
 
 
 @pytest.fixture

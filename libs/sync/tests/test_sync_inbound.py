@@ -85,6 +85,20 @@ def test_a_change_survives_json_with_its_dates() -> None:
     assert ProviderChange.model_validate_json(change.model_dump_json()) == change
 
 
+def test_only_the_changed_fields_keep_their_own_edit_times() -> None:
+    title_at = datetime(2025, 2, 1, 11, tzinfo=UTC)
+    change = decide_inbound(
+        LINK,
+        BASE.with_values({"title": "B"}),
+        edited_at=AT,
+        field_edited_at={"title": title_at, "description": title_at},
+    )
+    assert change is not None
+    # description did not change: its time says nothing about this change.
+    assert change.field_edited_at == {"title": title_at}
+    assert (change.edited_at_of("title"), change.edited_at) == (title_at, AT)
+
+
 def test_a_change_must_give_a_base_for_every_new_value() -> None:
     with pytest.raises(ValidationError, match="same fields"):
         ProviderChange(

@@ -28,6 +28,7 @@ def _change(
     clock: dict[str, int] | None = None,
     replica: str = "trello:c1",
     at: datetime = T0 + timedelta(minutes=10),
+    field_at: dict[str, datetime] | None = None,
 ) -> ProviderChange:
     return ProviderChange.model_validate(
         {
@@ -38,6 +39,7 @@ def _change(
             "base_values": base,
             "new_values": new,
             "edited_at": at,
+            "field_edited_at": field_at or {},
         }
     )
 
@@ -102,6 +104,63 @@ def test_a_timestamp_tie_is_broken_by_replica_id() -> None:
     assert trello.conflicts[0].winner == "trello:c1"  # the greater id wins: "trello:c1" > "core"
     asana = _change({"title": "Plan"}, {"title": "B"}, at=at, replica="asana:1")
     assert merge_provider_change(task, asana, now=T0).conflicts[0].winner == "core"
+
+
+def test_a_fields_own_edit_time_decides_over_the_items_later_modification() -> None:
+    # Core set the title at +5 min; the provider's title was set at +2 min, and the item was
+    # modified again at +10 min (another field, a comment): the title edit is the earlier one.
+    task = apply_core_edit(TASK, {"title": "A"}, at=T0 + timedelta(minutes=5))
+    change = _change(
+        {"title": "Plan"},
+        {"title": "B"},
+        at=T0 + timedelta(minutes=10),
+        field_at={"title": T0 + timedelta(minutes=2)},
+    )
+    outcome = merge_provider_change(task, change, now=T0)
+    assert outcome.task.fields.title == "A"
+    assert [(c.winner, c.winning_value) for c in outcome.conflicts] == [("core", "A")]
+    assert outcome.task.stamps["title"] == FieldStamp(
+        replica="core", edited_at=T0 + timedelta(minutes=5)
+    )
+
+
+def test_a_fields_own_later_edit_time_wins_over_an_earlier_item_time() -> None:
+    task = apply_core_edit(TASK, {"title": "A"}, at=T0 + timedelta(minutes=5))
+    change = _change(
+        {"title": "Plan"},
+        {"title": "B"},
+        at=T0 + timedelta(minutes=1),
+        field_at={"title": T0 + timedelta(minutes=10)},
+    )
+    outcome = merge_provider_change(task, change, now=T0)
+    assert outcome.task.fields.title == "B"
+    assert [(c.winner, c.winning_value) for c in outcome.conflicts] == [("trello:c1", "B")]
+    # The stamp keeps the field's own time, so the next conflict compares with it.
+    assert outcome.task.stamps["title"] == FieldStamp(
+        replica="trello:c1", edited_at=T0 + timedelta(minutes=10)
+    )
+
+
+def test_a_field_without_its_own_edit_time_takes_the_items_time() -> None:
+    at = T0 + timedelta(minutes=5)
+    task = apply_core_edit(TASK, {"title": "A", "description": "X"}, at=at)
+    change = _change(
+        {"title": "Plan", "description": "notes"},
+        {"title": "B", "description": "Y"},
+        at=T0 + timedelta(minutes=10),
+        field_at={"title": T0 + timedelta(minutes=2)},
+    )
+    outcome = merge_provider_change(task, change, now=T0)
+    # title: its own time (+2) is before core's (+5); description: the item's (+10) is after.
+    assert (outcome.task.fields.title, outcome.task.fields.description) == ("A", "Y")
+    assert {c.field: c.winner for c in outcome.conflicts} == {
+        "title": "core",
+        "description": "trello:c1",
+    }
+    assert outcome.task.stamps["description"] == FieldStamp(
+        replica="trello:c1", edited_at=T0 + timedelta(minutes=10)
+    )
+    assert change.edited_at_of("description") == change.edited_at
 
 
 def test_the_policy_is_chosen_per_field() -> None:

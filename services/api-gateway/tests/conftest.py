@@ -1,7 +1,8 @@
-"""Fixtures of the gateway's unit tests: a SQLite database per test and a fake task-core.
+"""Fixtures of the gateway's unit tests: a SQLite database per test, a fake task-core and fake
+connectors.
 
-The fake speaks task-core's internal contract (another team's service) through an
-``httpx.MockTransport``; tests reach it only through the gateway, as clients would.
+The fakes speak the internal contracts of task-core and the connectors (other teams' services)
+through ``httpx.MockTransport``; tests reach them only through the gateway, as clients would.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from api_gateway.auth.tokens import token_prefix
 from api_gateway.config import GatewaySettings
 from api_gateway.migrate import migrate
 from tether_common.db import create_engine, session_factory, transaction
+from tether_contracts.connections import ConnectionOut, ConnectionStatus
 from tether_contracts.sync import (
     ConflictOut,
     ConflictPage,
@@ -37,6 +39,7 @@ from tether_contracts.sync import (
     LinkCreate,
     LinkList,
     LinkOut,
+    Provider,
     TaskFieldsSnapshot,
 )
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
@@ -49,6 +52,10 @@ TASK_PARTS = re.compile(
 )
 CONFLICTS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/conflicts$")
 NOT_FOUND = {"error": {"code": "task_not_found", "message": "no such task"}}
+CONNECTIONS = re.compile(
+    r"^/internal/v1/tenants/(?P<tenant>[^/]+)/connections(?:/(?P<connection>[^/]+))?$"
+)
+PROVIDERS: tuple[Provider, ...] = ("trello", "asana", "jira")
 
 
 class FakeTaskCore:
@@ -216,6 +223,60 @@ class FakeTaskCore:
         return httpx.Response(200, content=tasks[task_id].model_dump_json())
 
 
+class FakeConnectors:
+    """Every provider's connector as far as connections go: each tenant's connections, what
+    each connector was asked, and connectors made unreachable."""
+
+    def __init__(self) -> None:
+        self.connections: dict[str, dict[str, ConnectionOut]] = {}  # tenant -> id -> it
+        self.requests: list[tuple[Provider, httpx.Request]] = []
+        self.unreachable: set[Provider] = set()
+
+    def add(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        *,
+        status: ConnectionStatus = "active",
+        error: str | None = None,
+    ) -> ConnectionOut:
+        provider = next(p for p in PROVIDERS if connection_id.startswith(f"{p}_"))
+        connection = ConnectionOut(
+            id=connection_id,
+            provider=provider,
+            account_id="m1",
+            account_name="ada",
+            status=status,
+            error=error,
+            created_at=datetime(2026, 11, 28, 10, tzinfo=UTC),
+        )
+        self.connections.setdefault(tenant_id, {})[connection_id] = connection
+        return connection
+
+    def transport(self, provider: Provider) -> httpx.MockTransport:
+        return httpx.MockTransport(lambda request: self._handle(provider, request))
+
+    def _handle(self, provider: Provider, request: httpx.Request) -> httpx.Response:
+        self.requests.append((provider, request))
+        if provider in self.unreachable:
+            raise httpx.ConnectError("connection refused", request=request)
+        match = CONNECTIONS.match(request.url.path)
+        if match is None or request.method != "GET":
+            return httpx.Response(404, json={"detail": "Not Found"})
+        mine = {
+            c.id: c
+            for c in self.connections.get(match["tenant"], {}).values()
+            if c.provider == provider
+        }
+        if match["connection"] is None:
+            listed = [c.model_dump(mode="json") for c in mine.values()]
+            return httpx.Response(200, json=listed)
+        if match["connection"] not in mine:
+            error = {"code": "connection_not_found", "message": f"no {provider} connection"}
+            return httpx.Response(404, json={"error": error})
+        return httpx.Response(200, content=mine[match["connection"]].model_dump_json())
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> GatewaySettings:
     return GatewaySettings(
@@ -237,14 +298,21 @@ def task_core_requests(fake_task_core: FakeTaskCore) -> list[httpx.Request]:
 
 
 @pytest.fixture
+def fake_connectors() -> FakeConnectors:
+    return FakeConnectors()
+
+
+@pytest.fixture
 def start_gateway(
-    settings: GatewaySettings,
+    settings: GatewaySettings, fake_connectors: FakeConnectors
 ) -> Callable[[httpx.AsyncBaseTransport], AbstractAsyncContextManager[httpx.AsyncClient]]:
-    """Runs the gateway (lifespan included) with task-core behind the given transport."""
+    """Runs the gateway (lifespan included) with task-core behind the given transport and the
+    fake connectors behind every connector the settings configure (as they are at start)."""
 
     @asynccontextmanager
     async def start(transport: httpx.AsyncBaseTransport) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(settings, task_core_transport=transport)
+        connectors = {p: fake_connectors.transport(p) for p in settings.connector_urls()}
+        app = create_app(settings, task_core_transport=transport, connector_transports=connectors)
         async with (
             LifespanManager(app) as manager,
             httpx.AsyncClient(

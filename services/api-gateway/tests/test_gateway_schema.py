@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -121,14 +122,16 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("GET", "/v1/connections/{connection_id}/targets"),
         ("GET", "/v1/connections/{connection_id}/deletions"),
         ("POST", "/v1/connections/{connection_id}/deletions/confirm"),
+        ("GET", "/v1/connections/{connection_id}/status-mapping"),
+        ("PUT", "/v1/connections/{connection_id}/status-mapping"),
         ("GET", "/v1/connections/{connection_id}/list-mapping"),
         ("PUT", "/v1/connections/{connection_id}/list-mapping"),
-        ("GET", "/v1/connections/trello/authorize"),
-        ("GET", "/v1/connections/trello/callback"),
+        ("GET", "/v1/connections/{provider}/authorize"),
+        ("GET", "/v1/connections/{provider}/callback"),
     }
-    # Trello sends a person's browser back to the callback, which carries no API token: the
-    # pending authorization it names is what authorizes it.
-    anonymous = {("GET", "/v1/connections/trello/callback")}
+    # A provider sends a person's browser back to the callback, which carries no API token:
+    # the pending authorization it names is what authorizes it.
+    anonymous = {("GET", "/v1/connections/{provider}/callback")}
     for key, operation in operations.items():
         assert operation["summary"], key
         if key in anonymous:
@@ -137,12 +140,24 @@ def test_openapi_documents_auth_errors_and_models() -> None:
             continue
         assert operation["security"] == [{"ApiToken": []}], key
         assert "401" in operation["responses"], key
-    callback = operations[("GET", "/v1/connections/trello/callback")]
-    assert {p["name"] for p in callback["parameters"]} == {"oauth_token", "oauth_verifier"}
-    assert {"201", "400"} <= set(callback["responses"])
-    assert {"302", "200"} <= set(
-        operations[("GET", "/v1/connections/trello/authorize")]["responses"]
+    callback = operations[("GET", "/v1/connections/{provider}/callback")]
+    # Every query parameter is passed on; the usual ones are documented, none required.
+    parameters = {p["name"]: p for p in callback["parameters"]}
+    assert set(parameters) == {
+        "provider",
+        "oauth_token",
+        "oauth_verifier",
+        "code",
+        "state",
+        "error",
+    }
+    assert [n for n, p in parameters.items() if p.get("required")] == ["provider"]
+    assert {"201", "400", "404"} <= set(callback["responses"])
+    assert {"302", "200", "404"} <= set(
+        operations[("GET", "/v1/connections/{provider}/authorize")]["responses"]
     )
+    for key in [k for k in operations if k[1].startswith("/v1/connections")]:
+        assert {"503", "502"} <= set(operations[key]["responses"]), key
     for key in [k for k in operations if k[1].startswith(("/v1/tasks", "/v1/conflicts"))]:
         assert {"503", "502"} <= set(operations[key]["responses"]), key
     for method in ("GET", "PATCH", "DELETE"):
@@ -153,6 +168,50 @@ def test_openapi_documents_auth_errors_and_models() -> None:
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/TaskOut")
     listed = operations[("GET", "/v1/tasks")]["responses"]["200"]
     assert listed["content"]["application/json"]["schema"]["$ref"].endswith("/TaskPage")
+
+
+def test_openapi_documents_connections_with_the_shared_contracts() -> None:
+    schema = create_app(GatewaySettings()).openapi()
+    paths = schema["paths"]
+
+    def returns(path: str, method: str, status: str) -> str:
+        content = paths[path][method]["responses"][status]["content"]["application/json"]
+        ref = content["schema"].get("$ref") or content["schema"]["items"]["$ref"]
+        return str(ref).rsplit("/", 1)[-1]
+
+    assert returns("/v1/connections", "post", "201") == "ConnectionOut"
+    assert returns("/v1/connections", "get", "200") == "ConnectionOut"
+    assert returns("/v1/connections/{connection_id}/targets", "get", "200") == "Targets"
+    mapping = "/v1/connections/{connection_id}/status-mapping"
+    assert returns(mapping, "put", "200") == "StatusMappingOut"
+    assert returns("/v1/connections/{provider}/callback", "get", "201") == "ConnectionOut"
+    assert returns("/v1/connections/{provider}/authorize", "get", "200") == ("AuthorizationStarted")
+    components = schema["components"]["schemas"]
+    assert set(components["Container"]["required"]) >= {"id", "name", "kind", "places"}
+    assert components["ConnectionCreate"]["additionalProperties"]["type"] == "string"
+
+
+def test_settings_may_leave_a_connector_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("TETHER_GATEWAY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TETHER_GATEWAY_JIRA_CONNECTOR_URL", "")
+    monkeypatch.setenv("TETHER_GATEWAY_ASANA_CONNECTOR_URL", "http://asana:8003")
+    settings = GatewaySettings()
+    assert settings.jira_connector_url is None
+    assert {p: str(u) for p, u in settings.connector_urls().items()} == {
+        "trello": "http://127.0.0.1:8002/",
+        "asana": "http://asana:8003/",
+    }
+
+
+def test_a_transport_no_connector_could_use_is_refused() -> None:
+    transport = httpx.MockTransport(lambda _: httpx.Response(200))
+    with pytest.raises(ValueError, match="github"):
+        create_app(GatewaySettings(), connector_transports={"github": transport})
+    with pytest.raises(ValueError, match="jira_connector_url"):
+        create_app(
+            GatewaySettings(jira_connector_url=None), connector_transports={"jira": transport}
+        )
 
 
 def test_openapi_documents_history_conflicts_exports_and_links() -> None:
@@ -173,5 +232,9 @@ def test_openapi_documents_history_conflicts_exports_and_links() -> None:
     export = schema["components"]["schemas"]["ExportCreate"]
     assert set(export["required"]) == {"connection_id", "target"}
     assert "trello_" in export["properties"]["connection_id"]["description"]
+    export_errors = paths["/v1/tasks/{task_id}/exports"]["post"]["responses"]
+    assert {"404", "409", "422", "502", "503"} <= set(export_errors)
+    assert "connection_not_found" in export_errors["404"]["description"]
+    assert "connection_broken" in export_errors["409"]["description"]
     link = schema["components"]["schemas"]["LinkOut"]["properties"]
     assert {"id", "provider", "status", "external_id", "url", "error", "created_at"} <= set(link)

@@ -1,5 +1,6 @@
 """History, conflicts, exports and links through the gateway: tenant-scoped proxies to
-task-core, with the provider of an export derived from its connection id."""
+task-core, with the provider of an export derived from its connection id (the connection itself
+is checked with its connector first: see test_gateway_exports)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from tether_contracts.connections import ConnectionOut
 from tether_contracts.sync import ConflictOut, LinkOut
 
 IssueToken = Callable[[str, str], Awaitable[str]]
@@ -25,6 +27,12 @@ class FakeTaskCore(Protocol):
     conflicts: dict[str, list[ConflictOut]]
 
 
+class FakeConnectors(Protocol):
+    """What these tests use of conftest's fake connectors."""
+
+    def add(self, tenant_id: str, connection_id: str) -> ConnectionOut: ...
+
+
 @pytest.fixture
 async def ann(issue_token: IssueToken) -> dict[str, str]:
     return {"Authorization": f"Bearer {await issue_token('acme', 'ann@acme.test')}"}
@@ -33,6 +41,17 @@ async def ann(issue_token: IssueToken) -> dict[str, str]:
 @pytest.fixture
 async def bob(issue_token: IssueToken) -> dict[str, str]:
     return {"Authorization": f"Bearer {await issue_token('globex', 'bob@globex.test')}"}
+
+
+async def connected(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    fake_connectors: FakeConnectors,
+    connection_id: str,
+) -> None:
+    """``connection_id`` becomes a connection of the caller's tenant at its connector."""
+    tenant_id = (await client.get("/v1/me", headers=headers)).json()["tenant"]["id"]
+    fake_connectors.add(tenant_id, connection_id)
 
 
 async def new_task(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
@@ -60,8 +79,12 @@ def conflict(task_id: str, n: int) -> ConflictOut:
 
 
 async def test_export_derives_the_provider_and_answers_202_with_the_pending_link(
-    client: httpx.AsyncClient, ann: dict[str, str], task_core_requests: list[httpx.Request]
+    client: httpx.AsyncClient,
+    ann: dict[str, str],
+    task_core_requests: list[httpx.Request],
+    fake_connectors: FakeConnectors,
 ) -> None:
+    await connected(client, ann, fake_connectors, "trello_9f2c41d7")
     task = await new_task(client, ann)
     me = (await client.get("/v1/me", headers=ann)).json()
     body = {"connection_id": "trello_9f2c41d7", "target": {"list_id": "L1"}}
@@ -121,8 +144,9 @@ async def test_a_malformed_export_is_a_422_naming_the_field(
 
 
 async def test_exporting_twice_to_one_connection_is_a_409_passed_through(
-    client: httpx.AsyncClient, ann: dict[str, str]
+    client: httpx.AsyncClient, ann: dict[str, str], fake_connectors: FakeConnectors
 ) -> None:
+    await connected(client, ann, fake_connectors, "jira_acme")
     task = await new_task(client, ann)
     body = {"connection_id": "jira_acme", "target": {"project": "TT"}}
     first = await client.post(f"/v1/tasks/{task['id']}/exports", headers=ann, json=body)
@@ -135,8 +159,13 @@ async def test_exporting_twice_to_one_connection_is_a_409_passed_through(
 
 
 async def test_another_tenants_task_cannot_be_exported_or_read(
-    client: httpx.AsyncClient, ann: dict[str, str], bob: dict[str, str]
+    client: httpx.AsyncClient,
+    ann: dict[str, str],
+    bob: dict[str, str],
+    fake_connectors: FakeConnectors,
 ) -> None:
+    # Bob's own connection: what he cannot reach is Ann's task.
+    await connected(client, bob, fake_connectors, "trello_1")
     task = await new_task(client, ann)
     body = {"connection_id": "trello_1", "target": {"list_id": "L1"}}
     for method, suffix, json_body in (
@@ -241,32 +270,33 @@ async def test_bad_queries_are_422_and_never_reach_task_core(
 async def test_task_core_down_is_503_for_these_too(
     start_gateway: StartGateway,
     issue_token: IssueToken,
+    fake_connectors: FakeConnectors,
     method: str,
     path: str,
     body: dict[str, Any] | None,
 ) -> None:
-    token = await issue_token("acme", "ann@acme.test")
+    headers = {"Authorization": f"Bearer {await issue_token('acme', 'ann@acme.test')}"}
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
     async with start_gateway(httpx.MockTransport(refuse)) as client:
-        response = await client.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
-        )
+        await connected(client, headers, fake_connectors, "asana_1")
+        response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "upstream_unavailable"
 
 
 async def test_a_409_other_than_already_exported_is_502(
-    start_gateway: StartGateway, issue_token: IssueToken
+    start_gateway: StartGateway, issue_token: IssueToken, fake_connectors: FakeConnectors
 ) -> None:
-    token = await issue_token("acme", "ann@acme.test")
+    headers = {"Authorization": f"Bearer {await issue_token('acme', 'ann@acme.test')}"}
     answer = httpx.Response(409, json={"error": {"code": "something_else", "message": "?"}})
     async with start_gateway(httpx.MockTransport(lambda _: answer)) as client:
+        await connected(client, headers, fake_connectors, "trello_1")
         response = await client.post(
             "/v1/tasks/abc/exports",
             json={"connection_id": "trello_1", "target": {"list_id": "L"}},
-            headers={"Authorization": f"Bearer {token}"},
+            headers=headers,
         )
     assert response.status_code == 502

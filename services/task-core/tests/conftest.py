@@ -239,6 +239,8 @@ def link_event(
     *,
     external_id: str | None = None,
     error: str | None = None,
+    next_attempt_at: datetime | None = None,
+    synced_clock: dict[str, int] | None = None,
     event_id: str | None = None,
 ) -> CloudEvent[LinkChanged]:
     """A connector's word on a link (``link`` as the API returned it)."""
@@ -252,6 +254,8 @@ def link_event(
         external_id=external_id,
         url=f"https://example.test/{external_id}" if external_id else None,
         error=error,
+        next_attempt_at=next_attempt_at,
+        synced_clock=None if synced_clock is None else VectorClock(synced_clock),
     )
     return data.envelope(
         source="/tether/test-connector",

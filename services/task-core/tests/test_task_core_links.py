@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,13 +17,23 @@ from task_core.links import CONSUMER
 from task_core.merging import CONSUMER as PROVIDER_CONSUMER
 from task_core.models import OutboxMessage
 from tether_common.db import transaction
-from tether_events import CloudEvent, ExportRequested, Topic, VectorClock, decode, topic_name
+from tether_events import (
+    CloudEvent,
+    ExportRequested,
+    TaskChanged,
+    Topic,
+    VectorClock,
+    decode,
+    topic_name,
+)
 from tether_events.inprocess import InProcessBus
 
 TASKS = "/internal/v1/tenants/acme/tasks"
 LINK_EVENTS = topic_name(Topic.LINK_EVENTS)
 PROVIDER_CHANGED = topic_name(Topic.PROVIDER_CHANGED)
+TASK_CHANGED = topic_name(Topic.TASK_CHANGED)
 WaitProcessed = Callable[[str, str], Awaitable[None]]
+WaitForEvents = Callable[[int], Awaitable[list[CloudEvent[Any]]]]
 LinkEvent = Callable[..., CloudEvent[Any]]
 ProviderEvent = Callable[..., CloudEvent[Any]]
 TRELLO = {"provider": "trello", "connection_id": "trello_9f2c", "target": {"list_id": "L1"}}
@@ -50,6 +61,24 @@ async def links_of(api: httpx.AsyncClient, task_id: str) -> list[dict[str, Any]]
 def export_requests(bus: InProcessBus) -> list[CloudEvent[Any]]:
     events = [decode(raw) for raw in bus.store.logs[LINK_EVENTS].records]
     return [e for e in events if isinstance(e.data, ExportRequested)]
+
+
+async def queued_task_changes(sessions: async_sessionmaker[AsyncSession]) -> list[TaskChanged]:
+    """Every TaskChanged task-core committed to its outbox, in commit order: final once the
+    consumer recorded the event that caused them (same transaction), unlike the bus."""
+    async with transaction(sessions) as session:
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.topic == TASK_CHANGED)
+            .order_by(OutboxMessage.id)
+        )
+        changes = [decode(row.payload.encode()).data for row in rows.all()]
+    assert all(isinstance(change, TaskChanged) for change in changes)
+    return changes
+
+
+def at(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 async def until_published(bus: InProcessBus, count: int) -> list[CloudEvent[Any]]:
@@ -351,3 +380,241 @@ async def test_a_deleted_tasks_archived_copy_is_reported_and_final(
     await wait_processed(CONSUMER, event.id)
     [stored] = await links_of(api, task_id)
     assert (stored["status"], stored["external_id"]) == ("archived", "card1")
+
+
+NEXT_TRY = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
+async def test_a_retrying_export_shows_its_last_error_and_next_attempt_until_active(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    assert link["next_attempt_at"] is None
+
+    first = make_link_event(link, "retrying", error="Trello: 503", next_attempt_at=NEXT_TRY)
+    await bus.publish(LINK_EVENTS, first)
+    await wait_processed(CONSUMER, first.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"], at(stored["next_attempt_at"])) == (
+        "retrying",
+        "Trello: 503",
+        NEXT_TRY,
+    )
+    # Still no item: a pending export that retries has nothing to show but its error.
+    assert (stored["replica"], stored["external_id"], stored["url"]) == (None,) * 3
+    # ...and it is still the connection's live link: exporting again is refused.
+    assert (await export(api, task_id)).status_code == 409
+
+    later = NEXT_TRY + timedelta(minutes=2)
+    second = make_link_event(link, "retrying", error="Trello: 429", next_attempt_at=later)
+    await bus.publish(LINK_EVENTS, second)
+    await wait_processed(CONSUMER, second.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["error"], at(stored["next_attempt_at"])) == ("Trello: 429", later)
+
+    active = make_link_event(link, "active", external_id="card1")
+    await bus.publish(LINK_EVENTS, active)
+    await wait_processed(CONSUMER, active.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"], stored["next_attempt_at"]) == ("active", None, None)
+    assert stored["external_id"] == "card1"
+
+
+async def test_an_active_link_whose_writes_retry_keeps_its_item(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    retrying = make_link_event(
+        link, "retrying", external_id="card1", error="Trello: 502", next_attempt_at=NEXT_TRY
+    )
+    for event in (make_link_event(link, "active", external_id="card1"), retrying):
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, retrying.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"], at(stored["next_attempt_at"])) == (
+        "retrying",
+        "Trello: 502",
+        NEXT_TRY,
+    )
+    assert (stored["replica"], stored["external_id"]) == ("trello:card1", "card1")
+
+    # Recovered: reported active without the item's identity, which the link keeps.
+    recovered = make_link_event(link, "active")
+    await bus.publish(LINK_EVENTS, recovered)
+    await wait_processed(CONSUMER, recovered.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"], stored["next_attempt_at"]) == ("active", None, None)
+    assert (stored["replica"], stored["external_id"], stored["url"]) == (
+        "trello:card1",
+        "card1",
+        "https://example.test/card1",
+    )
+
+
+@pytest.mark.parametrize("item", [None, "card1"], ids=["pending-export", "active-link"])
+async def test_a_failure_after_retrying_is_failed(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    item: str | None,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    events = [
+        make_link_event(link, "retrying", error="Trello: 503", next_attempt_at=NEXT_TRY),
+        make_link_event(link, "failed", error="Trello: 503 for 24 h"),
+    ]
+    if item is not None:
+        events.insert(0, make_link_event(link, "active", external_id=item))
+    for event in events:
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, events[-1].id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"], stored["next_attempt_at"]) == (
+        "failed",
+        "Trello: 503 for 24 h",
+        None,
+    )
+    # Failed is not final: exporting again retries the same link.
+    again = await export(api, task_id)
+    assert again.status_code == 202
+    assert (again.json()["id"], again.json()["status"]) == (link["id"], "pending")
+
+
+async def test_retrying_does_not_revive_an_unlinked_or_archived_link(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    unlinked_task = await create(api, "unlinked")
+    unlinked = (await export(api, unlinked_task)).json()
+    archived_task = await create(api, "archived")
+    archived = (await export(api, archived_task)).json()
+    assert (await api.delete(f"{TASKS}/{archived_task}")).status_code == 204
+    events = [
+        make_link_event(unlinked, "active", external_id="card1"),
+        make_link_event(unlinked, "unlinked", external_id="card1"),
+        make_link_event(archived, "active", external_id="card2", synced_clock={"core": 2}),
+        make_link_event(archived, "archived", external_id="card2"),
+    ]
+    late = [
+        make_link_event(link, "retrying", error="Trello: 503", next_attempt_at=NEXT_TRY)
+        for link in (unlinked, archived)
+    ]
+    # A late "active" behind the task's clock changes nothing either, nor sends anything.
+    late.append(make_link_event(archived, "active", external_id="card2", synced_clock={"core": 1}))
+    before = len(await queued_task_changes(sessions))
+    for event in (*events, *late):
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, late[-1].id)
+
+    for task_id, status in ((unlinked_task, "unlinked"), (archived_task, "archived")):
+        [stored] = await links_of(api, task_id)
+        assert (stored["status"], stored["error"], stored["next_attempt_at"]) == (
+            status,
+            None,
+            None,
+        )
+    assert len(await queued_task_changes(sessions)) == before
+
+
+@pytest.mark.parametrize(
+    ("synced_clock", "resends"),
+    [
+        ({"core": 1}, 1),  # made from the export's state: the rename is not on the item
+        ({"core": 1, "trello:card1": 1}, 1),  # concurrent with the task: not covered either
+        ({"core": 2}, 0),  # the connector already wrote the rename
+        (None, 0),  # an older connector: nothing to compare
+    ],
+    ids=["behind", "concurrent", "covered", "no-clock"],
+)
+async def test_a_link_active_behind_the_task_gets_its_state_again(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    sessions: async_sessionmaker[AsyncSession],
+    wait_for_events: WaitForEvents,
+    synced_clock: dict[str, int] | None,
+    resends: int,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    # Edited while the connector creates the item from the export's state ({core: 1}).
+    renamed = await api.patch(f"{TASKS}/{task_id}", json={"title": "Plan B"})
+    assert renamed.json()["clock"] == {"core": 2}
+
+    activated = make_link_event(link, "active", external_id="card1", synced_clock=synced_clock)
+    await bus.publish(LINK_EVENTS, activated)
+    await wait_processed(CONSUMER, activated.id)
+
+    created, latest, *resent = await queued_task_changes(sessions)
+    assert (created.version, latest.version, latest.title) == (1, 2, "Plan B")
+    assert len(resent) == resends
+    # The very state of the latest version: same version, clock, origin and fields.
+    assert all(event == latest for event in resent)
+    # Not a change: no version, no history row.
+    task = (await api.get(f"{TASKS}/{task_id}")).json()
+    assert (task["version"], task["clock"]) == (2, {"core": 2})
+    history = (await api.get(f"{TASKS}/{task_id}/history")).json()["items"]
+    assert [entry["version"] for entry in history] == [2, 1]
+    assert (await links_of(api, task_id))[0]["status"] == "active"
+    if resends:
+        # Rung through: the relay sends it at once, not at its next poll (60 s in tests).
+        *_, sent = await wait_for_events(3)
+        assert (sent.subject, sent.tenantid, sent.data) == (task_id, "acme", latest)
+
+
+async def test_a_redelivered_activation_resends_once(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    await api.patch(f"{TASKS}/{task_id}", json={"title": "Plan B"})
+    activated = make_link_event(link, "active", external_id="card1", synced_clock={"core": 1})
+    # The same item reported again (a new event, the clock it now reflects): nothing to send.
+    caught_up = make_link_event(link, "active", external_id="card1", synced_clock={"core": 2})
+    for event in (activated, activated, caught_up):
+        await bus.publish(LINK_EVENTS, event)
+    await wait_processed(CONSUMER, caught_up.id)
+    assert len(await queued_task_changes(sessions)) == 3  # create, rename, one resend
+
+
+async def test_a_task_deleted_while_its_item_was_created_is_resent_deleted(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    sessions: async_sessionmaker[AsyncSession],
+    wait_for_events: WaitForEvents,
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    assert (await api.delete(f"{TASKS}/{task_id}")).status_code == 204
+
+    activated = make_link_event(link, "active", external_id="card1", synced_clock={"core": 1})
+    await bus.publish(LINK_EVENTS, activated)
+    await wait_processed(CONSUMER, activated.id)
+
+    _, deleted, resent = await queued_task_changes(sessions)
+    assert (deleted.deleted, deleted.changed_fields) == (True, ["deleted"])
+    assert resent == deleted  # the new item learns it must be archived
+    *_, sent = await wait_for_events(3)
+    assert sent.data == deleted
+    history = (await api.get(f"{TASKS}/{task_id}/history")).json()["items"]
+    assert [entry["version"] for entry in history] == [2, 1]

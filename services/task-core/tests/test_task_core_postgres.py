@@ -20,8 +20,9 @@ from task_core.config import TaskCoreSettings
 from task_core.links import CONSUMER as LINKS_CONSUMER
 from task_core.merging import CONSUMER as PROVIDER_CONSUMER
 from task_core.models import OutboxMessage
-from task_core.relay import Leadership, RelayHooks
+from task_core.relay import LOCK_NAME, RelayHooks
 from tether_common.db import create_engine
+from tether_common.leadership import Leadership
 from tether_events import (
     CloudEvent,
     TaskChanged,
@@ -81,7 +82,7 @@ async def test_task_lifecycle_and_events_on_postgresql(
 async def test_only_one_relay_publishes_at_a_time(database_url: str) -> None:
     # Two engines: two task-core processes' relays.
     engines = [create_engine(database_url), create_engine(database_url)]
-    first, second = (Leadership(engine) for engine in engines)
+    first, second = (Leadership(engine, LOCK_NAME) for engine in engines)
     try:
         assert await first.acquire()
         assert await first.acquire()  # still leading: its session is alive

@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tether_connector_runtime.pipeline import observations
+from tether_connector_runtime.pipeline.reconcile import reconcile_once
+from tether_connector_runtime.port import ItemNotice
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_events import (
     CloudEvent,
@@ -27,7 +30,6 @@ from tether_events import (
 from tether_events.inprocess import InProcessBus
 from trello_connector.app import create_app
 from trello_connector.config import TrelloSettings
-from trello_connector.reconcile import reconcile_once
 
 TOKEN = "a" * 64
 MEMBER = "5e0000000000000000000001"
@@ -226,7 +228,7 @@ async def test_a_redelivered_export_makes_no_second_card(harness: Harness) -> No
 async def test_a_crash_between_create_and_record_adopts_the_card(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = harness.connector.state.trello
+    state = harness.connector.state.connector.pipeline
     real_save = state.repo.save_link
     crashes: list[int] = []
 
@@ -291,13 +293,14 @@ async def test_a_bad_signature_is_401_and_changes_nothing(harness: Harness) -> N
 
 async def test_a_dropped_webhook_is_repaired_by_reconciliation(harness: Harness) -> None:
     card_id = await connect_and_export(harness)
-    await reconcile_once(harness.connector.state.trello)  # sets the cursor
+    await reconcile_once(harness.connector.state.connector.pipeline)  # sets the cursor
     await harness.trello.post("/_emulator/webhooks/drop-next", params={"count": 1})
     await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Renamed"})
     await harness.trello.post("/_emulator/webhooks/flush")
     await asyncio.sleep(0.1)
     assert harness.of(ProviderItemChanged) == []  # the webhook was lost
-    assert await reconcile_once(harness.connector.state.trello) == 1
+    assert await reconcile_once(harness.connector.state.connector.pipeline) == 1
+    await until(lambda: bool(harness.of(ProviderItemChanged)))  # through the outbox
     (change,) = harness.of(ProviderItemChanged)
     assert change.new_values == {"title": "Renamed"}
 
@@ -362,7 +365,9 @@ async def test_a_burst_of_card_deletions_waits_for_a_person(harness: Harness) ->
     assert not set(waiting) & unlinked(harness)
     # A later sighting of a held card (reconciliation, a retried webhook) holds it still.
     for link_id in waiting:
-        await harness.connector.state.trello.sync.observe(cards_of[link_id])
+        await observations.observe(
+            harness.connector.state.connector.pipeline, ItemNotice(cards_of[link_id])
+        )
     assert len(unlinked(harness)) == 2
 
     # Someone restores a held card in Trello before confirming: that one is withdrawn.
@@ -377,7 +382,8 @@ async def test_a_burst_of_card_deletions_waits_for_a_person(harness: Harness) ->
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json() == {"propagated": 1, "withdrawn": 1}
-    assert unlinked(harness) == {"link-1", "link-2", "link-3", "link-4"} - {restored}
+    expected = {"link-1", "link-2", "link-3", "link-4"} - {restored}
+    await until(lambda: unlinked(harness) == expected)  # through the outbox
     after = await deletions(harness, connection_id)
     assert (after["paused"], after["held"]) == (False, [])
     assert after["approved_until"] is not None
@@ -438,12 +444,12 @@ async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) ->
     card_id = await connect_and_export(harness)
     connection_id = (await harness.api.get("/internal/v1/tenants/acme/connections")).json()[0]["id"]
     lists = await board_lists(harness)
-    mapping_url = f"/internal/v1/tenants/acme/connections/{connection_id}/list-mapping"
+    mapping_url = f"/internal/v1/tenants/acme/connections/{connection_id}/status-mapping"
     saved = await harness.api.put(
-        mapping_url, json={"lists": {lists["To do"]: "not_done", lists["Done"]: "done"}}
+        mapping_url, json={"places": {lists["To do"]: "not_done", lists["Done"]: "done"}}
     )
     assert saved.status_code == 200, saved.text
-    assert {x["meaning"] for x in saved.json()["lists"]} == {"done", "not_done"}
+    assert {x["meaning"] for x in saved.json()["places"]} == {"done", "not_done"}
     assert (await harness.api.get(mapping_url)).json() == saved.json()
 
     # A person drags the card to Done: the task is completed.
@@ -493,22 +499,22 @@ async def test_a_list_mapping_that_cannot_be_kept_is_a_422(harness: Harness) -> 
     await connect_and_export(harness)
     connection_id = (await harness.api.get("/internal/v1/tenants/acme/connections")).json()[0]["id"]
     lists = await board_lists(harness)
-    url = f"/internal/v1/tenants/acme/connections/{connection_id}/list-mapping"
-    only_done = await harness.api.put(url, json={"lists": {lists["Done"]: "done"}})
+    url = f"/internal/v1/tenants/acme/connections/{connection_id}/status-mapping"
+    only_done = await harness.api.put(url, json={"places": {lists["Done"]: "done"}})
     assert only_done.status_code == 422
-    assert "no list mapped not done" in only_done.text
+    assert "no place mapped not done" in only_done.text
     unknown = await harness.api.put(
-        url, json={"lists": {"5f" + "0" * 22: "done", lists["To do"]: "not_done"}}
+        url, json={"places": {"5f" + "0" * 22: "done", lists["To do"]: "not_done"}}
     )
     assert unknown.status_code == 422
-    assert unknown.json()["detail"][0]["loc"] == ["body", "lists", "5f" + "0" * 22]
-    bad_meaning = await harness.api.put(url, json={"lists": {lists["Done"]: "finished"}})
+    assert unknown.json()["detail"][0]["loc"] == ["body", "places", "5f" + "0" * 22]
+    bad_meaning = await harness.api.put(url, json={"places": {lists["Done"]: "finished"}})
     assert bad_meaning.status_code == 422
     stranger = await harness.api.get(
-        f"/internal/v1/tenants/globex/connections/{connection_id}/list-mapping"
+        f"/internal/v1/tenants/globex/connections/{connection_id}/status-mapping"
     )
     assert stranger.status_code == 404
-    assert (await harness.api.get(url)).json()["lists"] == []  # nothing was stored
+    assert (await harness.api.get(url)).json()["places"] == []  # nothing was stored
 
 
 async def test_our_write_seen_before_its_base_is_saved_is_not_taken_for_an_edit(
@@ -518,13 +524,13 @@ async def test_our_write_seen_before_its_base_is_saved_is_not_taken_for_an_edit(
     # Trello applied the write but before the connector saved the new base. Seen then, our
     # write would look like a person's edit, and core could let that stale value win.
     card_id = await connect_and_export(harness)
-    state = harness.connector.state.trello
+    state = harness.connector.state.connector.pipeline
     real_save = state.repo.save_state
     observers: list[asyncio.Task[None]] = []
 
     async def save_after_a_look(*args: Any, **kwargs: Any) -> None:
         if not observers:
-            observers.append(asyncio.create_task(state.sync.observe(card_id)))
+            observers.append(asyncio.create_task(observations.observe(state, ItemNotice(card_id))))
             await asyncio.sleep(0.2)  # the observation gets every chance to run first
         await real_save(*args, **kwargs)
 

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tether_sync import TaskFields
-from trello_connector.list_mapping import ListMapping, MappedList
 from trello_connector.mapping import (
     card_fields,
     card_params,
@@ -62,35 +61,3 @@ def test_due_dates_are_written_at_noon_utc_and_read_as_the_utc_day() -> None:
     assert due_from_trello("2026-12-01T23:30:00.000-05:00") == date(2026, 12, 2)
     assert due_from_trello(None) is None
     assert due_to_trello(None) is None
-
-
-def test_a_mapped_list_decides_completion_and_writes_keep_it_true() -> None:
-    lists = ListMapping(
-        lists={
-            "todo": MappedList(board_id="b", completed=False),
-            "done": MappedList(board_id="b", completed=True),
-            "later": MappedList(board_id="b", completed=False),
-        }
-    )
-    assert lists.card_completed({"idList": "done", "dueComplete": False}) is True
-    assert lists.card_completed({"idList": "todo", "dueComplete": True}) is False
-    assert lists.card_completed({"idList": "elsewhere", "dueComplete": True}) is True
-    # Completing moves to the board's done list; reopening leaves a done list for the first
-    # not-done one; anything else stays put.
-    assert lists.placement("todo", "b", True) == "done"
-    assert lists.placement("elsewhere", "b", True) == "done"
-    assert lists.placement("done", "b", True) is None
-    assert lists.placement("done", "b", False) == "todo"
-    assert lists.placement("later", "b", False) is None
-    assert lists.placement("elsewhere", "other-board", True) is None
-    for list_id in ("todo", "done", "elsewhere"):
-        for completed in (True, False):
-            card = {"idList": list_id, "dueComplete": completed}
-            moved = lists.placement(list_id, "b", completed)
-            after = {**card, "idList": moved or list_id}
-            assert lists.card_completed(after) is completed  # our write reads back as written
-    assert lists.problems() == []
-    assert ListMapping(lists={"d": MappedList(board_id="b", completed=True)}).problems() == [
-        "board b has no list mapped not done"
-    ]
-    assert ListMapping.stored(lists.to_stored()) == lists

@@ -15,12 +15,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from tether_connector_runtime.pipeline import Pipeline
 from tether_connector_runtime.secrets import generate_key
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_events.inprocess import InProcessBus
 from trello_connector.app import create_app
 from trello_connector.config import TrelloSettings
-from trello_connector.state import TrelloState
 
 SECRET = "app-secret"
 OAUTH_URL = "http://127.0.0.1:9101/1"  # OAuth 1.0a needs https or a loopback address
@@ -107,10 +107,10 @@ async def started(api: httpx.AsyncClient) -> str:
     return str(answer.json()["authorize_url"])
 
 
-def state_of(api: httpx.AsyncClient) -> TrelloState:
+def state_of(api: httpx.AsyncClient) -> Pipeline:
     app: FastAPI = api.app  # type: ignore[attr-defined]
-    state: TrelloState = app.state.trello
-    return state
+    pipeline: Pipeline = app.state.connector.pipeline
+    return pipeline
 
 
 async def pending_count(api: httpx.AsyncClient) -> int:
@@ -156,7 +156,7 @@ async def test_consent_at_trello_makes_a_working_connection(
         board = await trello.post("http://127.0.0.1:9101/_emulator/boards", json={"name": "Work"})
         assert board.status_code == 200, board.text
         targets = await api.get(f"/internal/v1/tenants/acme/connections/{connection['id']}/targets")
-        assert [b["name"] for b in targets.json()["boards"]] == ["Work"]
+        assert [b["name"] for b in targets.json()["containers"]] == ["Work"]
 
     granted = [t for t, m in get_emulator(emulator).store.tokens.items() if m == member]
     assert len(granted) == 1

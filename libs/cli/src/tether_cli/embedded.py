@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -30,6 +31,7 @@ from task_core.config import TaskCoreSettings
 from tether_cli.dispatch import PathDispatcher
 from tether_common.logging import configure_logging
 from tether_events.inprocess import InProcessBus
+from tether_events.sqlitelog import SqliteLogStore
 from trello_connector.app import create_app as create_trello
 from trello_connector.config import TrelloSettings
 
@@ -44,38 +46,57 @@ class EmbeddedSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the one HTTP server")
     log_level: str = Field(default="INFO", description="Least severe log level written")
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers)")
+    bus_path: Path = Field(
+        default=Path(".tether/bus.db"),
+        description="SQLite file of the in-process event bus: every topic's log and each "
+        "consumer group's committed offset, so events survive a crash (directory created)",
+    )
 
 
 @dataclass
 class EmbeddedSystem:
     app: ASGIApp
-    bus: InProcessBus
+    bus: InProcessBus[SqliteLogStore]
 
 
 @asynccontextmanager
 async def embedded_system(
-    *, trello_settings: TrelloSettings | None = None
+    *, settings: EmbeddedSettings | None = None, trello_settings: TrelloSettings | None = None
 ) -> AsyncIterator[EmbeddedSystem]:
-    """Build and start every service; stop them in reverse order on exit."""
-    bus = InProcessBus()
+    """Build and start every service; stop them in reverse order on exit. The bus's log is
+    the SQLite file ``settings.bus_path``: events accepted before a crash are delivered after
+    the restart, each consumer group resuming from its last committed offset."""
+    settings = settings or EmbeddedSettings()
+    store = SqliteLogStore(settings.bus_path)
+    bus = InProcessBus(store)
     task_core = create_task_core(TaskCoreSettings(bus="inprocess"), bus=bus)
     trello = create_trello(trello_settings or TrelloSettings(bus="inprocess"), bus=bus)
-    connectors: dict[str, FastAPI] = {
-        "/webhooks/trello": trello,
-        "/webhooks/asana": create_asana(AsanaSettings(bus="inprocess"), bus=bus),
-        "/webhooks/jira": create_jira(JiraSettings(bus="inprocess"), bus=bus),
+    by_provider: dict[str, FastAPI] = {
+        "trello": trello,
+        "asana": create_asana(AsanaSettings(bus="inprocess"), bus=bus),
+        "jira": create_jira(JiraSettings(bus="inprocess"), bus=bus),
     }
+    connectors = {f"/webhooks/{name}": app for name, app in by_provider.items()}
     gateway = create_gateway(
-        # http://task-core is never resolved: the transport hands requests to the app in memory.
-        GatewaySettings(task_core_url="http://task-core", trello_connector_url="http://trello"),
-        # A crash inside task-core must reach the gateway as a failed response (503), as it
+        # The http://<name> URLs are never resolved: the transports hand requests to the apps
+        # in memory.
+        GatewaySettings(
+            task_core_url="http://task-core",
+            trello_connector_url="http://trello",
+            asana_connector_url="http://asana",
+            jira_connector_url="http://jira",
+        ),
+        # A crash inside a service must reach the gateway as a failed response (503), as it
         # would over the network, not as an exception raised through the gateway.
         task_core_transport=httpx.ASGITransport(app=task_core, raise_app_exceptions=False),
         connector_transports={
-            "trello": httpx.ASGITransport(app=trello, raise_app_exceptions=False),
+            name: httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            for name, app in by_provider.items()
         },
     )
     async with AsyncExitStack() as stack:
+        # Closed last, after every service and the bus that write to it stopped.
+        stack.push_async_callback(store.close)
         # Lifespans run in dependency order: task-core before the gateway that calls it.
         for app in (task_core, *connectors.values(), gateway):
             await stack.enter_async_context(app.router.lifespan_context(app))
@@ -100,7 +121,7 @@ Tether is running (embedded mode) at {base}
 async def serve_embedded(settings: EmbeddedSettings | None = None) -> None:
     settings = settings or EmbeddedSettings()
     configure_logging("tether", settings.log_level, settings.log_json)
-    async with embedded_system() as system:
+    async with embedded_system(settings=settings) as system:
         config = uvicorn.Config(
             system.app,
             host=settings.host,

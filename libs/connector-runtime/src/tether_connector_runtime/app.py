@@ -1,67 +1,152 @@
-"""The connector service skeleton: lifespan with typed state, health, readiness, metrics."""
+"""The connector app factory: one place builds a connector's state from its adapter.
+
+A connector service is ``create_connector_app(settings, adapter_for)``: the store (migrated),
+the outbox and its relay, the pipeline, the bus subscriptions (task changes, export requests),
+the retrier, reconciliation, the webhook intake and the internal API. The provider's adapter
+is made from the service's HTTP client, so tests hand in a transport that reaches an emulator.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, cast
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+import httpx
+from fastapi import FastAPI, Request
 
 from tether_common.bus import build_bus
+from tether_common.db import create_engine, ping, session_factory
 from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
-from tether_connector_runtime.settings import ConnectorSettings
+from tether_connector_runtime.api import connections, consent, deletions, places
+from tether_connector_runtime.connections import Connections
+from tether_connector_runtime.deletions import DeletionBrake
+from tether_connector_runtime.intake import intake_router
+from tether_connector_runtime.outbox import ConnectorOutbox, ConnectorRelay
+from tether_connector_runtime.pipeline import Pipeline, RetrySchedule
+from tether_connector_runtime.pipeline.reconcile import reconcile_forever
+from tether_connector_runtime.pipeline.retries import retry_forever
+from tether_connector_runtime.port import ProviderAdapter
+from tether_connector_runtime.secrets import TokenCipher
+from tether_connector_runtime.settings import ConnectorSettings, deletion_guard_config
+from tether_connector_runtime.state import ConnectorState, connector_state
+from tether_connector_runtime.store.migrate import migrate_connector
+from tether_connector_runtime.store.repository import ConnectorRepository
+from tether_connector_runtime.store.tables import connector_tables
+from tether_connector_runtime.subscriptions import subscribe
 from tether_events.bus import EventBus
+from tether_events.kafka import ensure_topics
+from tether_events.topics import Topic, topic_name
 
-
-@dataclass(frozen=True)
-class ConnectorState:
-    provider: str
-    settings: ConnectorSettings
-    bus: EventBus
-
-
-def connector_state(request: Request) -> ConnectorState:
-    return cast(ConnectorState, request.app.state.connector)
+AdapterFor = Callable[[httpx.AsyncClient], ProviderAdapter]
 
 
 def create_connector_app(
     provider: str,
     settings: ConnectorSettings,
+    adapter_for: AdapterFor,
     *,
     bus: EventBus | None = None,
-    routers: Sequence[APIRouter] = (),
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """``bus``: inject a shared bus (embedded mode); its owner starts and stops it."""
+    """``bus``: a shared bus (embedded mode); its owner starts and stops it.
+    ``transport``: how to reach the provider (tests hand in an emulator in memory)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
         if bus is None:
             configure_logging(f"{provider}-connector", settings.log_level, settings.log_json)
-        own_bus = bus is None
-        active_bus = bus or build_bus(settings, client_id=f"{provider}-connector")
-        if own_bus:
-            await active_bus.start()
-        # Kept on app.state rather than yielded: a host that enters this lifespan itself
-        # (embedded mode) never sees yielded state.
-        app.state.connector = ConnectorState(provider, settings, active_bus)
-        try:
+        if settings.migrate_on_start:
+            await migrate_connector(settings.database_url, provider)
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=30.0, transport=transport)
+            )
+            active_bus = bus or build_bus(settings, client_id=f"{provider}-connector")
+            state = _build_state(provider, settings, engine, active_bus, http, adapter_for)
+            # Kept on app.state rather than yielded: a host that enters this lifespan itself
+            # (embedded mode) never sees yielded state.
+            app.state.connector = state
+            await subscribe(stack, state, provider)
+            if bus is None:
+                if settings.bus == "kafka":
+                    await ensure_topics(
+                        settings.kafka_bootstrap_servers,
+                        [topic_name(t, settings.topic_namespace) for t in Topic],
+                        partitions=settings.topic_partitions,
+                    )
+                await active_bus.start()
+                stack.push_async_callback(active_bus.stop)
+            p = state.pipeline
+            relay = ConnectorRelay(provider, engine, p.sessions, active_bus, p.outbox)
+            for name, job in (
+                ("relay", relay.run()),
+                ("retries", retry_forever(p, settings.retry_poll_interval)),
+                ("reconcile", reconcile_forever(p, settings.reconcile_interval)),
+            ):
+                stack.push_async_callback(_background(f"{provider}-{name}", job))
             yield {}
-        finally:
-            if own_bus:
-                await active_bus.stop()
 
     def readiness(request: Request) -> Mapping[str, ReadinessCheck]:
-        # Nothing external is needed yet beyond the bus, which start-up already proved.
-        return {}
+        state = connector_state(request)
+        return {"database": lambda: ping(state.engine)}
 
     return build_service_app(
         service=f"{provider}-connector",
         title=f"Tether {provider.capitalize()} connector",
         lifespan=lifespan,
-        routers=routers,
+        routers=[
+            connections.router,
+            places.router,
+            deletions.router,
+            consent.router,
+            intake_router(provider),
+        ],
         readiness=readiness,
     )
+
+
+def _build_state(
+    provider: str,
+    settings: ConnectorSettings,
+    engine: Any,
+    bus: EventBus,
+    http: httpx.AsyncClient,
+    adapter_for: AdapterFor,
+) -> ConnectorState:
+    repo = ConnectorRepository(connector_tables(provider))
+    sessions = session_factory(engine)
+    adapter = adapter_for(http)
+    conns = Connections(adapter, repo, sessions, TokenCipher.from_settings(settings))
+    pipeline = Pipeline(
+        provider=provider,
+        sessions=sessions,
+        repo=repo,
+        adapter=adapter,
+        connections=conns,
+        outbox=ConnectorOutbox(repo.t.outbox),
+        brake=DeletionBrake(repo.t, sessions, provider, deletion_guard_config(settings)),
+        namespace=settings.topic_namespace,
+        retry=RetrySchedule(
+            base=settings.retry_base_delay, cap=settings.retry_max_delay, limit=settings.retry_limit
+        ),
+    )
+    return ConnectorState(settings, engine, bus, http, adapter, conns, pipeline)
+
+
+def _background(name: str, job: Coroutine[Any, Any, None]) -> Callable[[], Any]:
+    """Start ``job`` now; the returned callback cancels it and waits for it to end."""
+    task = asyncio.create_task(job, name=name)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop

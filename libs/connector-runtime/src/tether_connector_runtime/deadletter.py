@@ -31,7 +31,7 @@ from tether_connector_runtime.retry import (
 )
 from tether_events.bus import EventBus, Handler
 from tether_events.envelope import CloudEvent
-from tether_events.inprocess import InProcessBus, InProcessLogStore
+from tether_events.inprocess import InProcessBus, LogStore
 
 log = structlog.get_logger(__name__)
 
@@ -171,9 +171,11 @@ def dead_letter_handler(
 
 
 class InProcessRawPublisher:
-    """Dead letters on the in-process log (embedded mode), next to every other topic."""
+    """Dead letters on the in-process log, next to every other topic: durable when the log is
+    (embedded mode's SQLite file), in memory in tests. The key is not stored: the in-process
+    log has one partition per topic, so it orders nothing."""
 
-    def __init__(self, store: InProcessLogStore) -> None:
+    def __init__(self, store: LogStore) -> None:
         self._store = store
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes) -> None:

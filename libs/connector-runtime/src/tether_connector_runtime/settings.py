@@ -7,6 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from tether_common.dbtypes import DatabaseUrl
 from tether_common.settings import BusSettings, ServiceSettings
 from tether_connector_runtime.secrets import TokenCipher, parse_keys
 from tether_sync import GuardConfig
@@ -19,8 +20,36 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         default="http://127.0.0.1:8000",
         description="Base URL providers call back (webhooks); must reach this connector",
     )
+    database_url: DatabaseUrl = Field(
+        default="sqlite+aiosqlite:///.tether/connector.db",
+        description="Where connections, link sync state, webhooks and the outbox live",
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply database migrations when the service starts"
+    )
+    reconcile_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between polls that repair missed webhooks"
+    )
     max_attempts: int = Field(
-        default=5, ge=1, description="Tries of a provider call before its event is dead-lettered"
+        default=5,
+        ge=1,
+        description="Tries of an event that fails for a reason other than the provider (our "
+        "own bug, a malformed event) before it is dead-lettered",
+    )
+    retry_base_delay: float = Field(
+        default=1.0, gt=0, description="Seconds before a link's first retry; doubles per try"
+    )
+    retry_max_delay: float = Field(
+        default=60.0, gt=0, description="Longest wait between two retries of a link, in seconds"
+    )
+    retry_limit: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Seconds a link keeps retrying a provider that fails before it is marked "
+        "failed (default 24 h)",
+    )
+    retry_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between looks for links due for a retry"
     )
     deletion_burst_threshold: int = Field(
         default=10,

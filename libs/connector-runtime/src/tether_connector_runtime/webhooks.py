@@ -93,12 +93,13 @@ def webhook_router(
     verify: Verify,
     delivery_id: DeliveryId,
     handle: Handle,
-    seen: DeliveryLog,
+    seen: DeliveryLog | Callable[[Request], DeliveryLog],
     max_body_bytes: int = 1_000_000,
     handshake: Handshake | None = None,
 ) -> APIRouter:
     """``handshake``: answers set-up requests before any check (Asana's ``X-Hook-Secret`` echo)
-    by returning a response; ``None`` lets the request through as a delivery."""
+    by returning a response; ``None`` lets the request through as a delivery. ``seen``: the
+    delivery log, or how to find it from the request (state built at start-up)."""
     router = APIRouter()
     in_flight: set[str] = set()
 
@@ -133,13 +134,14 @@ def webhook_router(
             # The same delivery is being handled right now: ask for a retry later rather than
             # answer 200 for work that may still fail.
             return _error(409, "delivery_in_progress", f"delivery {ident} is being processed")
-        if await seen.seen(ident):
+        log_ = seen(request) if callable(seen) else seen
+        if await log_.seen(ident):
             log.info("webhook_duplicate", path=path, delivery_id=ident)
             return JSONResponse({"status": "duplicate", "delivery_id": ident})
         in_flight.add(ident)
         try:
             await handle(body, request)
-            await seen.record(ident)
+            await log_.record(ident)
         finally:
             in_flight.discard(ident)
         return JSONResponse({"status": "accepted", "delivery_id": ident})

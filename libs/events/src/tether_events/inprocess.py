@@ -5,6 +5,11 @@ groups that each see every event once in order, and an offset that advances only
 handler returned (so a failing handler sees the same event again). Events round-trip through
 JSON so a test on this bus exercises the same encoding as Kafka. A coalescing subscription
 coalesces whatever is queued for it when it next reads (up to a batch, as Kafka's ``getmany``).
+
+The log itself lives in a :class:`LogStore`, the bus's "broker": :class:`InProcessLogStore`
+keeps it in memory (tests), :class:`tether_events.sqlitelog.SqliteLogStore` in an SQLite file
+(embedded mode), so that a process killed mid-flight resumes every group from its committed
+offset after a restart.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, cast, overload
 
 import structlog
+from typing_extensions import TypeVar
 
 from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
 from tether_events.coalescing import later, plan_deliveries
@@ -30,6 +36,29 @@ log = structlog.get_logger(__name__)
 BATCH = 100
 
 
+class LogStore(Protocol):
+    """Topics as append-only logs of raw records (offsets 0, 1, 2, ... per topic) and the
+    committed offset of each (topic, consumer group): the next offset the group has to handle,
+    0 for a group that never committed (Kafka's ``auto_offset_reset="earliest"``)."""
+
+    async def append(self, topic: str, *raws: bytes) -> None:
+        """Append records in order, all or none; when this returns they are stored as
+        durably as the store can (a burst appended at once is found queued as one batch)."""
+
+    async def read(self, topic: str, offset: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` records of ``topic`` from ``offset`` on, in order (``[]`` at the end)."""
+
+    async def committed(self, topic: str, group_id: str) -> int:
+        """The offset ``group_id`` resumes ``topic`` from."""
+
+    async def commit(self, topic: str, group_id: str, offset: int) -> None:
+        """Record that ``group_id`` handled ``topic`` up to (not including) ``offset``; an
+        offset at or below the committed one changes nothing (offsets never go back)."""
+
+    async def wait_for_records(self, topics: Sequence[str], group_id: str) -> None:
+        """Return once one of ``topics`` holds a record ``group_id`` has not committed."""
+
+
 @dataclass
 class _Log:
     records: list[bytes] = field(default_factory=list)
@@ -38,23 +67,53 @@ class _Log:
 
 
 class InProcessLogStore:
-    """The "broker": outlives bus instances, so a restarted consumer resumes from its offset."""
+    """A :class:`LogStore` in memory: outlives bus instances, so a restarted consumer resumes
+    from its offset, but not the process. ``logs[topic].records`` is there for tests to read."""
 
     def __init__(self) -> None:
         self.logs: dict[str, _Log] = defaultdict(_Log)
         self.appended = asyncio.Condition()
 
     async def append(self, topic: str, *raws: bytes) -> None:
-        """Append records; several given at once land together (a burst a consumer will
-        find queued as one batch)."""
         async with self.appended:
             self.logs[topic].records.extend(raws)
             self.appended.notify_all()
 
+    async def read(self, topic: str, offset: int, limit: int) -> list[bytes]:
+        return self.logs[topic].records[offset : offset + limit]
 
-class InProcessBus:
-    def __init__(self, store: InProcessLogStore | None = None) -> None:
-        self.store = store or InProcessLogStore()
+    async def committed(self, topic: str, group_id: str) -> int:
+        return self.logs[topic].committed[group_id]
+
+    async def commit(self, topic: str, group_id: str, offset: int) -> None:
+        committed = self.logs[topic].committed
+        committed[group_id] = max(committed[group_id], offset)
+
+    async def wait_for_records(self, topics: Sequence[str], group_id: str) -> None:
+        def pending() -> bool:
+            return any(self.logs[t].committed[group_id] < len(self.logs[t].records) for t in topics)
+
+        async with self.appended:
+            await self.appended.wait_for(pending)
+
+
+# A bare ``InProcessBus`` (what ``InProcessBus()`` builds) is one over the in-memory store.
+StoreT = TypeVar("StoreT", bound=LogStore, default=InProcessLogStore)
+
+
+class InProcessBus(Generic[StoreT]):
+    """The :class:`tether_events.bus.EventBus` port over a :class:`LogStore` (``store``;
+    default: a fresh :class:`InProcessLogStore`). One partition per topic: order is total."""
+
+    @overload
+    def __init__(self: InProcessBus[InProcessLogStore], store: None = None) -> None: ...
+
+    @overload
+    def __init__(self, store: StoreT) -> None: ...
+
+    def __init__(self, store: StoreT | None = None) -> None:
+        # The overloads tie a missing store to the in-memory default, which mypy cannot see here.
+        self.store: StoreT = store if store is not None else cast(StoreT, InProcessLogStore())
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -98,13 +157,14 @@ class InProcessBus:
         key = subscription.coalesce_by or _never
         newer_of = subscription.newer_of or later
         while True:
-            async with self.store.appended:
-                await self.store.appended.wait_for(lambda: self._pending(topics, group_id))
+            await self.store.wait_for_records(topics, group_id)
             for topic in topics:
-                topic_log = self.store.logs[topic]
-                while (start := topic_log.committed[group_id]) < len(topic_log.records):
-                    batch = [decode(raw) for raw in topic_log.records[start : start + BATCH]]
-                    deliveries = plan_deliveries(batch, key, newer_of)
+                while True:
+                    start = await self.store.committed(topic, group_id)
+                    batch = await self.store.read(topic, start, BATCH)
+                    if not batch:
+                        break
+                    deliveries = plan_deliveries([decode(raw) for raw in batch], key, newer_of)
                     if len(deliveries) < len(batch):
                         log.debug(
                             "events_coalesced",
@@ -114,12 +174,8 @@ class InProcessBus:
                         )
                     for delivery in deliveries:
                         await handle_until_done(subscription.handler, delivery.item)
-                        topic_log.committed[group_id] = start + delivery.done
-
-    def _pending(self, topics: tuple[str, ...], group_id: str) -> bool:
-        return any(
-            self.store.logs[t].committed[group_id] < len(self.store.logs[t].records) for t in topics
-        )
+                        # Only now is the prefix handled; a crash before this line redelivers it.
+                        await self.store.commit(topic, group_id, start + delivery.done)
 
 
 def _never(event: CloudEvent[Any]) -> None:

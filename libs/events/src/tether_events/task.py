@@ -56,6 +56,12 @@ class ProviderItemChanged(EventData):
     new_values: dict[str, Any] = Field(description="The provider's values of those fields")
     deleted: bool = Field(default=False, description="The provider item was deleted")
     edited_at: datetime = Field(description="The provider's modification time (latest_wins)")
+    field_edited_at: dict[str, datetime] = Field(
+        default_factory=dict,
+        description="When the provider says each changed field was edited (e.g. the date of "
+        "Trello's action that set it), for latest_wins; a field not named here takes "
+        "edited_at",
+    )
 
 
 Provider = Literal["trello", "asana", "jira"]
@@ -83,7 +89,8 @@ class ExportRequested(EventData):
 
 class LinkChanged(EventData):
     """A connector's word on a link (``tether.link.changed.v1``): the item exists (active),
-    could not be created (failed), is gone on the provider's side (unlinked), or was archived
+    a provider call keeps failing for now and is retried on its own (retrying), could not be
+    created or written for good (failed), is gone on the provider's side (unlinked), or was archived
     there because its task was deleted here (archived: recoverable in the provider)."""
 
     event_type: ClassVar[str] = "tether.link.changed.v1"
@@ -92,11 +99,21 @@ class LinkChanged(EventData):
     task_id: str
     tenant_id: str
     provider: Provider
-    status: Literal["active", "failed", "unlinked", "archived"]
+    status: Literal["active", "retrying", "failed", "unlinked", "archived"]
     replica: str | None = Field(default=None, description="The link's replica id once active")
     external_id: str | None = None
     url: str | None = None
-    error: str | None = None
+    error: str | None = Field(
+        default=None, description="Why it failed, or the last error while it is retrying"
+    )
+    next_attempt_at: datetime | None = Field(
+        default=None, description="While retrying: when the connector tries again"
+    )
+    synced_clock: VectorClock | None = Field(
+        default=None,
+        description="With active: the task clock the provider item reflects. Core re-sends "
+        "the task's state when it is newer (an edit made while the item was being created)",
+    )
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {

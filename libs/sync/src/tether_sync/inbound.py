@@ -9,6 +9,7 @@ one a no-op.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
@@ -24,7 +25,11 @@ class ProviderChange(BaseModel):
     ``base_values``/``new_values`` cover exactly the changed fields. ``base_clock`` is the task
     clock the base reflects; the change itself is one more event of ``replica`` on top of it
     (``clock``), which lets core drop a duplicate and wait for a predecessor that is late.
-    ``edited_at`` is the provider's modification time, used by ``latest_wins``.
+    ``edited_at`` is the provider's modification time, used by ``latest_wins``;
+    ``field_edited_at`` the time the provider gives for a field's own edit (an action's date),
+    which is what ``latest_wins`` compares when it is known: an item's last modification also
+    moves for edits of other fields (or comments), so it would make a provider side look later
+    than it is.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -36,6 +41,7 @@ class ProviderChange(BaseModel):
     base_values: dict[FieldName, FieldValue]
     new_values: dict[FieldName, FieldValue]
     edited_at: AwareDatetime
+    field_edited_at: dict[FieldName, AwareDatetime] = {}
 
     @field_validator("base_values", "new_values", mode="before")
     @classmethod
@@ -47,6 +53,10 @@ class ProviderChange(BaseModel):
         if set(self.base_values) != set(self.new_values):
             raise ValueError("base_values and new_values must name the same fields")
         return self
+
+    def edited_at_of(self, name: FieldName) -> AwareDatetime:
+        """When the provider's value of ``name`` was set, as well as the provider says."""
+        return self.field_edited_at.get(name, self.edited_at)
 
     @property
     def clock(self) -> VectorClock:
@@ -64,12 +74,20 @@ def is_echo(link: LinkState, observed: TaskFields) -> bool:
 
 
 def decide_inbound(
-    link: LinkState, observed: TaskFields, *, edited_at: AwareDatetime
+    link: LinkState,
+    observed: TaskFields,
+    *,
+    edited_at: AwareDatetime,
+    field_edited_at: Mapping[FieldName, AwareDatetime] | None = None,
 ) -> ProviderChange | None:
+    """``edited_at``: the item's modification time; ``field_edited_at``: per-field edit times
+    the provider reported (only those of changed fields are kept)."""
     if is_echo(link, observed):
         return None
     names = changed_fields(link.synced_fields, observed)
+    times = {n: t for n, t in (field_edited_at or {}).items() if n in names}
     return ProviderChange(
+        field_edited_at=times,
         task_id=link.task_id,
         link_id=link.link_id,
         replica=link.replica,

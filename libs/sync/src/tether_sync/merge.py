@@ -129,7 +129,6 @@ def merge_provider_change(
         return MergeOutcome(status=MergeStatus.NOT_READY, task=task)
     taken: dict[FieldName, FieldValue] = {}
     conflicts: list[Conflict] = []
-    provider_stamp = FieldStamp(replica=change.replica, edited_at=change.edited_at)
     for name, new in change.new_values.items():
         core, base = task.fields.value(name), change.base_values[name]
         verdict = merge_field(core, base, new)
@@ -140,7 +139,10 @@ def merge_provider_change(
                 continue
         if verdict is not FieldMerge.KEEP:
             taken[name] = new
-    stamps = {**task.stamps, **dict.fromkeys(taken, provider_stamp)}
+    stamps = {
+        **task.stamps,
+        **{n: FieldStamp(replica=change.replica, edited_at=change.edited_at_of(n)) for n in taken},
+    }
     merged = task.model_copy(
         update={
             "fields": task.fields.with_values(taken),
@@ -166,7 +168,7 @@ def _resolve(
         value=task.fields.value(name), replica=stamp.replica, edited_at=stamp.edited_at
     )
     provider = Candidate(
-        value=change.new_values[name], replica=change.replica, edited_at=change.edited_at
+        value=change.new_values[name], replica=change.replica, edited_at=change.edited_at_of(name)
     )
     field_policy = policy.for_field(name)
     side = choose_winner(field_policy, core, provider)

@@ -13,11 +13,11 @@ from sqlalchemy.engine import make_url
 
 from api_gateway.auth.endpoints import router as auth_router
 from api_gateway.config import GatewaySettings
-from api_gateway.connections.client import ConnectorClient
+from api_gateway.connections.client import PROVIDERS, ConnectorClient
 from api_gateway.connections.deletions import router as deletions_router
 from api_gateway.connections.endpoints import router as connections_router
-from api_gateway.connections.list_mapping import router as list_mapping_router
-from api_gateway.connections.oauth import router as trello_oauth_router
+from api_gateway.connections.mapping import router as mapping_router
+from api_gateway.connections.oauth import router as oauth_router
 from api_gateway.migrate import migrate
 from api_gateway.observability import request_log_middleware
 from api_gateway.state import GatewayState, get_state
@@ -29,6 +29,7 @@ from tether_common.db import create_engine, ping, session_factory
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
+from tether_contracts.sync import Provider
 
 SERVICE = "api-gateway"
 log = structlog.get_logger(__name__)
@@ -62,19 +63,23 @@ def create_app(
     settings: GatewaySettings | None = None,
     *,
     task_core_transport: httpx.AsyncBaseTransport | None = None,
-    connector_transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    connector_transports: (
+        Mapping[str, httpx.AsyncBaseTransport] | Mapping[Provider, httpx.AsyncBaseTransport] | None
+    ) = None,
 ) -> FastAPI:
     """The gateway app. ``task_core_transport`` replaces the network route to task-core, e.g.
     ``httpx.ASGITransport(app=task_core_app)`` in embedded mode or a fake in tests;
-    ``connector_transports`` does the same per provider for the connectors."""
+    ``connector_transports`` does the same per provider (``trello``, ``asana``, ``jira``) for
+    the connectors the settings configure; a configured connector given no transport is reached
+    over the network at its URL. A transport no connector could use is a ``ValueError``."""
     settings = settings or GatewaySettings()
+    transports = _connector_transports(settings, connector_transports or {})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await migrate(settings.database_url)
         engine = create_engine(settings.database_url)
-        transports = connector_transports or {}
         try:
             async with AsyncExitStack() as clients:
                 http = await clients.enter_async_context(
@@ -94,18 +99,19 @@ def create_app(
                     )
                     for provider, url in settings.connector_urls().items()
                 }
-                app.state.connectors = ConnectorClient(connectors)
                 log.info(
                     "gateway_started",
                     # The backend only: the URL may carry a password.
                     database=make_url(settings.database_url).get_backend_name(),
                     task_core_url=str(settings.task_core_url),
+                    connectors=sorted(connectors),
                 )
                 app.state.gateway = GatewayState(
                     settings=settings,
                     engine=engine,
                     sessions=session_factory(engine),
                     task_core=TaskCoreClient(http),
+                    connectors=ConnectorClient(connectors),
                 )
                 try:
                     yield
@@ -129,10 +135,32 @@ def create_app(
     app.include_router(links_router)
     app.include_router(conflicts_router)
     app.include_router(connections_router)
-    app.include_router(trello_oauth_router)
+    app.include_router(oauth_router)
     app.include_router(deletions_router)
-    app.include_router(list_mapping_router)
+    app.include_router(mapping_router)
     app.include_router(auth_router)
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)
     return app
+
+
+def _connector_transports(
+    settings: GatewaySettings,
+    transports: Mapping[str, httpx.AsyncBaseTransport]
+    | Mapping[Provider, httpx.AsyncBaseTransport],
+) -> dict[Provider, httpx.AsyncBaseTransport]:
+    """The transports by provider, refused at once when one could never be used: a transport
+    for a provider the settings give no connector would be silently ignored otherwise."""
+    configured = settings.connector_urls()
+    found: dict[Provider, httpx.AsyncBaseTransport] = {}
+    for name, transport in transports.items():
+        provider = next((p for p in PROVIDERS if p == name), None)
+        if provider is None:
+            raise ValueError(f"a connector transport for {name!r}, which is no provider")
+        if provider not in configured:
+            raise ValueError(
+                f"a connector transport for {provider}, whose connector URL is unset: set "
+                f"{provider}_connector_url (any URL; the transport carries the requests)"
+            )
+        found[provider] = transport
+    return found

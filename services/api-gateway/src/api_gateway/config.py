@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, HttpUrl
+from typing import Any
+
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from tether_common.dbtypes import DatabaseUrl
 from tether_common.settings import ServiceSettings
+from tether_contracts.sync import Provider
 
 
 class GatewaySettings(ServiceSettings):
@@ -22,13 +25,15 @@ class GatewaySettings(ServiceSettings):
     task_core_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for task-core before answering 503"
     )
-    trello_connector_url: HttpUrl = Field(
+    # None (or an empty variable) means the deployment runs no connector for that provider:
+    # its connections cannot be made, listed or exported to.
+    trello_connector_url: HttpUrl | None = Field(
         default=HttpUrl("http://127.0.0.1:8002"), description="Base URL of the Trello connector"
     )
-    asana_connector_url: HttpUrl = Field(
+    asana_connector_url: HttpUrl | None = Field(
         default=HttpUrl("http://127.0.0.1:8003"), description="Base URL of the Asana connector"
     )
-    jira_connector_url: HttpUrl = Field(
+    jira_connector_url: HttpUrl | None = Field(
         default=HttpUrl("http://127.0.0.1:8004"), description="Base URL of the Jira connector"
     )
     migrate_on_start: bool = Field(
@@ -37,9 +42,19 @@ class GatewaySettings(ServiceSettings):
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server")
 
-    def connector_urls(self) -> dict[str, HttpUrl]:
-        return {
+    @field_validator(
+        "trello_connector_url", "asana_connector_url", "jira_connector_url", mode="before"
+    )
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        # An environment variable cannot hold None; ``TETHER_GATEWAY_JIRA_CONNECTOR_URL=`` can.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def connector_urls(self) -> dict[Provider, HttpUrl]:
+        """The connectors this deployment runs, by provider; the others are left out."""
+        urls: dict[Provider, HttpUrl | None] = {
             "trello": self.trello_connector_url,
             "asana": self.asana_connector_url,
             "jira": self.jira_connector_url,
         }
+        return {provider: url for provider, url in urls.items() if url is not None}

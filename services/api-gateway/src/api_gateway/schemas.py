@@ -32,6 +32,19 @@ UPSTREAM: dict[int | str, dict[str, Any]] = {
     502: error_response("task-core answered something the gateway does not understand"),
     503: error_response("task-core is unreachable, too slow or failing (`upstream_unavailable`)"),
 }
+CONNECTOR_UPSTREAM: dict[int | str, dict[str, Any]] = {
+    502: error_response(
+        "The provider's connector answered something the gateway does not understand "
+        "(`upstream_error`)"
+    ),
+    503: error_response(
+        "The provider's connector, or the provider behind it, is unreachable or failing "
+        "(`upstream_unavailable`)"
+    ),
+}
+CONNECTION_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: error_response("No such connection for your tenant (`connection_not_found`)"),
+}
 TASK_NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: error_response("No such task for your tenant (`task_not_found`)"),
 }

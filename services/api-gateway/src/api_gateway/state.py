@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api_gateway.config import GatewaySettings
+from api_gateway.connections.client import ConnectorClient
 from api_gateway.tasks.client import TaskCoreClient
 
 
@@ -18,6 +19,7 @@ class GatewayState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     task_core: TaskCoreClient
+    connectors: ConnectorClient
 
 
 def get_state(request: Request) -> GatewayState:
@@ -34,5 +36,10 @@ def get_task_core(request: Request) -> TaskCoreClient:
     return get_state(request).task_core
 
 
+def get_connectors(request: Request) -> ConnectorClient:
+    return get_state(request).connectors
+
+
 State = Annotated[GatewayState, Depends(get_state)]
 TaskCore = Annotated[TaskCoreClient, Depends(get_task_core)]
+Connectors = Annotated[ConnectorClient, Depends(get_connectors)]

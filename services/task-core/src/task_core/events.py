@@ -29,11 +29,14 @@ def task_state(task: Task, *, origin: str, changed_fields: Sequence[str]) -> Tas
     )
 
 
+def task_envelope(state: TaskChanged) -> CloudEvent[TaskChanged]:
+    return state.envelope(source=SOURCE, subject=state.task_id, tenant_id=state.tenant_id)
+
+
 def task_changed(
     task: Task, *, origin: str, changed_fields: Sequence[str]
 ) -> CloudEvent[TaskChanged]:
-    data = task_state(task, origin=origin, changed_fields=changed_fields)
-    return data.envelope(source=SOURCE, subject=task.id, tenant_id=task.tenant_id)
+    return task_envelope(task_state(task, origin=origin, changed_fields=changed_fields))
 
 
 def export_requested(link: Link, task: TaskChanged) -> CloudEvent[ExportRequested]:

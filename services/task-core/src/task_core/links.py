@@ -2,7 +2,8 @@
 
 An export registers a pending link and, in the same transaction, queues ``ExportRequested``
 (with the task's current state) for the provider's connector; the connector answers with
-``LinkChanged`` (active, failed or unlinked), applied here once per event via the inbox.
+``LinkChanged`` (active, retrying, failed, unlinked or archived), applied here once per event
+via the inbox.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from task_core.events import export_requested, task_state
-from task_core.metrics import LINK_EVENTS
+from task_core.events import export_requested, task_envelope, task_state
+from task_core.metrics import LINK_EVENTS, LINK_RESENDS
 from task_core.models import Link, Task, new_id
 from task_core.repository import (
     LinkRepository,
@@ -29,7 +30,7 @@ from tether_common.db import transaction
 from tether_common.errors import Conflict
 from tether_contracts.sync import LinkCreate
 from tether_contracts.tasks import TaskReview
-from tether_events import CloudEvent, LinkChanged, TaskChanged
+from tether_events import CloudEvent, LinkChanged, TaskChanged, VectorClock
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,7 @@ async def unlink(
     """
     now = writer.now()
     link.status = "unlinked"
+    link.next_attempt_at = None
     link.updated_at = now
     name = link.provider.capitalize()
     item = f" ({link.external_id})" if link.external_id else ""
@@ -107,9 +109,12 @@ class LinkService:
             if await already_processed(session, CONSUMER, event.id):
                 LINK_EVENTS.labels("duplicate").inc()
                 return
-            outcome = await self._apply(session, data)
+            outcome, resent = await self._apply(session, data)
             await mark_processed(session, CONSUMER, event.id)
         LINK_EVENTS.labels(outcome).inc()
+        if resent:
+            LINK_RESENDS.inc()
+            self._writer.committed()
 
     # ------------------------------------------------------------------------------------------
     async def _register(self, session: AsyncSession, task: Task, body: LinkCreate) -> Link:
@@ -135,6 +140,7 @@ class LinkService:
             link.target = dict(body.target)
             link.status = "pending"
             link.error = None
+            link.next_attempt_at = None
             link.updated_at = now
         else:
             raise self._already_exported(task.id, body.connection_id, link_id=link.id)
@@ -160,7 +166,8 @@ class LinkService:
             f"task {task_id!r} is already exported to connection {connection_id!r}", **details
         )
 
-    async def _apply(self, session: AsyncSession, data: LinkChanged) -> str:
+    async def _apply(self, session: AsyncSession, data: LinkChanged) -> tuple[str, bool]:
+        """The outcome (for the metric) and whether the task's state was queued again."""
         # Task first, then link: the order every writer locks them in (no deadlocks).
         task = await TaskRepository(session).get(
             data.tenant_id, data.task_id, for_update=True, include_deleted=True
@@ -168,35 +175,71 @@ class LinkService:
         link = await LinkRepository(session).get(data.tenant_id, data.link_id, for_update=True)
         if task is None or link is None or link.task_id != task.id:
             log.warning("link_event_for_unknown_link", link_id=data.link_id, task_id=data.task_id)
-            return "unknown_link"
-        return await self._apply_status(session, task, link, data)
+            return "unknown_link", False
+        outcome = self._apply_status(link, data)
+        if outcome == "unlinked":
+            await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
+        resent = outcome == "active" and await self._resend_if_behind(session, task, link, data)
+        return outcome, resent
 
-    async def _apply_status(
-        self, session: AsyncSession, task: Task, link: Link, data: LinkChanged
-    ) -> str:
+    def _apply_status(self, link: Link, data: LinkChanged) -> str:
+        """Set the link's status from ``data`` (all but the unlink note, which the caller
+        writes); returns the outcome, ``ignored`` when the news changes nothing."""
         now = self._writer.now()
         if link.status in ("unlinked", "archived"):
             # Terminal: the copy is gone (or archived with its deleted task); a late "active"
-            # must not revive a link a new export may already have replaced.
+            # or "retrying" must not revive a link a new export may already have replaced.
             return "ignored"
         if data.status == "unlinked":
-            await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
             return "unlinked"
-        if data.status == "archived":
-            link.status = "archived"
-            link.updated_at = now
-            return "archived"
-        if data.status == "active":
-            link.status = "active"
-            link.replica = data.replica
-            link.external_id = data.external_id
-            link.url = data.url
-            link.error = None
-        elif link.status == "active":
+        if data.status == "failed" and link.status == "active":
             # A failed retry of an export that had succeeded: the item exists all the same.
+            # A link whose writes are being retried is no longer active, so the failure that
+            # ends those retries is applied below.
             return "ignored"
-        else:
-            link.status = "failed"
-            link.error = data.error or "the connector could not create the item"
+        link.status = data.status
+        # Only a retrying link has a next attempt; any other news ends the retries.
+        link.next_attempt_at = data.next_attempt_at if data.status == "retrying" else None
         link.updated_at = now
+        if data.status == "active":
+            # An "active" that does not repeat the item's identity (a link recovering from
+            # retrying) keeps what an earlier one said rather than erase it.
+            link.replica = data.replica or link.replica
+            link.external_id = data.external_id or link.external_id
+            link.url = data.url or link.url
+            link.error = None
+        elif data.status == "retrying":
+            # A pending export stays without replica or item until the create succeeds; an
+            # active link keeps its item while its writes are retried.
+            link.error = data.error or "the connector is retrying a failed provider call"
+        elif data.status == "failed":
+            link.error = data.error or "the connector could not create or write the item"
         return data.status
+
+    async def _resend_if_behind(
+        self, session: AsyncSession, task: Task, link: Link, data: LinkChanged
+    ) -> bool:
+        """Queue the task's current state again when the item just reported active is behind.
+
+        The connector creates the item from the state in ``ExportRequested``; a change made
+        while it was doing so may have reached it before it knew the link, and was dropped
+        then. ``synced_clock`` says what the item reflects: if the task's clock is not covered
+        by it, the latest state goes out again (a deleted task's too, so its new item is
+        archived). Connectors drop it for links whose synced clock already covers it. It is
+        the same state as the latest version, so no version and no history row.
+        """
+        if data.synced_clock is None:
+            # An older connector: nothing to compare with, and it never reported a clock.
+            return False
+        if VectorClock(task.clock).dominated_by(data.synced_clock):
+            return False
+        state = await self._current_state(session, task)
+        self._writer.add_event(session, self._writer.topic, task_envelope(state), key=task.id)
+        log.info(
+            "task_state_resent",
+            task_id=task.id,
+            link_id=link.id,
+            task_clock=task.clock,
+            synced_clock=data.synced_clock.to_dict(),
+        )
+        return True

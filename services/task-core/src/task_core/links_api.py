@@ -16,8 +16,8 @@ router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/tasks/{task_id}/link
 _EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {
-        "description": "The task already has a pending or active link to this connection "
-        "(`already_exported`, with its `link_id`)"
+        "description": "The task already has a pending, active or retrying link to this "
+        "connection (`already_exported`, with its `link_id`)"
     },
 }
 
@@ -32,7 +32,8 @@ def link_out(link: Link) -> LinkOut:
     summary="Export a task to a provider connection",
     description="Registers a pending link and asks the provider's connector (ExportRequested "
     "on the link-events topic) to create the item; the link turns active or failed when it "
-    "answers. Exporting again after a failure retries the same link.",
+    "answers, and shows retrying (last error, next attempt) while the connector keeps trying. "
+    "Exporting again after a failure retries the same link.",
     responses=_EXPORT_ERRORS,
 )
 async def export_task(

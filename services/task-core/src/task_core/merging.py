@@ -54,6 +54,8 @@ def provider_change(data: ProviderItemChanged) -> ProviderChange:
         base_values=data.base_values,
         new_values=data.new_values,
         edited_at=data.edited_at,
+        # Fields outside the change are ignored (an older connector may name none at all).
+        field_edited_at={k: v for k, v in data.field_edited_at.items() if k in data.new_values},
     )
 
 

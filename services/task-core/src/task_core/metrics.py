@@ -33,6 +33,10 @@ CONFLICTS = Counter(
 LINK_EVENTS = Counter(
     "tether_task_core_link_events_total",
     "Link status events consumed, by outcome",
-    # active | failed | unlinked | archived | ignored | unknown_link | duplicate
+    # active | retrying | failed | unlinked | archived | ignored | unknown_link | duplicate
     ["outcome"],
+)
+LINK_RESENDS = Counter(
+    "tether_task_core_link_resends_total",
+    "Task states published again because a link became active behind the task's clock",
 )

@@ -28,7 +28,7 @@ from tether_common.db import new_metadata
 from tether_common.dbtypes import UtcDateTime
 from tether_sync import Provider
 
-LinkStatus = Literal["pending", "active", "failed", "unlinked", "archived"]
+LinkStatus = Literal["pending", "active", "retrying", "failed", "unlinked", "archived"]
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 OutboxId = BigInteger().with_variant(Integer(), "sqlite")
@@ -160,8 +160,10 @@ class ConflictRecord(Base):
 class Link(Base):
     """An export of a task to one provider connection: the registry connectors report to.
 
-    pending (export requested) -> active (the item exists) or failed; unlinked once the item
-    is gone on the provider's side; archived once the task was deleted and the item archived.
+    pending (export requested) -> active (the item exists) or failed; retrying while the
+    connector's create or write calls keep failing and it tries again on its own (then active
+    or failed); unlinked once the item is gone on the provider's side; archived once the task
+    was deleted and the item archived.
     At most one link per task and connection that is not unlinked: exporting twice to one
     place would make two copies.
     """
@@ -189,5 +191,7 @@ class Link(Base):
     external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     url: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set only while retrying: when the connector said it tries again.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

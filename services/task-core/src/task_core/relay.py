@@ -18,14 +18,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from task_core.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, RELAY_FAILURES
 from task_core.models import OutboxMessage, utcnow
 from task_core.outbox import Outbox
 from task_core.repository import OutboxRepository
 from tether_common.db import transaction
+from tether_common.leadership import Leadership
 from tether_events import EventBus, decode
 
 log = structlog.get_logger(__name__)
@@ -44,56 +44,6 @@ class RelayHooks:
 
     before_publish: Hook | None = None  # the message is committed, not yet on the bus
     before_mark: Hook | None = None  # the bus acknowledged it, it is not yet marked published
-
-
-class Leadership:
-    """A session-level ``pg_try_advisory_lock`` on a dedicated connection (PostgreSQL).
-
-    Session-level rather than transaction-level: the lock must outlive the relay's short
-    transactions, and PostgreSQL releases it by itself when the holder's connection dies.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._connection: AsyncConnection | None = None
-        self._held = False
-
-    async def acquire(self) -> bool:
-        """Whether this relay leads now; asks again each call while it does not."""
-        if self._engine.dialect.name != "postgresql":
-            return True
-        if self._connection is None:
-            self._connection = await self._engine.connect()
-        if self._held:
-            # A leader whose connection broke has lost the lock: fail here rather than
-            # publish alongside the new leader.
-            await self._connection.execute(text("SELECT 1"))
-        else:
-            result = await self._connection.execute(
-                text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": LOCK_NAME}
-            )
-            self._held = bool(result.scalar_one())
-            if self._held:
-                log.info("outbox_relay_leading")
-        # Commit so the lock connection never sits idle inside a transaction.
-        await self._connection.commit()
-        return self._held
-
-    async def release(self) -> None:
-        connection, self._connection = self._connection, None
-        held, self._held = self._held, False
-        if connection is None:
-            return
-        try:
-            if held:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": LOCK_NAME}
-                )
-                await connection.commit()
-            await connection.close()
-        except Exception:
-            # Never hand a possibly locked session back to the pool: closing it frees the lock.
-            await connection.invalidate()
 
 
 class OutboxRelay:
@@ -126,7 +76,7 @@ class OutboxRelay:
         Failures (bus or database unavailable) are logged and retried with backoff; the
         changes themselves keep committing meanwhile, the outbox just grows.
         """
-        leadership = Leadership(self._engine)
+        leadership = Leadership(self._engine, LOCK_NAME)
         failures = 0
         try:
             while True:

@@ -48,12 +48,6 @@ class TrelloSettings(ConnectorSettings):
         default="sqlite+aiosqlite:///.tether/trello-connector.db",
         description="Where connections, link sync state and webhooks live",
     )
-    migrate_on_start: bool = Field(
-        default=True, description="Apply database migrations when the service starts"
-    )
-    reconcile_interval: float = Field(
-        default=60.0, gt=0, description="Seconds between polls that repair missed webhooks"
-    )
 
     @property
     def webhook_url(self) -> str:

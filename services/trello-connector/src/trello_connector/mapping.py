@@ -4,7 +4,7 @@ A mapping must round-trip: mapping what we wrote has to give back what we wrote,
 of our own write would look like a person's edit.
 
 - ``name`` <-> title; ``dueComplete`` <-> completed (or the card's list, when the connection
-  maps lists to done / not done: see list_mapping).
+  maps lists to done / not done: the runtime's status mapping).
 - ``desc`` <-> description, minus our marker (below).
 - ``due`` (a datetime) <-> due_date (a date): we write noon UTC, so the calendar day survives
   every timezone from UTC-11 to UTC+11 when a person looks at it; we read the UTC date.
@@ -16,10 +16,8 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from tether_sync import TaskFields
-from trello_connector.list_mapping import ListMapping
-
-NO_MAPPING = ListMapping()
+from tether_connector_runtime.port import ProviderItem
+from tether_sync import FieldName, TaskFields
 
 # A Markdown link reference definition: Trello renders nothing for it, so the marker is
 # invisible to people, yet it is created atomically with the card, which is what lets an
@@ -57,15 +55,62 @@ def due_from_trello(due: str | None) -> date | None:
     return datetime.fromisoformat(due.replace("Z", "+00:00")).astimezone(UTC).date()
 
 
-def card_fields(card: dict[str, Any], lists: ListMapping | None = None) -> TaskFields:
-    """``lists``: the connection's list mapping, if any (then a mapped list decides
-    completion; see list_mapping)."""
+def card_fields(card: dict[str, Any]) -> TaskFields:
+    """The card's own reading (``dueComplete`` for completion)."""
     return TaskFields(
         title=str(card.get("name", "")),
         description=strip_marker(str(card.get("desc") or "")),
         due_date=due_from_trello(card.get("due")),
-        completed=(lists or NO_MAPPING).card_completed(card),
+        completed=bool(card.get("dueComplete", False)),
     )
+
+
+def card_item(card: dict[str, Any]) -> ProviderItem:
+    return ProviderItem(
+        external_id=str(card["id"]),
+        container_id=str(card.get("idBoard") or ""),
+        place_id=str(card["idList"]) if card.get("idList") else None,
+        fields=card_fields(card),
+        closed=bool(card.get("closed")),
+        url=str(card.get("shortUrl") or card.get("url") or ""),
+        marker=link_id_of(str(card.get("desc") or "")),
+        edited_at=parse_instant(card.get("dateLastActivity")),
+    )
+
+
+# Which of our fields an action's ``data.old`` says changed (Trello names the card fields it
+# changed there; idList is a move between lists, which a status mapping reads as completion).
+_FIELD_OF = {
+    "name": "title",
+    "desc": "description",
+    "due": "due_date",
+    "dueComplete": "completed",
+    "idList": "completed",
+}
+
+
+def action_field_times(action: dict[str, Any]) -> dict[FieldName, datetime]:
+    """When the action set each of our fields: its ``date`` for every field in ``data.old``
+    (a ``createCard`` sets them all)."""
+    at = parse_instant(action.get("date"))
+    if at is None:
+        return {}
+    if action.get("type") == "createCard":
+        return dict.fromkeys(_ALL_FIELDS, at)
+    old = (action.get("data") or {}).get("old") or {}
+    return {_FIELD_OF[k]: at for k in old if k in _FIELD_OF}  # type: ignore[misc]
+
+
+_ALL_FIELDS: tuple[FieldName, ...] = ("title", "description", "due_date", "completed")
+
+
+def parse_instant(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def card_params(changes: dict[str, Any], *, link_id: str) -> dict[str, Any]:

@@ -20,6 +20,18 @@ def _now() -> datetime:
 
 
 @dataclass(frozen=True)
+class Parked:
+    """A link's work waiting for a retry: the newest task state still to write (or to create
+    the item from), as a ``TaskChanged`` payload, and the retry schedule."""
+
+    task: dict[str, Any]
+    attempts: int
+    next_attempt_at: datetime | None
+    retry_until: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class StoredLink:
     """A link as the connector knows it: where the item lives plus its sync state."""
 
@@ -33,6 +45,12 @@ class StoredLink:
     url: str | None
     status: str
     state: LinkState | None  # None until the provider item exists
+    target: dict[str, str] | None = None  # where the export asked the item to go
+    parked: Parked | None = None  # work waiting for a retry
+
+    @property
+    def is_parked(self) -> bool:
+        return self.parked is not None
 
     @classmethod
     def from_row(cls, row: Any) -> StoredLink:
@@ -45,6 +63,15 @@ class StoredLink:
                 synced_clock=VectorClock(row.synced_clock),
                 synced_fields=TaskFields.model_validate(row.synced_fields),
             )
+        parked = None
+        if row.parked is not None:
+            parked = Parked(
+                task=dict(row.parked),
+                attempts=int(row.attempts),
+                next_attempt_at=row.next_attempt_at,
+                retry_until=row.retry_until,
+                last_error=row.last_error,
+            )
         return cls(
             row.link_id,
             row.tenant_id,
@@ -56,6 +83,8 @@ class StoredLink:
             row.url,
             row.status,
             state,
+            dict(row.target) if row.target is not None else None,
+            parked,
         )
 
 
@@ -79,6 +108,24 @@ class ConnectorRepository:
             update(c).where(c.c.id == connection_id).values(list_mapping=mapping or None)
         )
 
+    async def connection_of_account(
+        self, session: AsyncSession, tenant_id: str, account_id: str
+    ) -> Any | None:
+        c = self.t.connections
+        return (
+            await session.execute(
+                select(c)
+                .where(c.c.tenant_id == tenant_id, c.c.account_id == account_id)
+                .order_by(c.c.created_at)
+            )
+        ).first()
+
+    async def update_connection(
+        self, session: AsyncSession, connection_id: str, **values: Any
+    ) -> None:
+        c = self.t.connections
+        await session.execute(update(c).where(c.c.id == connection_id).values(**values))
+
     async def connections_of(self, session: AsyncSession, tenant_id: str) -> list[Any]:
         c = self.t.connections
         rows = await session.execute(
@@ -99,14 +146,93 @@ class ConnectorRepository:
         return StoredLink.from_row(row) if row else None
 
     async def links_of_task(self, session: AsyncSession, task_id: str) -> list[StoredLink]:
-        """The links task changes go to: live ones, and those whose archiving is unfinished."""
+        """The links task changes go to: live ones, those being created, and those whose
+        archiving is unfinished."""
         rows = await session.execute(
             select(self.t.links).where(
                 self.t.links.c.task_id == task_id,
-                self.t.links.c.status.in_(("active", "archiving")),
+                self.t.links.c.status.in_(("pending", "active", "archiving")),
             )
         )
         return [StoredLink.from_row(r) for r in rows]
+
+    async def add_pending_link(
+        self,
+        session: AsyncSession,
+        *,
+        link_id: str,
+        tenant_id: str,
+        task_id: str,
+        connection_id: str,
+        target: dict[str, str],
+    ) -> None:
+        """A link whose item is being created: recorded before the provider is asked, so a
+        retry knows an earlier attempt may have made the item already."""
+        await session.execute(
+            insert(self.t.links).values(
+                link_id=link_id,
+                tenant_id=tenant_id,
+                task_id=task_id,
+                connection_id=connection_id,
+                container_id="",
+                status="pending",
+                synced_clock={},
+                synced_fields={},
+                target=target,
+                updated_at=_now(),
+            )
+        )
+
+    async def park(
+        self,
+        session: AsyncSession,
+        link_id: str,
+        *,
+        task: dict[str, Any],
+        attempts: int,
+        next_attempt_at: datetime,
+        retry_until: datetime,
+        error: str,
+    ) -> None:
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(
+                parked=task,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                retry_until=retry_until,
+                last_error=error[:4000],
+                updated_at=_now(),
+            )
+        )
+
+    async def unpark(self, session: AsyncSession, link_id: str) -> None:
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(
+                parked=None,
+                attempts=0,
+                next_attempt_at=None,
+                retry_until=None,
+                last_error=None,
+                updated_at=_now(),
+            )
+        )
+
+    async def due_links(self, session: AsyncSession, now: datetime, limit: int) -> list[str]:
+        """Ids of parked links whose next attempt is due, soonest first."""
+        links = self.t.links
+        rows = await session.execute(
+            select(links.c.link_id)
+            .where(links.c.next_attempt_at.is_not(None), links.c.next_attempt_at <= now)
+            .order_by(links.c.next_attempt_at)
+            .limit(limit)
+        )
+        return [str(r[0]) for r in rows]
 
     async def link_by_external_id(
         self, session: AsyncSession, external_id: str
@@ -158,6 +284,19 @@ class ConnectorRepository:
                 updated_at=_now(),
             )
         )
+
+    async def link_of_task(
+        self, session: AsyncSession, task_id: str, connection_id: str
+    ) -> StoredLink | None:
+        links = self.t.links
+        row = (
+            await session.execute(
+                select(links).where(
+                    links.c.task_id == task_id, links.c.connection_id == connection_id
+                )
+            )
+        ).first()
+        return StoredLink.from_row(row) if row else None
 
     async def set_link_status(self, session: AsyncSession, link_id: str, status: str) -> None:
         links = self.t.links

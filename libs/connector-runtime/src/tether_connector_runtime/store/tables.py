@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from tether_common.db import new_metadata
 from tether_common.dbtypes import UtcDateTime
@@ -25,6 +35,7 @@ class ConnectorTables:
     cursors: Table
     deletions: Table
     pending_authorizations: Table
+    outbox: Table
 
 
 def connector_tables(prefix: str) -> ConnectorTables:
@@ -43,8 +54,11 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("created_at", UtcDateTime, nullable=False),
         # Until when a person's confirmation lets a burst of deletions through (deletion guard).
         Column("deletions_approved_until", UtcDateTime, nullable=True),
-        # Optional {list id: completed?}: a card moved to a list marks its task done or not.
+        # Optional {place id: {container_id, completed}}: the status mapping (a Trello list,
+        # an Asana section, a Jira status that means done or not done).
         Column("list_mapping", JSON, nullable=True),
+        # Set while the provider refuses the credentials for good (status "broken").
+        Column("broken_since", UtcDateTime, nullable=True),
     )
     links = Table(
         f"{prefix}_links",
@@ -61,7 +75,17 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("synced_clock", JSON, nullable=False),
         Column("synced_fields", JSON, nullable=False),
         Column("updated_at", UtcDateTime, nullable=False),
+        # Where the export asked the item to go (e.g. {"list_id": ...}).
+        Column("target", JSON, nullable=True),
+        # Work waiting for a retry (a TaskChanged payload: the newest state still to write,
+        # or to create the item from), with its attempts, schedule, deadline and last error.
+        Column("parked", JSON, nullable=True),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("next_attempt_at", UtcDateTime, nullable=True),
+        Column("retry_until", UtcDateTime, nullable=True),
+        Column("last_error", Text, nullable=True),
         Index(f"ix_{prefix}_links_external_id", "external_id"),
+        Index(f"ix_{prefix}_links_next_attempt_at", "next_attempt_at"),
     )
     webhooks = Table(
         f"{prefix}_webhooks",
@@ -123,6 +147,19 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("expires_at", UtcDateTime, nullable=False),
         Index(f"ix_{prefix}_pending_authorizations_expires_at", "expires_at"),
     )
+    # Events to publish, written in the same transaction as the link state that says they
+    # happened (a provider change and its new base; a link's new status); a relay publishes
+    # them in id order and deletes them.
+    outbox = Table(
+        f"{prefix}_outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False),
+        Column("topic", String(255), nullable=False),
+        Column("key", String(255), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
     return ConnectorTables(
         metadata,
         connections,
@@ -133,4 +170,5 @@ def connector_tables(prefix: str) -> ConnectorTables:
         cursors,
         deletions,
         pending_authorizations,
+        outbox,
     )

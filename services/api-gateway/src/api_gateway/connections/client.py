@@ -1,144 +1,332 @@
-"""Typed calls to the connectors' internal connection API.
+"""Typed calls to the connectors' internal connection API (``tether_contracts.connections``).
 
-Each connector owns its provider's accounts (tokens encrypted at rest); the gateway only
-routes a request to the connector of the connection's provider, which the id's prefix names
-(``trello_...``).
+Every connector serves the same API, so nothing here knows one provider from another: a call
+goes to the connector of the provider a path names (authorize, callback), a body names (connect)
+or a connection id starts with (``trello_...``). A provider is served when the deployment
+configured a connector for it.
+
+Failures become domain errors, so endpoints only see contract models or a ``DomainError``:
+unreachable or 5xx is a 503; an answer outside the contract a 502; refusals the connector
+explains (400, 404, 409) keep its status, code and words; its 422s become ours, field by field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, get_args
 from urllib.parse import quote
 
 import httpx
+import structlog
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
+from api_gateway.tasks.client import UpstreamError
 from tether_common.errors import DomainError, NotFound, UpstreamUnavailable
+from tether_contracts.connections import (
+    AuthorizationStarted,
+    AuthorizeRequest,
+    ConfirmedOut,
+    ConnectionOut,
+    DeletionsOut,
+    StatusMappingBody,
+    StatusMappingOut,
+    Targets,
+)
+from tether_contracts.sync import Provider
 
-PROVIDERS = ("trello", "asana", "jira")
-# Connectors that can take connections today; the others still answer health checks only.
-CONNECTABLE = ("trello",)
+log = structlog.get_logger(__name__)
+
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+NAMES: dict[Provider, str] = {"trello": "Trello", "asana": "Asana", "jira": "Jira"}
+
+Model = TypeVar("Model", bound=BaseModel)
+Loc = tuple[str, ...]
+# What a 404 from the connector means depends on the call: see ``_call``.
+OnNotFound = Callable[[Provider, str, dict[str, str]], DomainError]
 
 
 class ConnectionNotFound(NotFound):
     code = "connection_not_found"
 
 
-class ProviderRefused(DomainError):
-    """A 400 from the connector, under the connector's own code (``token_rejected``,
-    ``authorization_expired``, ...)."""
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
 
-    status_code = 400
-    code = "token_rejected"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+class ProviderNotConfigured(NotFound):
+    code = "provider_not_configured"
+
+
+class NoConsentFlow(NotFound):
+    code = "consent_flow_unavailable"
+
+
+class ConnectorRefused(DomainError):
+    """A refusal the connector explained: its status (400, 404, 409), its code
+    (``token_rejected``, ``authorization_expired``, ...) and its words."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
         super().__init__(message)
-        if code:
-            self.code = code
+        self.status_code = status_code
+        self.code = code
 
 
-def provider_of(connection_id: str) -> str:
-    provider = connection_id.split("_", 1)[0]
-    if provider not in PROVIDERS or "_" not in connection_id:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "connection_id"),
-                    "msg": "not a connection id (they look like trello_<hex>)",
-                    "input": connection_id,
-                }
-            ]
+class _ConnectionList(RootModel[list[ConnectionOut]]):
+    pass
+
+
+def invalid(loc: Loc, message: str, value: object) -> RequestValidationError:
+    """A 422 naming one field, in the shape FastAPI gives its own."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": loc, "msg": message, "input": value}]
+    )
+
+
+def provider_of(connection_id: str, loc: Loc) -> Provider:
+    """The provider a connection id starts with; a 422 at ``loc`` when it names none."""
+    prefix, separator, rest = connection_id.partition("_")
+    provider = next((p for p in PROVIDERS if p == prefix), None)
+    if provider is None or not separator or not rest:
+        raise invalid(
+            loc,
+            "not a connection id (they look like trello_<id>, asana_<id>, jira_<id>)",
+            connection_id,
         )
     return provider
 
 
-class ConnectorClient:
-    def __init__(self, clients: Mapping[str, httpx.AsyncClient]) -> None:
-        self._clients = clients
+def _segment(value: str) -> str:
+    # Ids go into the URL path; quoting keeps a crafted id from reaching another route.
+    return quote(value, safe="")
 
-    async def _call(self, provider: str, method: str, path: str, **kwargs: Any) -> Any:
+
+class ConnectorClient:
+    """One ``httpx.AsyncClient`` per configured connector (any transport), by provider."""
+
+    def __init__(self, clients: Mapping[Provider, httpx.AsyncClient]) -> None:
+        self._clients = dict(clients)
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """The providers this deployment runs a connector for, in a fixed order."""
+        return tuple(p for p in PROVIDERS if p in self._clients)
+
+    def provider(self, name: str) -> Provider:
+        """The provider a URL path names; 404 when there is none or no connector for it."""
+        provider = next((p for p in PROVIDERS if p == name), None)
+        if provider is None:
+            raise UnknownProvider(
+                f"no provider {name[:32]!r}: Tether connects to {', '.join(PROVIDERS)}"
+            )
+        if provider not in self._clients:
+            raise ProviderNotConfigured(self._not_served(provider))
+        return provider
+
+    def served(self, provider: Provider, loc: Loc) -> Provider:
+        """``provider`` itself when a connector serves it; a 422 at ``loc`` otherwise."""
+        if provider not in self._clients:
+            raise invalid(loc, self._not_served(provider), provider)
+        return provider
+
+    def _not_served(self, provider: Provider) -> str:
+        served = ", ".join(self.providers) or "none"
+        return f"this deployment runs no {NAMES[provider]} connector (it connects: {served})"
+
+    # -- by provider -----------------------------------------------------------------------
+
+    async def connect(
+        self, tenant_id: str, provider: Provider, credentials: Mapping[str, str]
+    ) -> ConnectionOut:
+        path = self._connections(tenant_id)
+        return await self._call(
+            provider, "POST", path, ConnectionOut, _route_missing, json=dict(credentials)
+        )
+
+    async def connections(self, tenant_id: str) -> list[ConnectionOut]:
+        found: list[ConnectionOut] = []
+        # One connector after the other: a stable order, and the first failure is the answer
+        # (a partial list would look like connections had gone).
+        for provider in self.providers:
+            path = self._connections(tenant_id)
+            found += (await self._call(provider, "GET", path, _ConnectionList, _route_missing)).root
+        return found
+
+    async def start_authorization(
+        self, tenant_id: str, provider: Provider, user_id: str
+    ) -> AuthorizationStarted:
+        """The provider's consent page for a flow the connector keeps for this tenant and
+        user, and when that flow stops counting."""
+        path = f"/internal/v1/tenants/{_segment(tenant_id)}/oauth/authorize"
+        body = AuthorizeRequest(user_id=user_id).model_dump(mode="json")
+        return await self._call(
+            provider, "POST", path, AuthorizationStarted, _no_consent_flow, json=body
+        )
+
+    async def finish_authorization(
+        self, provider: Provider, query: Mapping[str, str]
+    ) -> ConnectionOut:
+        """The connection made from what the consent page sent back; the connector knows the
+        tenant from the flow the query names."""
+        return await self._call(
+            provider,
+            "POST",
+            "/internal/v1/oauth/callback",
+            ConnectionOut,
+            _no_consent_flow,
+            json=dict(query),
+        )
+
+    # -- by connection id ------------------------------------------------------------------
+
+    async def connection(self, tenant_id: str, connection_id: str, *, loc: Loc) -> ConnectionOut:
+        """One connection of the tenant; ``loc`` is where the client named it (for 422s)."""
+        provider, path = self._of_connection(tenant_id, connection_id, "", loc=loc)
+        return await self._call(provider, "GET", path, ConnectionOut, _connection_missing)
+
+    async def targets(self, tenant_id: str, connection_id: str) -> Targets:
+        provider, path = self._of_connection(tenant_id, connection_id, "/targets")
+        return await self._call(provider, "GET", path, Targets, _connection_missing)
+
+    async def deletions(self, tenant_id: str, connection_id: str) -> DeletionsOut:
+        provider, path = self._of_connection(tenant_id, connection_id, "/deletions")
+        return await self._call(provider, "GET", path, DeletionsOut, _connection_missing)
+
+    async def confirm_deletions(self, tenant_id: str, connection_id: str) -> ConfirmedOut:
+        provider, path = self._of_connection(tenant_id, connection_id, "/deletions/confirm")
+        return await self._call(provider, "POST", path, ConfirmedOut, _connection_missing)
+
+    async def status_mapping(
+        self, tenant_id: str, connection_id: str, body: StatusMappingBody | None = None
+    ) -> StatusMappingOut:
+        """Read (``body`` None) or replace a connection's status mapping."""
+        provider, path = self._of_connection(tenant_id, connection_id, "/status-mapping")
+        if body is None:
+            return await self._call(provider, "GET", path, StatusMappingOut, _connection_missing)
+        return await self._call(
+            provider,
+            "PUT",
+            path,
+            StatusMappingOut,
+            _connection_missing,
+            json=body.model_dump(mode="json"),
+        )
+
+    # --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _connections(tenant_id: str) -> str:
+        return f"/internal/v1/tenants/{_segment(tenant_id)}/connections"
+
+    def _of_connection(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        part: str,
+        *,
+        loc: Loc = ("path", "connection_id"),
+    ) -> tuple[Provider, str]:
+        """The connector that owns ``connection_id`` and the path of ``part`` of it there."""
+        provider = self.served(provider_of(connection_id, loc), loc)
+        return provider, f"{self._connections(tenant_id)}/{_segment(connection_id)}{part}"
+
+    async def _call(
+        self,
+        provider: Provider,
+        method: str,
+        path: str,
+        answer: type[Model],
+        on_not_found: OnNotFound,
+        *,
+        json: Any = None,
+    ) -> Model:
+        headers = {}
+        # Carry the request id so the connector's log lines join ours.
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if isinstance(request_id, str):
+            headers["X-Request-ID"] = request_id
         try:
-            response = await self._clients[provider].request(method, path, **kwargs)
+            response = await self._clients[provider].request(
+                method, path, json=json, headers=headers
+            )
         except httpx.HTTPError as exc:
+            log.warning("connector_unreachable", provider=provider, path=path, error=repr(exc))
             raise UpstreamUnavailable(
                 f"the {provider} connector is unreachable: {type(exc).__name__}"
             ) from exc
-        if response.status_code >= 500:
-            failed = f"the {provider} connector failed ({response.status_code})"
-            reason = _error(response).get("message")
-            # Its reason when it gave one, e.g. that Trello itself is unreachable.
+        status = response.status_code
+        error = _error(response)
+        if status >= 500:
+            failed = f"the {provider} connector failed ({status})"
+            # Its reason when it gave one, e.g. that the provider itself is unreachable.
+            reason = error.get("message")
             raise UpstreamUnavailable(f"{failed}: {reason}" if reason else failed)
-        body = response.json() if response.content else None
-        if response.status_code == 404:
-            raise ConnectionNotFound(body["error"]["message"] if body else "not found")
-        if response.status_code == 400:
-            error = _error(response)
-            raise ProviderRefused(error.get("message", "refused"), error.get("code"))
-        if response.status_code == 422:
-            raise RequestValidationError(body.get("detail", []) if body else [])
-        return body
+        if status == 404:
+            raise on_not_found(provider, f"{method} {path}", error)
+        if status in (400, 409):
+            raise ConnectorRefused(
+                status,
+                error.get("code") or "refused",
+                error.get("message") or f"the {provider} connector refused (HTTP {status})",
+            )
+        if status == 422:
+            detail = _json(response).get("detail")
+            if isinstance(detail, list):
+                # Input only the connector can judge (a credential, a place): its field errors
+                # in the shape of our own 422s.
+                raise RequestValidationError(detail)
+        if not 200 <= status < 300:
+            log.error("connector_unexpected_status", provider=provider, path=path, status=status)
+            raise UpstreamError(f"the {provider} connector answered HTTP {status} unexpectedly")
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            log.error(
+                "connector_contract_violation",
+                provider=provider,
+                model=answer.__name__,
+                errors=exc.errors(include_input=False),
+            )
+            raise UpstreamError(
+                f"the {provider} connector sent an invalid {answer.__name__.lstrip('_')}"
+            ) from exc
 
-    async def start_trello_authorization(self, tenant_id: str, user_id: str) -> dict[str, Any]:
-        """A request token from Trello: the consent page's URL and when it stops counting."""
-        path = f"/internal/v1/tenants/{quote(tenant_id, safe='')}/oauth/authorize"
-        return dict(await self._call("trello", "POST", path, json={"user_id": user_id}))
 
-    async def finish_trello_authorization(
-        self, oauth_token: str, oauth_verifier: str
-    ) -> dict[str, Any]:
-        """The connection made from what Trello's consent page sent back; the connector knows
-        the tenant from the pending authorization."""
-        body = {"oauth_token": oauth_token, "oauth_verifier": oauth_verifier}
-        return dict(await self._call("trello", "POST", "/internal/v1/oauth/callback", json=body))
+def _connection_missing(provider: Provider, call: str, error: dict[str, str]) -> DomainError:
+    # A connector says why (``connection_not_found``, also for another tenant's); a bare 404
+    # means it does not serve the route at all, which is a deployment fault, not the client's.
+    if not error:
+        return _route_missing(provider, call, error)
+    return ConnectionNotFound(error.get("message") or "no such connection")
 
-    def _base(self, tenant_id: str) -> str:
-        return f"/internal/v1/tenants/{quote(tenant_id, safe='')}/connections"
 
-    def _of_connection(self, tenant_id: str, connection_id: str, part: str) -> tuple[str, str]:
-        """The connector that owns ``connection_id`` and the path of one part of it there."""
-        path = f"{self._base(tenant_id)}/{quote(connection_id, safe='')}/{part}"
-        return provider_of(connection_id), path
+def _no_consent_flow(provider: Provider, call: str, error: dict[str, str]) -> DomainError:
+    if error.get("code"):
+        return ConnectorRefused(404, error["code"], error.get("message") or "not found")
+    return NoConsentFlow(
+        f"{NAMES[provider]} has no consent flow here: connect it with POST /v1/connections "
+        "and the account's credentials"
+    )
 
-    async def connect(self, tenant_id: str, provider: str, token: str) -> dict[str, Any]:
-        return dict(
-            await self._call(provider, "POST", self._base(tenant_id), json={"token": token})
-        )
 
-    async def connections(self, tenant_id: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for provider in CONNECTABLE:
-            found += await self._call(provider, "GET", self._base(tenant_id))
-        return found
+def _route_missing(provider: Provider, call: str, error: dict[str, str]) -> DomainError:
+    # The full call goes to the log, not to the client: internal paths are not its business.
+    log.error("connector_route_missing", provider=provider, call=call)
+    return UpstreamError(
+        f"the {provider} connector does not serve this request (is it older than the gateway?)"
+    )
 
-    async def targets(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
-        provider, path = self._of_connection(tenant_id, connection_id, "targets")
-        return dict(await self._call(provider, "GET", path))
 
-    async def deletions(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
-        provider, path = self._of_connection(tenant_id, connection_id, "deletions")
-        return dict(await self._call(provider, "GET", path))
-
-    async def confirm_deletions(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
-        provider, path = self._of_connection(tenant_id, connection_id, "deletions/confirm")
-        return dict(await self._call(provider, "POST", path))
-
-    async def list_mapping(
-        self, tenant_id: str, connection_id: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Read (``body`` None) or replace a connection's list mapping."""
-        provider, path = self._of_connection(tenant_id, connection_id, "list-mapping")
-        if body is None:
-            return dict(await self._call(provider, "GET", path))
-        return dict(await self._call(provider, "PUT", path, json=body))
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _error(response: httpx.Response) -> dict[str, str]:
     """The ``error`` object of a connector's answer, or nothing when it has none (a plain
-    "Internal Server Error")."""
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return {}
+    "Internal Server Error", FastAPI's ``{"detail": "Not Found"}``)."""
+    error = _json(response).get("error")
     return {k: str(v) for k, v in error.items()} if isinstance(error, dict) else {}

@@ -1,97 +1,115 @@
-"""Client-facing connection endpoints: connect an account, list them, see export targets."""
+"""Client-facing connection endpoints: connect an account, list them, see export targets.
+
+The gateway judges only what it must (which provider, how much is sent); the credentials
+themselves are the connector's to judge, and its 422s name the field.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api_gateway.auth.dependencies import CurrentPrincipal
-from api_gateway.connections.client import CONNECTABLE, ConnectorClient
-from api_gateway.schemas import UNAUTHORIZED, UPSTREAM
+from api_gateway.schemas import CONNECTION_NOT_FOUND, CONNECTOR_UPSTREAM, UNAUTHORIZED
+from api_gateway.state import Connectors
+from tether_contracts.connections import ConnectionOut, Targets
+from tether_contracts.sync import Provider
 
 router = APIRouter(
-    prefix="/v1/connections", tags=["connections"], responses={**UNAUTHORIZED, **UPSTREAM}
+    prefix="/v1/connections",
+    tags=["connections"],
+    responses={**UNAUTHORIZED, **CONNECTOR_UPSTREAM},
 )
 
-
-def get_connectors(request: Request) -> ConnectorClient:
-    connectors: ConnectorClient = request.app.state.connectors
-    return connectors
-
-
-Connectors = Annotated[ConnectorClient, Depends(get_connectors)]
+# Bounds on what is passed on: a few short strings is all any provider's credentials are.
+MAX_CREDENTIALS = 8
+CredentialName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+CredentialValue = Annotated[str, StringConstraints(max_length=4096)]
 
 
 class ConnectionCreate(BaseModel):
-    provider: Literal["trello", "asana", "jira"]
-    token: str = Field(
-        min_length=8,
-        max_length=512,
-        description="The user's token, e.g. from Trello's authorize page",
+    """The provider, and its credentials as the provider's connector takes them."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"provider": "trello", "token": "<user token>"},
+                {"provider": "asana", "token": "<personal access token>"},
+                {
+                    "provider": "jira",
+                    "site_url": "https://acme.atlassian.net",
+                    "email": "ada@acme.test",
+                    "api_token": "<API token>",
+                },
+            ]
+        },
     )
 
+    provider: Provider
+    # Every other field is a credential, passed on as it is.
+    __pydantic_extra__: dict[CredentialName, CredentialValue] = Field(init=False)
 
-class Connection(BaseModel):
-    id: str
-    provider: str
-    account_id: str
-    account_name: str
-    status: str
-    created_at: datetime
+    @model_validator(mode="after")
+    def _few_credentials(self) -> ConnectionCreate:
+        if len(self.credentials) > MAX_CREDENTIALS:
+            raise ValueError(f"at most {MAX_CREDENTIALS} credential fields besides provider")
+        return self
 
-
-class ExportList(BaseModel):
-    id: str
-    name: str
-
-
-class ExportBoard(BaseModel):
-    id: str
-    name: str
-    lists: list[ExportList]
-
-
-class Targets(BaseModel):
-    boards: list[ExportBoard]
+    @property
+    def credentials(self) -> dict[str, str]:
+        return dict(self.__pydantic_extra__ or {})
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Connect a provider account",
-    responses={400: {"description": "The provider rejected the token (reason given)"}},
+    # What the connector said, no more: an older one sends no `error` at all.
+    response_model_exclude_unset=True,
+    description="Every field but `provider` is a credential, passed to the provider's "
+    'connector as it is: Trello `{"token"}`, Asana `{"token"}`, Jira `{"site_url", "email", '
+    '"api_token"}`. The connector checks them with the provider before storing them '
+    "(encrypted).",
+    responses={
+        400: {"description": "The provider refused the credentials (reason given)"},
+        422: {
+            "description": "An unknown provider, one this deployment runs no connector for, "
+            "or a credential the connector refuses (the field is named)"
+        },
+    },
 )
 async def connect(
     body: ConnectionCreate, principal: CurrentPrincipal, connectors: Connectors
-) -> Connection:
-    if body.provider not in CONNECTABLE:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "provider"),
-                    "msg": f"{body.provider} connections are not available yet",
-                    "input": body.provider,
-                }
-            ]
-        )
-    created: dict[str, Any] = await connectors.connect(
-        principal.tenant_id, body.provider, body.token
-    )
-    return Connection.model_validate(created)
+) -> ConnectionOut:
+    provider = connectors.served(body.provider, ("body", "provider"))
+    return await connectors.connect(principal.tenant_id, provider, body.credentials)
 
 
-@router.get("", summary="The caller's provider connections")
-async def list_connections(principal: CurrentPrincipal, connectors: Connectors) -> list[Connection]:
-    return [Connection.model_validate(c) for c in await connectors.connections(principal.tenant_id)]
+@router.get(
+    "",
+    summary="The caller's provider connections",
+    # What the connector said, no more: an older one sends no `error` at all.
+    response_model_exclude_unset=True,
+    description="From every provider this deployment connects to; `503` when one of their "
+    "connectors cannot answer (a partial list would look like connections had gone).",
+)
+async def list_connections(
+    principal: CurrentPrincipal, connectors: Connectors
+) -> list[ConnectionOut]:
+    return await connectors.connections(principal.tenant_id)
 
 
-@router.get("/{connection_id}/targets", summary="Where tasks can be exported (boards, lists)")
+@router.get(
+    "/{connection_id}/targets",
+    summary="Where tasks can be exported",
+    description="The account's containers (Trello boards, Asana projects, Jira projects) and "
+    "the places in each (lists, sections, statuses).",
+    responses=CONNECTION_NOT_FOUND,
+)
 async def targets(
     connection_id: str, principal: CurrentPrincipal, connectors: Connectors
 ) -> Targets:
-    return Targets.model_validate(await connectors.targets(principal.tenant_id, connection_id))
+    return await connectors.targets(principal.tenant_id, connection_id)

@@ -1,0 +1,139 @@
+"""Connections: a person's provider account, its secret encrypted at rest, its health.
+
+Every way of connecting (pasted credentials, a consent flow) ends in :meth:`Connections.store`:
+connecting the same account again in the same tenant repairs the existing connection (new
+secret, ``active`` again) instead of making a second one, so links keep working.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_common.db import transaction
+from tether_common.errors import DomainError, NotFound
+from tether_connector_runtime.port import Account, ProviderAdapter, ProviderSession
+from tether_connector_runtime.secrets import TokenCipher
+from tether_connector_runtime.store.repository import ConnectorRepository
+from tether_contracts.connections import ConnectionOut
+
+log = structlog.get_logger(__name__)
+
+
+class ConnectionNotFound(NotFound):
+    code = "connection_not_found"
+
+
+class ConnectionBroken(DomainError):
+    """The provider refuses this connection's credentials: a person must reconnect."""
+
+    status_code = 409
+    code = "connection_broken"
+
+
+class Connections:
+    def __init__(
+        self,
+        adapter: ProviderAdapter,
+        repo: ConnectorRepository,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: TokenCipher,
+    ) -> None:
+        self.adapter = adapter
+        self._repo = repo
+        self._sessions = sessions
+        self._cipher = cipher
+
+    def out(self, row: Any) -> ConnectionOut:
+        return ConnectionOut(
+            id=row.id,
+            provider=self.adapter.provider,
+            account_id=row.account_id,
+            account_name=row.account_name,
+            status="broken" if row.status == "broken" else "active",
+            error=row.error if row.status == "broken" else None,
+            created_at=row.created_at,
+        )
+
+    async def store(self, tenant_id: str, account: Account) -> ConnectionOut:
+        """Keep a checked account: a new connection, or the repair of this tenant's existing
+        connection to the same account."""
+        async with transaction(self._sessions) as session:
+            known = await self._repo.connection_of_account(session, tenant_id, account.account_id)
+            secret = self._cipher.encrypt(account.secret)
+            if known is not None:
+                await self._repo.update_connection(
+                    session,
+                    known.id,
+                    token_encrypted=secret,
+                    account_name=account.account_name,
+                    status="active",
+                    error=None,
+                    broken_since=None,
+                )
+                connection_id = str(known.id)
+                log.info("connection_repaired", connection_id=connection_id)
+            else:
+                connection_id = f"{self.adapter.provider}_{secrets.token_hex(12)}"
+                await self._repo.add_connection(
+                    session,
+                    id=connection_id,
+                    tenant_id=tenant_id,
+                    account_id=account.account_id,
+                    account_name=account.account_name,
+                    token_encrypted=secret,
+                    status="active",
+                )
+            row = await self._repo.connection(session, connection_id)
+        return self.out(row)
+
+    async def of_tenant_all(self, tenant_id: str) -> list[ConnectionOut]:
+        async with transaction(self._sessions) as session:
+            rows = await self._repo.connections_of(session, tenant_id)
+        return [self.out(r) for r in rows]
+
+    async def of_tenant(self, tenant_id: str, connection_id: str) -> Any:
+        """The connection's row, if it is this tenant's: another tenant's is simply not found."""
+        async with transaction(self._sessions) as session:
+            row = await self._repo.connection(session, connection_id)
+        if row is None or row.tenant_id != tenant_id:
+            raise ConnectionNotFound(f"no {self.adapter.provider} connection {connection_id}")
+        return row
+
+    def encrypt(self, secret: str) -> str:
+        return self._cipher.encrypt(secret)
+
+    def decrypt(self, ciphertext: str) -> str:
+        return self._cipher.decrypt(ciphertext)
+
+    def session_of(self, row: Any) -> ProviderSession:
+        """The provider session of a connection row (its secret decrypted)."""
+        return self.adapter.session(self._cipher.decrypt(row.token_encrypted))
+
+    async def opened(
+        self, session: AsyncSession, connection_id: str
+    ) -> tuple[Any, ProviderSession]:
+        """A connection's row and provider session, inside the caller's transaction."""
+        row = await self._repo.connection(session, connection_id)
+        if row is None:
+            raise ConnectionNotFound(f"no {self.adapter.provider} connection {connection_id}")
+        return row, self.session_of(row)
+
+    async def mark_broken(self, connection_id: str, reason: str) -> None:
+        """The provider refused the credentials: say so on the connection (once)."""
+        async with transaction(self._sessions) as session:
+            row = await self._repo.connection(session, connection_id)
+            if row is None or row.status == "broken":
+                return
+            await self._repo.update_connection(
+                session,
+                connection_id,
+                status="broken",
+                error=reason[:2000],
+                broken_since=datetime.now(UTC),
+            )
+        log.warning("connection_broken", connection_id=connection_id, reason=reason)

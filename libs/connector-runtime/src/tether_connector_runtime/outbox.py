@@ -1,0 +1,136 @@
+"""The connector's transactional outbox: an event is written in the same transaction as the
+link state that says it happened, and a relay publishes it afterwards.
+
+A provider change and the link's new base commit together, so a crash can neither lose the
+change (state saved, event not sent) nor send it twice with different bases. The relay
+publishes rows in id order and deletes each once the bus has it; a crash between the two
+publishes the same CloudEvent (same id) again, which consumers drop by id or by clock.
+With several replicas on PostgreSQL only the holder of an advisory lock relays, which keeps
+each task's events in commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tether_common.db import transaction
+from tether_common.leadership import Leadership
+from tether_events import CloudEvent, EventBus, decode, encode
+
+log = structlog.get_logger(__name__)
+
+PUBLISHED = Counter(
+    "tether_connector_outbox_published_total", "Events a connector's relay published", ["provider"]
+)
+BACKLOG = Gauge(
+    "tether_connector_outbox_backlog", "Events written but not yet published", ["provider"]
+)
+BATCH = 100
+
+
+class ConnectorOutbox:
+    """Writes events into ``<provider>_outbox`` and rings the relay after commits."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._committed = asyncio.Event()
+
+    async def add(
+        self, session: AsyncSession, topic: str, event: CloudEvent[Any], key: str | None = None
+    ) -> None:
+        """Queue ``event`` inside the caller's transaction (key: default the subject)."""
+        await session.execute(
+            insert(self.table).values(
+                event_id=event.id,
+                topic=topic,
+                key=key or event.subject,
+                payload=encode(event).decode(),
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def committed(self) -> None:
+        """Call after a transaction that added events committed: they leave at once."""
+        self._committed.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._committed.wait()
+        except TimeoutError:
+            pass
+        # Cleared before the relay reads, so a commit announced meanwhile is not missed.
+        self._committed.clear()
+
+
+class ConnectorRelay:
+    def __init__(
+        self,
+        provider: str,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        outbox: ConnectorOutbox,
+        *,
+        interval: float = 1.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self._provider = provider
+        self._engine = engine
+        self._sessions = sessions
+        self._bus = bus
+        self._outbox = outbox
+        self._interval = interval
+        self._max_backoff = max_backoff
+
+    async def run(self) -> None:
+        """Publish until cancelled; failures (bus or database down) back off and retry while
+        the outbox simply grows."""
+        leadership = Leadership(self._engine, f"tether.{self._provider}-connector.outbox")
+        failures = 0
+        try:
+            while True:
+                try:
+                    if await leadership.acquire():
+                        await self.publish_pending()
+                    failures = 0
+                    await self._outbox.wait(self._interval)
+                except Exception:
+                    failures += 1
+                    delay = min(self._max_backoff, self._interval * 2 ** min(failures, 16))
+                    log.exception("connector_relay_failed", attempt=failures, retry_in=delay)
+                    await leadership.release()
+                    await asyncio.sleep(delay)
+        finally:
+            await leadership.release()
+
+    async def publish_pending(self) -> int:
+        """Publish every waiting event, oldest first; returns how many."""
+        t = self._outbox.table
+        published = 0
+        while True:
+            async with transaction(self._sessions) as session:
+                rows = list(await session.execute(select(t).order_by(t.c.id).limit(BATCH)))
+                backlog = (await session.execute(select(func.count()).select_from(t))).scalar()
+            BACKLOG.labels(self._provider).set(backlog or 0)
+            for row in rows:
+                await self._bus.publish(row.topic, decode(row.payload.encode()), key=row.key)
+                # Shielded: a shutdown after the bus took the event waits for the delete
+                # rather than leave a needless duplicate for the next start.
+                await asyncio.shield(self._forget(row.id))
+                published += 1
+            if len(rows) < BATCH:
+                return published
+
+    async def _forget(self, row_id: int) -> None:
+        t = self._outbox.table
+        async with transaction(self._sessions) as session:
+            await session.execute(delete(t).where(t.c.id == row_id))
+        PUBLISHED.labels(self._provider).inc()

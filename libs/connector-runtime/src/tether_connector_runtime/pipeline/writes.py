@@ -1,0 +1,104 @@
+"""Core -> provider: a task's new state reaches each of its links' items.
+
+Per link, in its turn: the engine decides (skip what the item already reflects; archive for a
+deleted task; else the fields that differ from the base). Before writing, the item is read: a
+person's edit not yet published is published first (the write would silently overwrite it),
+and core answers with a merged state that is written then. A deletion needs no read: a pending
+edit does not save a deleted task. A provider failure parks the link's work (parking.py).
+"""
+
+from __future__ import annotations
+
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import parking, removals, tasks
+from tether_connector_runtime.pipeline.context import Pipeline
+from tether_connector_runtime.pipeline.observations import publish_news
+from tether_connector_runtime.places import StatusMapping
+from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
+from tether_connector_runtime.store.repository import StoredLink
+from tether_events import TaskChanged
+from tether_sync import (
+    ArchiveProviderCopy,
+    Skip,
+    TaskSnapshot,
+    after_write,
+    decide_outbound,
+)
+
+# Failures that pass: the work waits on its link and is tried again.
+PASSING = (RetryableProviderError, AuthRevokedError)
+
+
+async def on_task_changed(p: Pipeline, task: TaskChanged) -> None:
+    async with transaction(p.sessions) as session:
+        links = await p.repo.links_of_task(session, task.task_id)
+    for link in links:
+        async with p.turns.turn(link.link_id):
+            await _offer(p, link.link_id, task)
+
+
+async def _offer(p: Pipeline, link_id: str, task: TaskChanged) -> None:
+    async with transaction(p.sessions) as session:
+        link = await p.repo.link(session, link_id, for_update=True)
+        if link is None or link.status not in removals.LIVE:
+            # A pending link's export takes the task's newest state when it completes (core
+            # re-sends a state newer than the one the item was created from).
+            return
+        if link.parked is not None:
+            await parking.keep_newer(p, session, link, task)
+            return
+    await attempt_write(p, link_id, task)
+
+
+async def attempt_write(p: Pipeline, link_id: str, task: TaskChanged) -> bool:
+    """Apply ``task`` to the link's item (caller holds the turn); False when it was parked."""
+    try:
+        outcome = await _write(p, link_id, tasks.snapshot_of(task))
+        if isinstance(outcome, ArchiveProviderCopy):
+            await removals.archive(p, link_id, outcome)
+        elif isinstance(outcome, StoredLink):
+            await removals.unlink(p, outcome)
+    except PASSING as exc:
+        await parking.park(p, link_id, task, exc)
+        return False
+    return True
+
+
+async def _write(
+    p: Pipeline, link_id: str, snapshot: TaskSnapshot
+) -> ArchiveProviderCopy | StoredLink | None:
+    """Decide and write; returns an archive to carry out, or the link if its item is gone."""
+    published = False
+    try:
+        async with transaction(p.sessions) as session:
+            link = await p.repo.link(session, link_id, for_update=True)
+            if link is None or link.state is None or link.external_id is None:
+                return None
+            if link.status not in removals.LIVE:
+                return None
+            decision = decide_outbound(link.state, snapshot)
+            if isinstance(decision, Skip):
+                return None
+            if isinstance(decision, ArchiveProviderCopy):
+                return decision
+            if decision.is_empty:
+                await p.repo.save_state(session, after_write(link.state, decision))
+                return None
+            row, provider = await p.connections.opened(session, link.connection_id)
+            item = await provider.read(link.external_id)
+            if item is None or item.closed:
+                return link
+            published = await publish_news(p, session, link, row, item, {})
+            if published:
+                return None
+            move_to = None
+            if "completed" in decision.changes:
+                mapping = StatusMapping.stored(row.list_mapping)
+                completed = bool(decision.changes["completed"])
+                move_to = mapping.placement(item.place_id, item.container_id, completed)
+            await provider.update(item, decision.changes, link.link_id, move_to)
+            await p.repo.save_state(session, after_write(link.state, decision))
+        return None
+    finally:
+        if published:
+            p.outbox.committed()  # after the commit: the change leaves at once

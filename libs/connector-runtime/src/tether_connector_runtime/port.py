@@ -1,0 +1,208 @@
+"""The provider adapter port: what a provider must supply, and nothing the pipeline can do once.
+
+The pipeline (export with crash recovery, the per-link turn, deciding and parking writes,
+observing items, deletions, reconciliation, webhook intake, connections, the internal API) is
+the runtime's. A provider adapter is its auth flow, its HTTP calls, its field mapping, its
+notion of place (list / section / workflow status) and its webhook dialect:
+
+- :class:`ProviderAdapter`: the provider as a whole (checking credentials, opening a
+  :class:`ProviderSession` for one account, its :class:`WebhookDialect`, its consent flow);
+- :class:`ProviderSession`: one account's view of the provider: targets, items, webhooks,
+  changes since a cursor.
+
+Every call raises the runtime's provider errors (:mod:`tether_connector_runtime.retry`):
+``RetryableProviderError`` (5xx, 429, network), ``AuthRevokedError`` (the credentials are no
+good), ``PermanentProviderError`` (the same call will fail again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from tether_contracts.connections import Container
+from tether_sync import FieldName, FieldValue, TaskFields
+
+
+@dataclass(frozen=True)
+class Account:
+    """Whose credentials were checked: the provider's account id and a name to show, and the
+    secret to keep (encrypted) for that account, in the adapter's own format."""
+
+    account_id: str
+    account_name: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an item is created: a container (board, project) and optionally a place in it
+    (list, section)."""
+
+    container_id: str
+    place_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderItem:
+    """A provider item as the pipeline sees it.
+
+    ``fields``: the mapped values, our marker stripped; ``completed`` is the provider's own
+    flag (a status mapping, if the connection has one, may override it from ``place_id``).
+    ``closed``: archived or trashed (recoverable). ``marker``: the link id our marker names, if
+    the item carries one. ``edited_at``: the item's last modification, if the provider says.
+    """
+
+    external_id: str
+    container_id: str
+    place_id: str | None
+    fields: TaskFields
+    closed: bool = False
+    url: str = ""
+    marker: str | None = None
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ItemNotice:
+    """A provider's word that an item may have changed (a webhook event, a polled action).
+
+    ``field_edited_at``: when the provider says each field was set, if it says (the date of
+    the action that set it); ``latest_wins`` compares these, not the item's last activity.
+    """
+
+    external_id: str
+    field_edited_at: Mapping[FieldName, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified webhook delivery: its id (for dedupe), the model its webhook watches (to
+    know the webhook), and the items it names."""
+
+    delivery_id: str
+    model_id: str
+    notices: Sequence[ItemNotice]
+
+
+@dataclass(frozen=True)
+class ChangesSince:
+    """What changed in a container after a cursor: the items to observe and where the next
+    poll starts. ``complete`` False: the provider could not say everything (a cursor too old);
+    the caller then observes every linked item."""
+
+    notices: Sequence[ItemNotice]
+    cursor: str | None
+    complete: bool = True
+
+
+class ProviderSession(Protocol):
+    """One account's view of the provider (its credentials decrypted)."""
+
+    async def targets(self) -> list[Container]:
+        """Containers this account can export into, each with its places."""
+
+    async def resolve(self, target: Mapping[str, str]) -> Placement:
+        """Where an export's ``target`` points; ``PermanentProviderError`` if nowhere."""
+
+    async def place(self, place_id: str) -> Placement:
+        """The container a place belongs to (status mapping); ``PermanentProviderError`` if
+        this account cannot see it."""
+
+    async def find_marked(self, placement: Placement, link_id: str) -> ProviderItem | None:
+        """The item a crashed export attempt created for ``link_id``, if any."""
+
+    async def create(self, placement: Placement, fields: TaskFields, link_id: str) -> ProviderItem:
+        """Create the item carrying ``fields`` and our marker for ``link_id``, in one call
+        where the provider allows (the marker must exist as soon as the item does)."""
+
+    async def read(self, external_id: str) -> ProviderItem | None:
+        """The item now; None when it no longer exists."""
+
+    async def update(
+        self,
+        item: ProviderItem,
+        changes: Mapping[FieldName, FieldValue],
+        link_id: str,
+        move_to: str | None,
+    ) -> ProviderItem:
+        """Write ``changes`` (and move to place ``move_to``); returns the item as written."""
+
+    async def archive(self, external_id: str) -> None:
+        """Archive / trash the item, recoverably."""
+
+    async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
+        """Make sure the provider calls ``callback_url`` for changes in the container;
+        returns the provider's webhook id (adopting one registered before)."""
+
+    async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
+        """Items changed in the container after ``cursor`` (None: from now on)."""
+
+
+class WebhookDialect(Protocol):
+    """How the provider calls us back."""
+
+    async def handshake(self, request: Request) -> Response | None:
+        """Answer a set-up request before any check (Asana's ``X-Hook-Secret``), else None."""
+
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
+        """Check the signature on the raw bytes; ``SignatureInvalid`` if it does not hold."""
+
+    def parse(self, body: bytes) -> Delivery:
+        """The delivery's id, model and items; ``ValueError``/``KeyError`` if malformed."""
+
+
+@dataclass(frozen=True)
+class ConsentStarted:
+    """A consent flow begun: the provider's page, the value its return will name this flow by
+    (OAuth 1.0a's request token, OAuth 2's ``state``) and what completing it needs (the request
+    token's secret, a PKCE verifier), which the runtime keeps encrypted until the return."""
+
+    authorize_url: str
+    state: str
+    secret: str
+
+
+class ConsentFlow(Protocol):
+    """A provider's consent page (OAuth 1.0a or 2.0). The runtime keeps each flow between its
+    start and the browser's return (single use, expiring) and stores the account it yields."""
+
+    async def begin(self) -> ConsentStarted:
+        """Start a flow (``OAuthNotConfigured``/``AppRefused`` when the app's own settings
+        are missing or wrong)."""
+
+    def state_of(self, params: Mapping[str, str]) -> str:
+        """Which flow the return's query parameters name; ``ValueError`` (with the reason a
+        person should read) when they name none, e.g. consent was refused."""
+
+    async def complete(self, params: Mapping[str, str], secret: str) -> Account:
+        """Exchange what the provider sent back for the account's credentials;
+        ``PermanentProviderError`` when the provider refuses."""
+
+
+class ProviderAdapter(Protocol):
+    """A provider: its name, credentials, sessions, webhooks and consent flow."""
+
+    provider: str
+    credentials: type[BaseModel]  # the body of POST /connections for this provider
+
+    async def authenticate(self, credentials: BaseModel) -> Account:
+        """Check pasted credentials with the provider; ``AuthRevokedError`` /
+        ``PermanentProviderError`` when refused (the reason in the message)."""
+
+    def session(self, secret: str) -> ProviderSession:
+        """One account's session from its stored secret."""
+
+    def webhook_url(self) -> str:
+        """Where this provider's webhooks arrive (registered with it)."""
+
+    @property
+    def webhooks(self) -> WebhookDialect: ...
+
+    @property
+    def consent(self) -> ConsentFlow | None: ...

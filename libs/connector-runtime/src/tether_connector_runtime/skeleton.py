@@ -1,0 +1,50 @@
+"""An adapter for a provider whose connector is not built yet: the service runs on the runtime
+(health, metrics, the internal API, the bus) but refuses every connection, plainly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from tether_connector_runtime.port import Account, Delivery, ProviderSession
+from tether_connector_runtime.retry import PermanentProviderError
+from tether_connector_runtime.signatures import SignatureInvalid
+
+
+class AnyCredentials(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class NotYetConnectable:
+    """Every connection attempt is refused with the reason; nothing else can be reached."""
+
+    credentials: type[BaseModel] = AnyCredentials
+    consent = None
+
+    def __init__(self, provider: str, public_url: str) -> None:
+        self.provider = provider
+        self._public_url = public_url.rstrip("/")
+
+    async def authenticate(self, credentials: BaseModel) -> Account:
+        raise PermanentProviderError(f"{self.provider} connections are not available yet")
+
+    def session(self, secret: str) -> ProviderSession:
+        raise PermanentProviderError(f"{self.provider} connections are not available yet")
+
+    def webhook_url(self) -> str:
+        return f"{self._public_url}/webhooks/{self.provider}"
+
+    @property
+    def webhooks(self) -> NotYetConnectable:
+        return self
+
+    async def handshake(self, request: Request) -> Response | None:
+        return None
+
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
+        raise SignatureInvalid(f"{self.provider} registers no webhooks yet")
+
+    def parse(self, body: bytes) -> Delivery:
+        raise ValueError(f"{self.provider} registers no webhooks yet")

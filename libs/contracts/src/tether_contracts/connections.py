@@ -1,0 +1,127 @@
+"""HTTP models of connections: every connector serves them (its internal API), the gateway
+passes them on to clients. One definition here, never one on each side.
+
+The internal API every connector serves (the connector runtime implements it once), under
+``/internal/v1``:
+
+=========================================================  ============================
+``POST   /tenants/{t}/connections``  (provider credentials)  201 ``ConnectionOut``; 400 refused
+``GET    /tenants/{t}/connections``                          200 ``list[ConnectionOut]``
+``GET    /tenants/{t}/connections/{id}``                     200 ``ConnectionOut``; 404
+``GET    /tenants/{t}/connections/{id}/targets``             200 ``Targets``
+``GET    /tenants/{t}/connections/{id}/status-mapping``      200 ``StatusMappingOut``
+``PUT    /tenants/{t}/connections/{id}/status-mapping``      200 ``StatusMappingOut``; 422
+``GET    /tenants/{t}/connections/{id}/deletions``           200 ``DeletionsOut``
+``POST   /tenants/{t}/connections/{id}/deletions/confirm``   200 ``ConfirmedOut``
+``POST   /tenants/{t}/oauth/authorize`` ``AuthorizeRequest``  200 ``AuthorizationStarted``
+``POST   /oauth/callback`` (the query the provider sent back)  201 ``ConnectionOut``; 400
+=========================================================  ============================
+
+404s carry ``connection_not_found``; a connection of another tenant is not found.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tether_contracts.sync import Provider
+
+ConnectionStatus = Literal["active", "broken"]
+Meaning = Literal["done", "not_done"]
+
+
+class ConnectionOut(BaseModel):
+    """A person's provider account as Tether holds it (never its token)."""
+
+    id: str = Field(description="Starts with the provider's name: trello_…, asana_…, jira_…")
+    provider: Provider
+    account_id: str
+    account_name: str
+    status: ConnectionStatus = Field(
+        description="`broken`: the provider refused the credentials for good (revoked, "
+        "expired); reconnect to repair it"
+    )
+    error: str | None = Field(default=None, description="Why it is broken")
+    created_at: datetime
+
+
+class Place(BaseModel):
+    """Where an item sits inside a container: a Trello list, an Asana section, a Jira status."""
+
+    id: str
+    name: str
+
+
+class Container(BaseModel):
+    """What an item is created in: a Trello board, an Asana project, a Jira project."""
+
+    id: str
+    name: str
+    kind: str = Field(description="The provider's word for it: board, project")
+    group: str | None = Field(
+        default=None, description="What holds the container, if anything (an Asana workspace)"
+    )
+    places: list[Place] = Field(description="Its lists / sections / statuses, in order")
+
+
+class Targets(BaseModel):
+    """Where tasks can be exported for one connection."""
+
+    containers: list[Container]
+
+
+class StatusMappingBody(BaseModel):
+    places: dict[str, Meaning] = Field(
+        description="Place id (Trello list, Asana section, Jira status) -> `done` or "
+        "`not_done`; an empty object removes the mapping"
+    )
+
+
+class MappedPlace(BaseModel):
+    place_id: str
+    container_id: str
+    meaning: Meaning
+
+
+class StatusMappingOut(BaseModel):
+    connection_id: str
+    places: list[MappedPlace]
+
+
+class HeldDeletionOut(BaseModel):
+    link_id: str
+    task_id: str | None
+    direction: Literal["provider", "core"] = Field(
+        description="`provider`: the item was deleted or archived in the provider (the task "
+        "would be unlinked and flagged); `core`: the task was deleted here (the item would be "
+        "archived)"
+    )
+    held_at: datetime
+
+
+class DeletionsOut(BaseModel):
+    connection_id: str
+    paused: bool = Field(description="True while deletions of this account wait for a person")
+    approved_until: datetime | None = Field(
+        description="After a confirmation, deletions pass unchecked until then"
+    )
+    held: list[HeldDeletionOut]
+
+
+class ConfirmedOut(BaseModel):
+    propagated: int = Field(description="Held deletions now carried out")
+    withdrawn: int = Field(
+        description="Held deletions dropped because the item came back before confirming"
+    )
+
+
+class AuthorizeRequest(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class AuthorizationStarted(BaseModel):
+    authorize_url: str = Field(description="The provider's consent page for this flow")
+    expires_at: datetime = Field(description="After this the flow must be started again")

@@ -1,0 +1,64 @@
+"""Trello as a provider adapter of the connector runtime: a pasted user token or OAuth 1.0a,
+one app key, boards of lists of cards (PROVIDERS.md, Trello)."""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import BaseModel, Field
+
+from tether_connector_runtime.port import Account
+from tether_connector_runtime.ratelimit import RateLimiter
+from trello_connector.client import TrelloClient, trello_limiter
+from trello_connector.config import TrelloSettings
+from trello_connector.dialect import TrelloWebhooks
+from trello_connector.oauth import TrelloConsent
+from trello_connector.session import TrelloSession
+
+
+class TrelloCredentials(BaseModel):
+    token: str = Field(min_length=8, max_length=512, description="A Trello user token")
+
+
+class TrelloAdapter:
+    provider = "trello"
+    credentials: type[BaseModel] = TrelloCredentials
+
+    def __init__(self, http: httpx.AsyncClient, settings: TrelloSettings) -> None:
+        self._http = http
+        self._settings = settings
+        # One limiter for every account: the app key's budget is shared by all of them.
+        self._limiter: RateLimiter = trello_limiter()
+        self._webhooks = TrelloWebhooks(settings.api_secret.get_secret_value())
+        self._consent = TrelloConsent(http, settings, self._account_of)
+
+    def client(self, token: str) -> TrelloClient:
+        return TrelloClient(
+            self._http,
+            api_url=self._settings.api_url,
+            key=self._settings.api_key,
+            token=token,
+            limiter=self._limiter,
+        )
+
+    async def authenticate(self, credentials: BaseModel) -> Account:
+        assert isinstance(credentials, TrelloCredentials)
+        return await self._account_of(credentials.token)
+
+    async def _account_of(self, token: str) -> Account:
+        member = await self.client(token).me()
+        name = str(member.get("username") or member.get("fullName") or "")
+        return Account(account_id=str(member["id"]), account_name=name, secret=token)
+
+    def session(self, secret: str) -> TrelloSession:
+        return TrelloSession(self.client(secret))
+
+    def webhook_url(self) -> str:
+        return self._settings.webhook_url
+
+    @property
+    def webhooks(self) -> TrelloWebhooks:
+        return self._webhooks
+
+    @property
+    def consent(self) -> TrelloConsent:
+        return self._consent
