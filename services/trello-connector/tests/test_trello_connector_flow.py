@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tether_connector_runtime.pipeline import observations
 from tether_connector_runtime.pipeline.reconcile import reconcile_once
@@ -159,6 +160,34 @@ async def connect_and_export(h: Harness) -> str:
     return str(h.of(LinkChanged)[0].external_id)
 
 
+async def settled(h: Harness) -> None:
+    """Wait until nothing is left to happen: every webhook delivered, every outbox row
+    published and every event handled by the connector and the tap. What has not happened
+    then will not (a wait for a condition, never for a time)."""
+    p = h.connector.state.connector.pipeline
+    subscribed = {
+        Topic.TASK_CHANGED: ("trello-connector",),
+        Topic.LINK_EVENTS: ("trello-connector", "test-tap"),
+        Topic.PROVIDER_CHANGED: ("test-tap",),
+    }
+    for _ in range(500):
+        await h.trello.post("/_emulator/webhooks/flush")
+        async with p.sessions() as session:
+            outbox = p.outbox.table
+            backlog = (await session.execute(select(func.count()).select_from(outbox))).scalar()
+        behind = [
+            (topic, group)
+            for topic, groups in subscribed.items()
+            for group in groups
+            if await h.bus.store.committed(topic_name(topic), group)
+            < len(h.bus.store.logs[topic_name(topic)].records)
+        ]
+        if not backlog and not behind:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the connector never settled")
+
+
 async def cards(h: Harness) -> list[dict[str, Any]]:
     return list(
         (
@@ -260,9 +289,7 @@ async def test_a_core_edit_reaches_the_card_and_its_echo_stops(harness: Harness)
             break
         await asyncio.sleep(0.02)
     assert await title() == "Plan the week (v2)"
-    emulator_state = (await harness.trello.post("/_emulator/webhooks/flush")).json()
-    assert emulator_state["flushed"]
-    await asyncio.sleep(0.2)
+    await settled(harness)
     # Our own write came back as a webhook: recognised as an echo, nothing published.
     assert harness.of(ProviderItemChanged) == []
     assert card_id
@@ -296,8 +323,7 @@ async def test_a_dropped_webhook_is_repaired_by_reconciliation(harness: Harness)
     await reconcile_once(harness.connector.state.connector.pipeline)  # sets the cursor
     await harness.trello.post("/_emulator/webhooks/drop-next", params={"count": 1})
     await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Renamed"})
-    await harness.trello.post("/_emulator/webhooks/flush")
-    await asyncio.sleep(0.1)
+    await settled(harness)
     assert harness.of(ProviderItemChanged) == []  # the webhook was lost
     assert await reconcile_once(harness.connector.state.connector.pipeline) == 1
     await until(lambda: bool(harness.of(ProviderItemChanged)))  # through the outbox
@@ -474,8 +500,7 @@ async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) ->
             break
         await asyncio.sleep(0.02)
     assert await card_list() == lists["To do"]
-    await harness.trello.post("/_emulator/webhooks/flush")
-    await asyncio.sleep(0.2)
+    await settled(harness)
     assert len(harness.of(ProviderItemChanged)) == 1
 
     # Completed in core: the card moves to Done (and its due date is marked complete).
@@ -490,8 +515,7 @@ async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) ->
         await asyncio.sleep(0.02)
     (card,) = await cards(harness)
     assert (card["idList"], card["dueComplete"]) == (lists["Done"], True)
-    await harness.trello.post("/_emulator/webhooks/flush")
-    await asyncio.sleep(0.2)
+    await settled(harness)
     assert len(harness.of(ProviderItemChanged)) == 1
 
 
@@ -531,7 +555,9 @@ async def test_our_write_seen_before_its_base_is_saved_is_not_taken_for_an_edit(
     async def save_after_a_look(*args: Any, **kwargs: Any) -> None:
         if not observers:
             observers.append(asyncio.create_task(observations.observe(state, ItemNotice(card_id))))
-            await asyncio.sleep(0.2)  # the observation gets every chance to run first
+            # The observation has read the link and waits for its turn (with the turn gone
+            # it would run through now, and this wait would fail the test).
+            await until(lambda: state.turns.holders("link-1") >= 2)
         await real_save(*args, **kwargs)
 
     monkeypatch.setattr(state.repo, "save_state", save_after_a_look)
@@ -541,7 +567,6 @@ async def test_our_write_seen_before_its_base_is_saved_is_not_taken_for_an_edit(
         changed.envelope(source="/test", subject="task-1", tenant_id="acme"),
     )
     await until(lambda: bool(observers) and observers[0].done())
-    await harness.trello.post("/_emulator/webhooks/flush")
-    await asyncio.sleep(0.2)
+    await settled(harness)
     assert (await cards(harness))[0]["name"] == "Plan the week (v2)"
     assert harness.of(ProviderItemChanged) == []

@@ -43,5 +43,10 @@ class LinkTurns:
             if entry.holders == 0 and self._turns.get(link_id) is entry:
                 del self._turns[link_id]
 
+    def holders(self, link_id: str) -> int:
+        """How many hold or await ``link_id``'s turn now (0 when none)."""
+        entry = self._turns.get(link_id)
+        return entry.holders if entry is not None else 0
+
     def __len__(self) -> int:
         return len(self._turns)
