@@ -304,6 +304,18 @@ async def test_a_card_edit_becomes_a_provider_change_on_its_base(harness: Harnes
     assert change.base_clock == VectorClock({"core": 1})
     assert change.base_values == {"description": ""}
     assert change.new_values == {"description": "Agenda"}
+    # latest_wins compares when THAT field was edited: the date of Trello's action.
+    actions = await h_actions(harness, card_id)
+    edit = next(a for a in actions if a["type"] == "updateCard" and "desc" in a["data"]["old"])
+    edited = datetime.fromisoformat(edit["date"].replace("Z", "+00:00"))
+    assert change.field_edited_at == {"description": edited}
+
+
+async def h_actions(h: Harness, card_id: str) -> list[dict[str, Any]]:
+    found = await h.trello.get(
+        f"/1/boards/{h.board_id}/actions", params={"key": "sandbox-key", "token": TOKEN}
+    )
+    return [a for a in found.json() if a["data"].get("card", {}).get("id") == card_id]
 
 
 async def test_a_bad_signature_is_401_and_changes_nothing(harness: Harness) -> None:

@@ -61,3 +61,22 @@ def test_due_dates_are_written_at_noon_utc_and_read_as_the_utc_day() -> None:
     assert due_from_trello("2026-12-01T23:30:00.000-05:00") == date(2026, 12, 2)
     assert due_from_trello(None) is None
     assert due_to_trello(None) is None
+
+
+def test_an_actions_date_dates_exactly_the_fields_it_changed() -> None:
+    from datetime import UTC, datetime
+
+    from trello_connector.mapping import action_field_times
+
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    rename = {
+        "type": "updateCard",
+        "date": "2026-12-01T09:30:00.000Z",
+        "data": {"card": {"id": "c"}, "old": {"name": "Before", "pos": 3}},
+    }
+    assert action_field_times(rename) == {"title": at}
+    moved = {**rename, "data": {"card": {"id": "c"}, "old": {"idList": "l1"}}}
+    assert action_field_times(moved) == {"completed": at}  # a mapped list may say done
+    created = {"type": "createCard", "date": "2026-12-01T09:30:00.000Z", "data": {}}
+    assert set(action_field_times(created)) == {"title", "description", "due_date", "completed"}
+    assert action_field_times({"type": "updateCard", "data": {"old": {"name": "x"}}}) == {}
