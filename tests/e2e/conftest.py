@@ -16,6 +16,7 @@ from tests.e2e.kafka_tap import create_namespace_topics, ensure_namespace_topics
 from tests.e2e.trello_world import (
     TrelloEmulatorProcess,
     TrelloWorld,
+    another_tenant,
     connected_world,
     trello_env,
 )
@@ -47,8 +48,11 @@ def api_token(deployment: Deployment) -> str:
     return mint_token(deployment)
 
 
-def mint_token(deployment: Deployment) -> str:
-    """A token minted the way an operator does: ``tether token create``."""
+def mint_token(
+    deployment: Deployment, *, tenant: str = "acme", email: str = "ada@example.com"
+) -> str:
+    """A token minted the way an operator does: ``tether token create`` (the tenant is
+    created if missing)."""
     result = subprocess.run(
         [
             sys.executable,
@@ -57,9 +61,9 @@ def mint_token(deployment: Deployment) -> str:
             "token",
             "create",
             "--tenant",
-            "acme",
+            tenant,
             "--email",
-            "ada@example.com",
+            email,
         ],
         env={**os.environ, "TETHER_GATEWAY_DATABASE_URL": deployment.database_url},
         capture_output=True,
@@ -82,12 +86,20 @@ def trello_emulator(tmp_path: Path) -> Iterator[TrelloEmulatorProcess]:
 
 
 @pytest.fixture
+def trello_env_overrides() -> dict[str, str]:
+    """Environment given to every service of ``trello_world`` on top of ``trello_env``; a test
+    module overrides this fixture to tune settings (e.g. quicker retries)."""
+    return {}
+
+
+@pytest.fixture
 async def trello_world(
     database_url: str,
     kafka_bootstrap_servers: str,
     topic_namespace: str,
     tmp_path: Path,
     trello_emulator: TrelloEmulatorProcess,
+    trello_env_overrides: dict[str, str],
 ) -> AsyncIterator[TrelloWorld]:
     """Every service as a process, configured for the emulator, with Trello connected."""
     deployment = Deployment(
@@ -97,7 +109,7 @@ async def trello_world(
         topic_namespace=topic_namespace,
         ports={spec.name: free_port() for spec in SERVICES},
     )
-    deployment.extra_env = trello_env(deployment, trello_emulator)
+    deployment.extra_env = trello_env(deployment, trello_emulator) | trello_env_overrides
     await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
     await asyncio.to_thread(deployment.start, lambda message: None)
     try:
@@ -106,6 +118,17 @@ async def trello_world(
             yield world
     finally:
         await asyncio.to_thread(deployment.stop, lambda message: None)
+
+
+@pytest.fixture
+async def second_trello_tenant(trello_world: TrelloWorld) -> AsyncIterator[TrelloWorld]:
+    """Another company on ``trello_world``'s deployment: its own API token, Trello member,
+    token, board and connection; it shares nothing in Trello with the first tenant."""
+    api_token = await asyncio.to_thread(
+        mint_token, trello_world.deployment, tenant="globex", email="grace@example.com"
+    )
+    async with another_tenant(trello_world, api_token, name="globex") as world:
+        yield world
 
 
 def task_changed_topic(deployment: Deployment) -> str:

@@ -177,3 +177,40 @@ async def connected_world(
         yield TrelloWorld(
             deployment, api, trello, board["id"], board["lists"][0]["id"], connected.json()["id"]
         )
+
+
+@asynccontextmanager
+async def another_tenant(
+    world: TrelloWorld, api_token: str, *, name: str
+) -> AsyncIterator[TrelloWorld]:
+    """Another tenant on ``world``'s deployment and emulator: its own Trello member and token,
+    a board only that member (and the test's observer) can see, and a connection with that
+    token made with ``api_token`` (a gateway token of the other tenant)."""
+    trello = world.trello
+    token = f"{name}-" + "0" * (63 - len(name))
+    member = await trello.post(
+        "/_emulator/members", json={"username": name, "token": token, "joinBoards": False}
+    )
+    member.raise_for_status()
+    overview = (await trello.get("/_emulator")).json()
+    observer = next(m["id"] for m in overview["members"] if OBSERVER_TOKEN in m["tokens"])
+    board = await trello.post(
+        "/_emulator/boards",
+        json={"name": name.capitalize(), "members": [member.json()["id"], observer]},
+    )
+    board.raise_for_status()
+    async with httpx.AsyncClient(
+        base_url=world.deployment.url("api-gateway"),
+        timeout=30,
+        headers={"Authorization": f"Bearer {api_token}"},
+    ) as api:
+        connected = await api.post("/v1/connections", json={"provider": "trello", "token": token})
+        assert connected.status_code == 201, connected.text
+        yield TrelloWorld(
+            world.deployment,
+            api,
+            trello,
+            board.json()["id"],
+            board.json()["lists"][0]["id"],
+            connected.json()["id"],
+        )

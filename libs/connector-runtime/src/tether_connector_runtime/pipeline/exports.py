@@ -10,8 +10,10 @@ findable. The provider failing for a while parks the export on its link (parking
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
 from tether_common.errors import NotFound
@@ -45,7 +47,7 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
     nothing to attempt now)."""
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, request.link_id, for_update=True)
-        if link is not None and link.status != "pending":
+        if link is not None and link.status not in ("pending", "failed"):
             if link.status == "active" and link.state is not None:
                 # A redelivered request: say it again (core applies it idempotently).
                 await announce.link_changed(
@@ -62,6 +64,8 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
         if link is not None and link.parked is not None:
             await parking.keep_newer(p, session, link, request.task)
             return None
+        if link is not None and link.status == "failed":
+            return await _export_again(p, session, link, request)
         if link is None:
             await p.repo.add_pending_link(
                 session,
@@ -72,6 +76,34 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
                 target=dict(request.target),
             )
     return link is not None
+
+
+async def _export_again(
+    p: Pipeline, session: AsyncSession, link: StoredLink, request: ExportRequested
+) -> bool | None:
+    """The task is exported again after its link failed: core reuses the link (its id marks
+    any item an attempt made), so the request must not be taken for a duplicate, or the link
+    would stay pending in core for good."""
+    if link.state is None:
+        # No item was recorded: export afresh to the place now asked for, as a recovery (an
+        # item an earlier attempt made is found by its marker, not made twice).
+        await p.repo.restart_export(session, link.link_id, dict(request.target))
+        return True
+    # Its item exists and writes to it were given up: sync into it again rather than adopt
+    # it as new (its stale values would then flow back over the task's). The retrier takes
+    # it at once and says active when the task's state is written, retrying if it fails.
+    now = p.now()
+    await p.repo.set_link_status(session, link.link_id, "active")
+    await p.repo.park(
+        session,
+        link.link_id,
+        task=tasks.to_json(request.task),
+        attempts=0,
+        next_attempt_at=now,
+        retry_until=now + timedelta(seconds=p.retry.limit),
+        error="exported again after its writes were given up",
+    )
+    return None
 
 
 async def attempt_export(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: bool) -> bool:

@@ -183,6 +183,17 @@ class ConnectorRepository:
             )
         )
 
+    async def restart_export(
+        self, session: AsyncSession, link_id: str, target: dict[str, str]
+    ) -> None:
+        """A failed link exported again: pending once more, towards ``target``."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(status="pending", target=target, updated_at=_now())
+        )
+
     async def park(
         self,
         session: AsyncSession,

@@ -1,8 +1,8 @@
 """The control API under ``/_emulator``: not part of Trello, a remote control for tests and the
 sandbox. It seeds the world, acts "as a person in Trello", disturbs webhook delivery, withholds
-answers (see holds), shows the request log and the cards, and resets. It is neither
-authenticated nor rate limited, and it never appears in the request log, so tests can count
-exactly the calls their client made.
+answers (see holds), makes boards fail (see outages), shows the request log and the cards, and
+resets. It is neither authenticated nor rate limited, and it never appears in the request log,
+so tests can count exactly the calls their client made.
 """
 
 from __future__ import annotations
@@ -73,6 +73,13 @@ class LimitsIn(_Model):
     window_seconds: float | None = Field(None, alias="windowSeconds", gt=0)
     members_limit: int | None = Field(None, alias="membersLimit", ge=0)
     members_window_seconds: float | None = Field(None, alias="membersWindowSeconds", gt=0)
+
+
+class OutageIn(_Model):
+    # Required, so that an outage of everything is asked for (null), never a forgotten field.
+    board_id: str | None = Field(alias="boardId")
+    # Trello's failures that pass are 5xx; its 429 is JSON and has its own control (limits).
+    status: int = Field(503, ge=500, le=599)
 
 
 class HoldIn(_Model):
@@ -270,6 +277,27 @@ async def release_holds(holds: Holds) -> JSON:
 async def clear_holds(holds: Holds) -> JSON:
     """Disarm every rule and send every withheld answer."""
     return {"disarmed": holds.disarm(), "released": holds.release()}
+
+
+# --- outages ------------------------------------------------------------------------------
+
+
+@router.get("/outages")
+async def get_outages(emu: Emu) -> list[JSON]:
+    return emu.outages.to_json()
+
+
+@router.post("/outages")
+async def start_outage(body: OutageIn, emu: Emu) -> JSON:
+    """Every API request concerning the board (every one when ``board_id`` is null) answers
+    ``status`` in plain text, performing nothing, until the outages are ended."""
+    board_id = None if body.board_id is None else emu.store.board(body.board_id).id
+    return emu.outages.start(board_id, body.status).to_json()
+
+
+@router.delete("/outages")
+async def end_outages(emu: Emu) -> JSON:
+    return {"ended": emu.outages.end_all()}
 
 
 # --- observing and resetting ---------------------------------------------------------------

@@ -17,6 +17,7 @@ import httpx
 
 from tether_emulators.trello.errors import NOT_FOUND, UNAUTHORIZED, TrelloError, invalid_value
 from tether_emulators.trello.limits import Clock, LimitConfig, RateLimiter
+from tether_emulators.trello.outages import Outages
 from tether_emulators.trello.params import Params, boolean, card_patch, text, trello_id
 from tether_emulators.trello.store import (
     JSON,
@@ -47,7 +48,8 @@ class SandboxInfo:
 
 
 class TrelloEmulator:
-    """One emulated Trello: its store, rate limiter, webhook dispatcher and request log."""
+    """One emulated Trello: its store, rate limiter, outages, webhook dispatcher and request
+    log."""
 
     def __init__(
         self,
@@ -69,6 +71,7 @@ class TrelloEmulator:
         self._wall_clock = wall_clock
         self._sandbox = sandbox
         self.limiter = RateLimiter(limits, clock)
+        self.outages = Outages()
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED_REQUESTS)
         self._request_sequence = 0
         self.store = TrelloStore(wall_clock)
@@ -116,6 +119,7 @@ class TrelloEmulator:
         self.dispatcher.drop_next = 0
         self.dispatcher.deliveries.clear()
         self.limiter.reset()
+        self.outages.end_all()
         self.requests.clear()
         self._seed()
 

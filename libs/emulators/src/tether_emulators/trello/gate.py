@@ -1,4 +1,5 @@
-"""What happens to every ``/1/...`` request before its handler: parameters, auth, rate limits.
+"""What happens to every ``/1/...`` request before its handler: outages, parameters, auth, rate
+limits.
 
 A plain ASGI middleware rather than FastAPI dependencies, because its effects must reach every
 answer, including 404s and 400s raised in handlers: the ``x-rate-limit-*`` headers and the
@@ -7,6 +8,7 @@ request log (method, path, status) that tests use to count writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether_emulators.trello.errors import TrelloError
 from tether_emulators.trello.oauth import OAUTH_PATHS
+from tether_emulators.trello.outages import Outage, boards_concerned
 from tether_emulators.trello.params import parse_body
 
 if TYPE_CHECKING:
@@ -75,9 +78,29 @@ class TrelloGate:
             await send(message)
 
         try:
-            await self._handle(scope, receive, logged_send, body)
+            outage = self._outage(scope, body)
+            if outage is not None:
+                # Nothing is performed, checked or counted: the failing part of Trello would
+                # have done all of that.
+                refusal = PlainTextResponse(outage.body, outage.status)
+                await refusal(scope, receive, logged_send)
+            else:
+                await self._handle(scope, receive, logged_send, body)
         finally:
             emulator.log_request(method, path, status_seen[0] if status_seen else 500)
+
+    def _outage(self, scope: Scope, body: bytes) -> Outage | None:
+        """The outage this request meets, if any (outages.py)."""
+        outages = self.emulator.outages
+        if not outages:
+            return None
+        request = Request(scope)
+        params: dict[str, Any] = dict(request.query_params)
+        # A body Trello cannot read leaves the query to name the board, if anything does.
+        with contextlib.suppress(TrelloError):
+            params.update(parse_body(request.headers.get("content-type", ""), body))
+        boards = boards_concerned(self.emulator.store, scope["method"], scope["path"], params)
+        return outages.refusing(boards)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         if scope["path"] in OAUTH_PATHS:
