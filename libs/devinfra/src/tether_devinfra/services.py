@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tether_devinfra.process import pid_alive, spawn, terminate
+from tether_devinfra.process import pid_alive, port_open, spawn, terminate
 
 
 @dataclass(frozen=True)
@@ -170,12 +170,23 @@ class Deployment:
             say(f"{spec.name} stopped")
 
     def kill(self, name: str) -> None:
-        """kill -9 one service: the crash tests' way of pulling the plug."""
+        """kill -9 one service: the crash tests' way of pulling the plug. Returns at once, so
+        a test can kill several services in one step; see :meth:`wait_dead`."""
         spec = next(s for s in SERVICES if s.name == name)
         pid = pid_alive(self.pid_file(spec))
         if pid is not None:
             os.killpg(pid, 9)
             self.pid_file(spec).unlink(missing_ok=True)
+
+    def wait_dead(self, name: str, within: float = 10) -> None:
+        """Wait until a killed service's port is closed: the signal is delivered
+        asynchronously, and a restart must not find the old process still holding the port."""
+        spec = next(s for s in SERVICES if s.name == name)
+        deadline = time.monotonic() + within
+        while port_open("127.0.0.1", self.port(spec)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} still listens on :{self.port(spec)} after kill -9")
+            time.sleep(0.05)
 
 
 def wait_http(url: str, *, within: float, log: Path, pid_file: Path | None = None) -> None:

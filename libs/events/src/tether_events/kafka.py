@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 
 from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
 from tether_events.coalescing import plan_deliveries
@@ -139,25 +139,55 @@ class KafkaBus:
     async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=100)
-            for partition, messages in batches.items():
-                records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
-                deliveries = plan_deliveries(
-                    records, _key(subscription.coalesce_by), _newer(subscription.newer_of)
+            # Per partition of the batch, the first offset not committed yet.
+            uncommitted = {tp: messages[0].offset for tp, messages in batches.items() if messages}
+            try:
+                for partition, messages in batches.items():
+                    await self._deliver(consumer, subscription, partition, messages, uncommitted)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The group rebalanced while this batch was in hand (a member joined or left:
+                # another replica, or a service restarted after a crash with a backlog), so
+                # its partitions may be another member's now and the commit was refused.
+                # What was not committed is delivered again to the partition's owner
+                # (handlers are idempotent): drop the rest of the batch, and rewind what is
+                # still ours, so records fetched after it cannot be handled (and committed)
+                # before it. Raising instead would end this loop, and with it the
+                # subscription, silently: the service would stay up, never reading again.
+                log.warning(
+                    "consumer_rebalanced_mid_batch", group=subscription.group_id, error=str(exc)
                 )
-                if len(deliveries) < len(records):
-                    log.debug(
-                        "events_coalesced",
-                        group=subscription.group_id,
-                        topic=partition.topic,
-                        partition=partition.partition,
-                        skipped=len(records) - len(deliveries),
-                    )
-                committed = 0
-                for delivery in deliveries:
-                    await self._handle(delivery.item, subscription.handler)
-                    if delivery.done > committed:
-                        committed = delivery.done
-                        await consumer.commit({partition: records[committed - 1].offset + 1})
+                for partition, offset in uncommitted.items():
+                    with contextlib.suppress(IllegalStateError):  # no longer assigned to us
+                        consumer.seek(partition, offset)
+
+    async def _deliver(
+        self,
+        consumer: AIOKafkaConsumer,
+        subscription: Subscription,
+        partition: TopicPartition,
+        messages: Sequence[ConsumerRecord[bytes, bytes]],
+        uncommitted: dict[TopicPartition, int],
+    ) -> None:
+        records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
+        deliveries = plan_deliveries(
+            records, _key(subscription.coalesce_by), _newer(subscription.newer_of)
+        )
+        if len(deliveries) < len(records):
+            log.debug(
+                "events_coalesced",
+                group=subscription.group_id,
+                topic=partition.topic,
+                partition=partition.partition,
+                skipped=len(records) - len(deliveries),
+            )
+        committed = 0
+        for delivery in deliveries:
+            await self._handle(delivery.item, subscription.handler)
+            if delivery.done > committed:
+                committed = delivery.done
+                offset = records[committed - 1].offset + 1
+                await consumer.commit({partition: offset})
+                uncommitted[partition] = offset
 
     async def _handle(self, record: _Record, handler: Handler) -> None:
         if isinstance(record.event, UndecodableEvent):
