@@ -6,12 +6,12 @@ already holds what it wrote. Here the connector writes title "B" while core has 
 answered a newer edit, "C"; Trello applies "B", its answer is withheld (/_emulator/holds), and
 the connector dies. Restarted, it reads the card, sees "B" differ from the base "A", and
 publishes it as a person's Trello edit; core finds a conflict (core "C", Trello "B") and the
-later edit wins: Trello's, since our own write landed after "C". The acknowledged "C" is lost
-and a conflict nobody made is recorded.
+later edit wins: Trello's, since our own write landed after "C". The acknowledged "C" would be
+lost and a conflict nobody made recorded.
 
-Kept as a strict xfail until the runtime tells its own unrecorded write from a person's edit
-(e.g. by committing the write it is about to make on the link first, and taking an item that
-matches it as that write's echo): it then passes, and the marker has to go.
+The runtime commits the write it is about to make on the link first (its intent), and takes
+an item that holds it for that write's echo: the restarted connector settles the base at "B"
+and writes "C".
 
 Each step waits on what the emulator reports (a held answer, a hung-up client), never on time.
 """
@@ -28,11 +28,6 @@ from tests.e2e.trello_world import TrelloWorld, eventually
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.e2e,
-    pytest.mark.xfail(
-        strict=True,
-        reason="a write applied by Trello but not recorded before kill -9 is taken for a "
-        "person's edit after the restart, and wins over a newer acknowledged core edit",
-    ),
 ]
 
 

@@ -122,12 +122,21 @@ class ConnectorRelay:
             BACKLOG.labels(self._provider).set(backlog or 0)
             for row in rows:
                 await self._bus.publish(row.topic, decode(row.payload.encode()), key=row.key)
-                # Shielded: a shutdown after the bus took the event waits for the delete
-                # rather than leave a needless duplicate for the next start.
-                await asyncio.shield(self._forget(row.id))
+                await self._forget_finishing(row.id)
                 published += 1
             if len(rows) < BATCH:
                 return published
+
+    async def _forget_finishing(self, row_id: int) -> None:
+        """Delete the published row even when the relay is being stopped: a shutdown after
+        the bus took the event waits for the delete (rather than leave a needless duplicate
+        for the next start, or a transaction cut off on a connection being disposed)."""
+        forgetting = asyncio.ensure_future(self._forget(row_id))
+        try:
+            await asyncio.shield(forgetting)
+        except asyncio.CancelledError:
+            await forgetting
+            raise
 
     async def _forget(self, row_id: int) -> None:
         t = self._outbox.table

@@ -19,8 +19,15 @@ from tether_connector_runtime.pipeline import announce, removals
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ItemNotice, ProviderItem
-from tether_connector_runtime.store.repository import StoredLink
-from tether_sync import FieldName, after_publish, decide_inbound
+from tether_connector_runtime.store.repository import StoredLink, WriteIntent
+from tether_sync import (
+    FIELD_NAMES,
+    FieldName,
+    LinkState,
+    TaskFields,
+    after_publish,
+    decide_inbound,
+)
 
 
 async def observe(p: Pipeline, notice: ItemNotice) -> None:
@@ -61,14 +68,40 @@ async def publish_news(
     the caller's transaction; False when there is nothing new (our own echo, a no-op)."""
     assert link.state is not None
     observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
+    base = settled_base(link.state, link.intent, observed)
     change = decide_inbound(
-        link.state,
+        base,
         observed,
         edited_at=item.edited_at or p.now(),
         field_edited_at=field_edited_at,
     )
     if change is None:
+        if link.intent is not None:
+            await p.repo.save_state(session, base)  # the write landed (or not): settled
         return False
     await announce.provider_changed(p, session, link, change)
-    await p.repo.save_state(session, after_publish(link.state, change))
+    await p.repo.save_state(session, after_publish(base, change))
     return True
+
+
+def settled_base(state: LinkState, intent: WriteIntent | None, observed: TaskFields) -> LinkState:
+    """The link's base once a write under way is accounted for.
+
+    A write is recorded on the link before the provider is called; a crash (or another
+    replica looking) before its new base is saved finds the item holding it. Each field the
+    item holds at the written value is our write, not a person's edit: it joins the base. When
+    the whole write is there, the item reflects the written state's clock as well.
+    """
+    if intent is None:
+        return state
+    landed = {
+        name: intent.fields.value(name)
+        for name in FIELD_NAMES
+        if observed.value(name) == intent.fields.value(name)
+        and state.synced_fields.value(name) != intent.fields.value(name)
+    }
+    fields = state.synced_fields.with_values(landed)
+    clock = state.synced_clock
+    if fields == intent.fields:
+        clock = clock.merge(intent.clock)
+    return state.model_copy(update={"synced_fields": fields, "synced_clock": clock})

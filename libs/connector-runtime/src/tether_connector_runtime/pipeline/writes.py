@@ -9,18 +9,22 @@ edit does not save a deleted task. A provider failure parks the link's work (par
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import parking, removals, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.places import StatusMapping
+from tether_connector_runtime.port import ProviderItem, ProviderSession
 from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
-from tether_connector_runtime.store.repository import StoredLink
+from tether_connector_runtime.store.repository import StoredLink, WriteIntent
 from tether_events import TaskChanged
 from tether_sync import (
     ArchiveProviderCopy,
     Skip,
     TaskSnapshot,
+    WritePlan,
     after_write,
     decide_outbound,
 )
@@ -67,7 +71,35 @@ async def attempt_write(p: Pipeline, link_id: str, task: TaskChanged) -> bool:
 async def _write(
     p: Pipeline, link_id: str, snapshot: TaskSnapshot
 ) -> ArchiveProviderCopy | StoredLink | None:
-    """Decide and write; returns an archive to carry out, or the link if its item is gone."""
+    """Decide and write; returns an archive to carry out, or the link if its item is gone.
+
+    The write is recorded on the link (its intent) and committed before the provider is
+    called, and the new base after: killed in between, the next look at the item takes what
+    it holds of the write for our echo, not for a person's edit (observations.settled_base).
+    """
+    plan = await _plan(p, link_id, snapshot)
+    if not isinstance(plan, _Planned):
+        return plan
+    await plan.provider.update(plan.item, plan.decision.changes, link_id, plan.move_to)
+    async with transaction(p.sessions) as session:
+        link = await p.repo.link(session, link_id, for_update=True)
+        if link is not None and link.state is not None:
+            await p.repo.save_state(session, after_write(link.state, plan.decision))
+    return None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    provider: ProviderSession
+    item: ProviderItem
+    decision: WritePlan
+    move_to: str | None
+
+
+async def _plan(
+    p: Pipeline, link_id: str, snapshot: TaskSnapshot
+) -> _Planned | ArchiveProviderCopy | StoredLink | None:
+    """What to write, with its intent committed; or what to do instead."""
     published = False
     try:
         async with transaction(p.sessions) as session:
@@ -80,7 +112,7 @@ async def _write(
             if isinstance(decision, Skip):
                 return None
             if isinstance(decision, ArchiveProviderCopy):
-                return decision
+                return decision  # a pending edit does not save a deleted task: no read
             if decision.is_empty:
                 await p.repo.save_state(session, after_write(link.state, decision))
                 return None
@@ -90,15 +122,28 @@ async def _write(
                 return link
             published = await publish_news(p, session, link, row, item, {})
             if published:
-                return None
+                return None  # a person's edit goes first; core answers with a merged state
+            if link.intent is not None:
+                # An earlier write's intent was settled against the item: work from there.
+                settled = await p.repo.link(session, link_id)
+                assert settled is not None
+                assert settled.state is not None
+                again = decide_outbound(settled.state, snapshot)
+                if not isinstance(again, WritePlan):
+                    return None
+                if again.is_empty:
+                    await p.repo.save_state(session, after_write(settled.state, again))
+                    return None
+                decision = again
             move_to = None
             if "completed" in decision.changes:
                 mapping = StatusMapping.stored(row.list_mapping)
                 completed = bool(decision.changes["completed"])
                 move_to = mapping.placement(item.place_id, item.container_id, completed)
-            await provider.update(item, decision.changes, link.link_id, move_to)
-            await p.repo.save_state(session, after_write(link.state, decision))
-        return None
+            await p.repo.record_intent(
+                session, link_id, WriteIntent(decision.target, decision.clock)
+            )
+        return _Planned(provider, item, decision, move_to)
     finally:
         if published:
             p.outbox.committed()  # after the commit: the change leaves at once

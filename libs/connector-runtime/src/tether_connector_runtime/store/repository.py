@@ -32,6 +32,15 @@ class Parked:
 
 
 @dataclass(frozen=True)
+class WriteIntent:
+    """A write to the provider under way: the fields it sets the item to, and the task clock
+    it brings the item to. Recorded before the call, cleared when the new base is saved."""
+
+    fields: TaskFields
+    clock: VectorClock
+
+
+@dataclass(frozen=True)
 class StoredLink:
     """A link as the connector knows it: where the item lives plus its sync state."""
 
@@ -47,6 +56,7 @@ class StoredLink:
     state: LinkState | None  # None until the provider item exists
     target: dict[str, str] | None = None  # where the export asked the item to go
     parked: Parked | None = None  # work waiting for a retry
+    intent: WriteIntent | None = None  # a write that may have reached the provider
 
     @property
     def is_parked(self) -> bool:
@@ -85,7 +95,14 @@ class StoredLink:
             state,
             dict(row.target) if row.target is not None else None,
             parked,
+            _intent(row.intent),
         )
+
+
+def _intent(raw: Any) -> WriteIntent | None:
+    if raw is None:
+        return None
+    return WriteIntent(TaskFields.model_validate(raw["fields"]), VectorClock(raw["clock"]))
 
 
 class ConnectorRepository:
@@ -285,6 +302,7 @@ class ConnectorRepository:
             await session.execute(insert(links).values(link_id=link.link_id, **values))
 
     async def save_state(self, session: AsyncSession, state: LinkState) -> None:
+        """The link's new base; any write intent is settled by it."""
         links = self.t.links
         await session.execute(
             update(links)
@@ -292,6 +310,21 @@ class ConnectorRepository:
             .values(
                 synced_clock=state.synced_clock.to_dict(),
                 synced_fields=state.synced_fields.model_dump(mode="json"),
+                intent=None,
+                updated_at=_now(),
+            )
+        )
+
+    async def record_intent(self, session: AsyncSession, link_id: str, intent: WriteIntent) -> None:
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(
+                intent={
+                    "fields": intent.fields.model_dump(mode="json"),
+                    "clock": intent.clock.to_dict(),
+                },
                 updated_at=_now(),
             )
         )

@@ -84,6 +84,9 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("next_attempt_at", UtcDateTime, nullable=True),
         Column("retry_until", UtcDateTime, nullable=True),
         Column("last_error", Text, nullable=True),
+        # The write under way, recorded before the provider is called ({fields, clock}): an
+        # item found holding it after a crash is that write's echo, not a person's edit.
+        Column("intent", JSON, nullable=True),
         Index(f"ix_{prefix}_links_external_id", "external_id"),
         Index(f"ix_{prefix}_links_next_attempt_at", "next_attempt_at"),
     )

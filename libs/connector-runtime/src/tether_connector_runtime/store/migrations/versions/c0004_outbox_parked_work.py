@@ -1,4 +1,5 @@
-"""The connector's outbox, work parked per link for retries, and broken connections.
+"""The connector's outbox, work parked per link for retries, the write under way on each
+link, and broken connections.
 
 Revision ID: c0004
 Revises: c0003
@@ -17,7 +18,15 @@ down_revision = "c0003"
 branch_labels = None
 depends_on = None
 
-LINK_COLUMNS = ("target", "parked", "attempts", "next_attempt_at", "retry_until", "last_error")
+LINK_COLUMNS = (
+    "target",
+    "parked",
+    "attempts",
+    "next_attempt_at",
+    "retry_until",
+    "last_error",
+    "intent",
+)
 
 
 def upgrade() -> None:
@@ -39,6 +48,7 @@ def upgrade() -> None:
     op.add_column(links, sa.Column("next_attempt_at", UtcDateTime, nullable=True))
     op.add_column(links, sa.Column("retry_until", UtcDateTime, nullable=True))
     op.add_column(links, sa.Column("last_error", sa.Text, nullable=True))
+    op.add_column(links, sa.Column("intent", sa.JSON, nullable=True))
     op.create_index(f"ix_{prefix}_links_next_attempt_at", links, ["next_attempt_at"])
 
 
