@@ -112,6 +112,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
                 )
             ).json()
             yield Harness(api, trello, bus, links, board["lists"][0]["id"])
+            # As a server finishes its requests before shutting down: let webhook deliveries
+            # in flight end before the connector's lifespan closes the database under them.
+            await trello.post("/_emulator/webhooks/flush")
         await bus.stop()
     await get_emulator(emulator).aclose()
 
