@@ -35,7 +35,7 @@ from tether_events import (
 from tether_sync import CoreTask, FieldStamp, ProviderChange, TaskFields, merge_provider_change
 
 BOARD = "board-1"
-TODO = f"{BOARD}/todo"
+TODO_LIST = f"{BOARD}/todo"
 
 
 def state(
@@ -70,7 +70,7 @@ def export_request(
     task: TaskChanged,
     *,
     link_id: str = "link-1",
-    place_id: str = TODO,
+    place_id: str = TODO_LIST,
     tenant_id: str = "acme",
 ) -> ExportRequested:
     return ExportRequested(
