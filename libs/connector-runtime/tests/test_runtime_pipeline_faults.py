@@ -479,12 +479,6 @@ async def test_the_relay_publishes_in_order_and_forgets_what_it_published(
         assert list(await session.execute(select(p.outbox.table))) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a notice's field time is trusted even when the field was edited again "
-    "after the action it names (webhooks late or out of order); the item's current value is "
-    "then dated by the older edit and can lose to a core edit made between the two",
-)
 async def test_a_late_notice_does_not_date_a_newer_value_by_an_older_edit(
     rig: PipelineRig, fake: FakeProvider
 ) -> None:
@@ -499,3 +493,21 @@ async def test_a_late_notice_does_not_date_a_newer_value_by_an_older_edit(
     (change,) = rig.events(ProviderItemChanged)
     assert change.new_values == {"title": "second"}
     assert change.field_edited_at.get("title", change.edited_at) >= second_at
+
+
+async def test_a_late_notice_dates_the_value_it_set_while_the_item_still_holds_it(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    renamed_at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    described_at = renamed_at + timedelta(hours=2)
+    late = fake.edit(item_id, title="renamed", at=renamed_at)
+    fake.edit(item_id, description="later", at=described_at)  # another field, edited since
+    await observations.observe(rig.pipeline, late)
+    await rig.relay()
+
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "renamed", "description": "later"}
+    # The title still holds what the late action set: that action's date is its edit time,
+    # not the item's last activity (the description's edit).
+    assert change.field_edited_at["title"] == renamed_at

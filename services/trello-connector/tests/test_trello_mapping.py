@@ -66,17 +66,55 @@ def test_due_dates_are_written_at_noon_utc_and_read_as_the_utc_day() -> None:
 def test_an_actions_date_dates_exactly_the_fields_it_changed() -> None:
     from datetime import UTC, datetime
 
-    from trello_connector.mapping import action_field_times
+    from trello_connector.mapping import action_notice
 
     at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     rename = {
         "type": "updateCard",
         "date": "2026-12-01T09:30:00.000Z",
-        "data": {"card": {"id": "c"}, "old": {"name": "Before", "pos": 3}},
+        "data": {"card": {"id": "c", "name": "After"}, "old": {"name": "Before", "pos": 3}},
     }
-    assert action_field_times(rename) == {"title": at}
+    notice = action_notice(rename)
+    assert notice is not None
+    assert notice.external_id == "c"
+    assert notice.field_edited_at == {"title": at}
+    assert notice.field_values == {"title": "After"}
     moved = {**rename, "data": {"card": {"id": "c"}, "old": {"idList": "l1"}}}
-    assert action_field_times(moved) == {"completed": at}  # a mapped list may say done
-    created = {"type": "createCard", "date": "2026-12-01T09:30:00.000Z", "data": {}}
-    assert set(action_field_times(created)) == {"title", "description", "due_date", "completed"}
-    assert action_field_times({"type": "updateCard", "data": {"old": {"name": "x"}}}) == {}
+    notice = action_notice(moved)
+    assert notice is not None
+    assert notice.field_edited_at == {"completed": at}  # a mapped list may say done
+    assert notice.field_values == {}  # completion is read from the list, not the action
+    created = {
+        "type": "createCard",
+        "date": "2026-12-01T09:30:00.000Z",
+        "data": {"card": {"id": "c"}},
+    }
+    notice = action_notice(created)
+    assert notice is not None
+    assert set(notice.field_edited_at) == {"title", "description", "due_date", "completed"}
+    undated = action_notice(
+        {"type": "updateCard", "data": {"card": {"id": "c"}, "old": {"name": "x"}}}
+    )
+    assert undated is not None
+    assert undated.field_edited_at == {}
+    assert action_notice({"type": "updateList", "data": {"list": {"id": "l"}}}) is None
+
+
+def test_an_actions_values_come_from_its_card_block_in_our_terms() -> None:
+    from trello_connector.mapping import action_notice, marker
+
+    action = {
+        "type": "updateCard",
+        "date": "2026-12-01T09:30:00.000Z",
+        "data": {
+            "card": {
+                "id": "c",
+                "desc": f"Notes\n\n{marker('link-1')}",
+                "due": "2026-12-03T12:00:00.000Z",
+            },
+            "old": {"desc": "", "due": None},
+        },
+    }
+    notice = action_notice(action)
+    assert notice is not None
+    assert notice.field_values == {"description": "Notes", "due_date": date(2026, 12, 3)}

@@ -11,20 +11,16 @@ each task's events in commit order.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from prometheus_client import Counter, Gauge
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tether_common.db import transaction
-from tether_common.leadership import Leadership
+from tether_common.relay import CommitSignal, finish_despite_stop, run_relay
 from tether_events import CloudEvent, EventBus, decode, encode
-
-log = structlog.get_logger(__name__)
 
 PUBLISHED = Counter(
     "tether_connector_outbox_published_total", "Events a connector's relay published", ["provider"]
@@ -35,12 +31,13 @@ BACKLOG = Gauge(
 BATCH = 100
 
 
-class ConnectorOutbox:
-    """Writes events into ``<provider>_outbox`` and rings the relay after commits."""
+class ConnectorOutbox(CommitSignal):
+    """Writes events into ``<provider>_outbox``; rings the relay after commits
+    (:meth:`committed`)."""
 
     def __init__(self, table: Any) -> None:
+        super().__init__()
         self.table = table
-        self._committed = asyncio.Event()
 
     async def add(
         self, session: AsyncSession, topic: str, event: CloudEvent[Any], key: str | None = None
@@ -55,19 +52,6 @@ class ConnectorOutbox:
                 created_at=datetime.now(UTC),
             )
         )
-
-    def committed(self) -> None:
-        """Call after a transaction that added events committed: they leave at once."""
-        self._committed.set()
-
-    async def wait(self, timeout: float) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._committed.wait()
-        except TimeoutError:
-            pass
-        # Cleared before the relay reads, so a commit announced meanwhile is not missed.
-        self._committed.clear()
 
 
 class ConnectorRelay:
@@ -91,25 +75,15 @@ class ConnectorRelay:
         self._max_backoff = max_backoff
 
     async def run(self) -> None:
-        """Publish until cancelled; failures (bus or database down) back off and retry while
-        the outbox simply grows."""
-        leadership = Leadership(self._engine, f"tether.{self._provider}-connector.outbox")
-        failures = 0
-        try:
-            while True:
-                try:
-                    if await leadership.acquire():
-                        await self.publish_pending()
-                    failures = 0
-                    await self._outbox.wait(self._interval)
-                except Exception:
-                    failures += 1
-                    delay = min(self._max_backoff, self._interval * 2 ** min(failures, 16))
-                    log.exception("connector_relay_failed", attempt=failures, retry_in=delay)
-                    await leadership.release()
-                    await asyncio.sleep(delay)
-        finally:
-            await leadership.release()
+        """Publish until cancelled (see :func:`tether_common.relay.run_relay`)."""
+        await run_relay(
+            self._engine,
+            f"tether.{self._provider}-connector.outbox",
+            self.publish_pending,
+            self._outbox,
+            interval=self._interval,
+            max_backoff=self._max_backoff,
+        )
 
     async def publish_pending(self) -> int:
         """Publish every waiting event, oldest first; returns how many."""
@@ -122,21 +96,10 @@ class ConnectorRelay:
             BACKLOG.labels(self._provider).set(backlog or 0)
             for row in rows:
                 await self._bus.publish(row.topic, decode(row.payload.encode()), key=row.key)
-                await self._forget_finishing(row.id)
+                await finish_despite_stop(self._forget(row.id))
                 published += 1
             if len(rows) < BATCH:
                 return published
-
-    async def _forget_finishing(self, row_id: int) -> None:
-        """Delete the published row even when the relay is being stopped: a shutdown after
-        the bus took the event waits for the delete (rather than leave a needless duplicate
-        for the next start, or a transaction cut off on a connection being disposed)."""
-        forgetting = asyncio.ensure_future(self._forget(row_id))
-        try:
-            await asyncio.shield(forgetting)
-        except asyncio.CancelledError:
-            await forgetting
-            raise
 
     async def _forget(self, row_id: int) -> None:
         t = self._outbox.table

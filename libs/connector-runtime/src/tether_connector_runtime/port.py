@@ -74,10 +74,25 @@ class ItemNotice:
 
     ``field_edited_at``: when the provider says each field was set, if it says (the date of
     the action that set it); ``latest_wins`` compares these, not the item's last activity.
+    ``field_values``: the value each of those actions set, where the provider says (Trello's
+    ``data.card`` carries the new value of each field in ``data.old``). A notice can arrive
+    after the field was edited again; its time then dates an older value, so it is used only
+    while the item still holds the value it names (otherwise the item's last activity, which
+    is no earlier than the newer edit, dates the field).
     """
 
     external_id: str
     field_edited_at: Mapping[FieldName, datetime] = field(default_factory=dict)
+    field_values: Mapping[FieldName, FieldValue] = field(default_factory=dict)
+
+    def times_still_true(self, item: TaskFields) -> dict[FieldName, datetime]:
+        """The stated times of the fields ``item`` still holds as the notice's action set them
+        (every stated time whose value the notice does not name)."""
+        return {
+            name: at
+            for name, at in self.field_edited_at.items()
+            if name not in self.field_values or self.field_values[name] == item.value(name)
+        }
 
 
 @dataclass(frozen=True)

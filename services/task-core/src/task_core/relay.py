@@ -12,7 +12,6 @@ when its session ends. SQLite means a single process, so there the relay always 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from task_core.models import OutboxMessage, utcnow
 from task_core.outbox import Outbox
 from task_core.repository import OutboxRepository
 from tether_common.db import transaction
-from tether_common.leadership import Leadership
+from tether_common.relay import finish_despite_stop, run_relay
 from tether_events import EventBus, decode
 
 log = structlog.get_logger(__name__)
@@ -71,29 +70,17 @@ class OutboxRelay:
         self._hooks = hooks or RelayHooks()
 
     async def run(self) -> None:
-        """Publish until cancelled: at once after a local commit, else every ``interval``.
-
-        Failures (bus or database unavailable) are logged and retried with backoff; the
-        changes themselves keep committing meanwhile, the outbox just grows.
-        """
-        leadership = Leadership(self._engine, LOCK_NAME)
-        failures = 0
-        try:
-            while True:
-                try:
-                    if await leadership.acquire():
-                        await self.publish_pending()
-                    failures = 0
-                    await self._outbox.wait_for_commit(self._interval)
-                except Exception:
-                    failures += 1
-                    RELAY_FAILURES.inc()
-                    delay = min(self._max_backoff, self._interval * 2 ** min(failures, 16))
-                    log.exception("outbox_relay_failed", attempt=failures, retry_in=delay)
-                    await leadership.release()
-                    await asyncio.sleep(delay)
-        finally:
-            await leadership.release()
+        """Publish until cancelled: at once after a local commit, else every ``interval``
+        (see :func:`tether_common.relay.run_relay`)."""
+        await run_relay(
+            self._engine,
+            LOCK_NAME,
+            self.publish_pending,
+            self._outbox,
+            interval=self._interval,
+            max_backoff=self._max_backoff,
+            on_failure=RELAY_FAILURES.inc,
+        )
 
     async def publish_pending(self) -> int:
         """Publish every unpublished message, oldest first; returns how many were published."""
@@ -122,12 +109,7 @@ class OutboxRelay:
             await self._hooks.before_mark(message)
         # Once the bus has the event, stopping the relay (a shutdown) waits for the mark rather
         # than cutting it off, which would only cause a needless duplicate after the restart.
-        marking = asyncio.ensure_future(self._mark_published(message))
-        try:
-            await asyncio.shield(marking)
-        except asyncio.CancelledError:
-            await marking
-            raise
+        await finish_despite_stop(self._mark_published(message))
 
     async def _mark_published(self, message: OutboxMessage) -> None:
         async with self._write_lock, transaction(self._sessions) as session:

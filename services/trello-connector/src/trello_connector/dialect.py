@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from fastapi import Request, Response
 
-from tether_connector_runtime.port import Delivery, ItemNotice
+from tether_connector_runtime.port import Delivery
 from tether_connector_runtime.signatures import verify_trello_signature
-from trello_connector.mapping import action_field_times
+from trello_connector.mapping import action_notice
 
 
 class TrelloWebhooks:
@@ -30,10 +30,8 @@ class TrelloWebhooks:
     def parse(self, body: bytes) -> Delivery:
         payload = json.loads(body)
         action = payload["action"]
-        card = (action.get("data") or {}).get("card") or {}
-        notices = (
-            [ItemNotice(str(card["id"]), action_field_times(action))] if card.get("id") else []
-        )
+        notice = action_notice(action)
+        notices = [notice] if notice is not None else []
         return Delivery(
             delivery_id=str(action["id"]), model_id=str(payload["model"]["id"]), notices=notices
         )

@@ -13,11 +13,12 @@ of our own write would look like a person's edit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from tether_connector_runtime.port import ProviderItem
-from tether_sync import FieldName, TaskFields
+from tether_connector_runtime.port import ItemNotice, ProviderItem
+from tether_sync import FieldName, FieldValue, TaskFields
 
 # A Markdown link reference definition: Trello renders nothing for it, so the marker is
 # invisible to people, yet it is created atomically with the card, which is what lets an
@@ -80,7 +81,7 @@ def card_item(card: dict[str, Any]) -> ProviderItem:
 
 # Which of our fields an action's ``data.old`` says changed (Trello names the card fields it
 # changed there; idList is a move between lists, which a status mapping reads as completion).
-_FIELD_OF = {
+_FIELD_OF: dict[str, FieldName] = {
     "name": "title",
     "desc": "description",
     "due": "due_date",
@@ -89,19 +90,41 @@ _FIELD_OF = {
 }
 
 
-def action_field_times(action: dict[str, Any]) -> dict[FieldName, datetime]:
-    """When the action set each of our fields: its ``date`` for every field in ``data.old``
-    (a ``createCard`` sets them all)."""
+def action_notice(action: dict[str, Any]) -> ItemNotice | None:
+    """What a card action (a webhook's ``action``, or one from ``/boards/{id}/actions``) says:
+    the card, when the action set each of our fields, and the value it set where the action
+    carries it; None for an action on no card.
+
+    Trello names the fields an ``updateCard`` changed in ``data.old`` and carries their new
+    values in ``data.card`` (https://developer.atlassian.com/cloud/trello/guides/rest-api/action-types/);
+    a ``createCard`` sets every field, though its ``data.card`` holds only the name.
+    """
+    data = action.get("data") or {}
+    card = data.get("card") or {}
+    if not card.get("id"):
+        return None
     at = parse_instant(action.get("date"))
     if at is None:
-        return {}
+        return ItemNotice(str(card["id"]))
     if action.get("type") == "createCard":
-        return dict.fromkeys(_ALL_FIELDS, at)
-    old = (action.get("data") or {}).get("old") or {}
-    return {_FIELD_OF[k]: at for k in old if k in _FIELD_OF}  # type: ignore[misc]
+        changed: list[str] = list(_FIELD_OF)
+    else:
+        changed = [k for k in data.get("old") or {} if k in _FIELD_OF]
+    times: dict[FieldName, datetime] = {_FIELD_OF[k]: at for k in changed}
+    values: dict[FieldName, FieldValue] = {}
+    for key in changed:
+        if key in card and key in _VALUE_OF:
+            values[_FIELD_OF[key]] = _VALUE_OF[key](card[key])
+    return ItemNotice(str(card["id"]), times, values)
 
 
-_ALL_FIELDS: tuple[FieldName, ...] = ("title", "description", "due_date", "completed")
+# Our value of a card field as an action's ``data.card`` carries it (``idList`` and
+# ``dueComplete`` are left out: with a status mapping completion is read from the list).
+_VALUE_OF: dict[str, Callable[[Any], FieldValue]] = {
+    "name": lambda v: str(v or ""),
+    "desc": lambda v: strip_marker(str(v or "")),
+    "due": lambda v: due_from_trello(v),
+}
 
 
 def parse_instant(value: object) -> datetime | None:

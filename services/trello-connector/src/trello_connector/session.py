@@ -4,11 +4,9 @@ webhooks and board actions (PROVIDERS.md, Trello)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from tether_connector_runtime.port import (
     ChangesSince,
-    ItemNotice,
     Placement,
     ProviderItem,
 )
@@ -17,7 +15,7 @@ from tether_contracts.connections import Container, Place
 from tether_sync import FieldName, FieldValue, TaskFields
 from trello_connector.client import TrelloClient
 from trello_connector.mapping import (
-    action_field_times,
+    action_notice,
     card_item,
     card_params,
     link_id_of,
@@ -110,16 +108,9 @@ class TrelloSession:
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         actions = await self._client.board_actions(container_id, since=cursor)
-        notices = [_notice(a) for a in actions if "card" in (a.get("data") or {})]
+        notices = [action_notice(a) for a in actions if "card" in (a.get("data") or {})]
         # Actions come newest first; the next poll starts after the newest.
         return ChangesSince(
             notices=[n for n in notices if n is not None],
             cursor=str(actions[0]["id"]) if actions else cursor,
         )
-
-
-def _notice(action: dict[str, Any]) -> ItemNotice | None:
-    card = action["data"]["card"]
-    if not card.get("id"):
-        return None
-    return ItemNotice(str(card["id"]), action_field_times(action))

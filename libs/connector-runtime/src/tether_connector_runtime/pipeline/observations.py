@@ -51,7 +51,9 @@ async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> Sto
         item = await provider.read(notice.external_id)
         if item is None or item.closed:
             return link
-        await publish_news(p, session, link, row, item, notice.field_edited_at)
+        # A late notice's times date only the values the item still holds.
+        times = notice.times_still_true(StatusMapping.stored(row.list_mapping).fields_of(item))
+        await publish_news(p, session, link, row, item, times)
     p.outbox.committed()
     return None
 

@@ -7,6 +7,7 @@ at one database; each connector then keeps its own tables and its own Alembic ve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import (
     JSON,
@@ -38,6 +39,9 @@ class ConnectorTables:
     outbox: Table
 
 
+# One set per prefix: SQLAlchemy caches compiled statements by their tables, so a pipeline
+# rebuilt over new Table objects (a restart in tests) would compile every statement again.
+@cache
 def connector_tables(prefix: str) -> ConnectorTables:
     metadata = new_metadata()
     connections = Table(

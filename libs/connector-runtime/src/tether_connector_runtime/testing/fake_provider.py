@@ -1,0 +1,281 @@
+"""The fake provider: an adapter and its store in one, with a person's edits, faults and holds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from tether_connector_runtime.port import Account, ConsentFlow, ItemNotice
+from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
+from tether_connector_runtime.testing.fake_session import FakeSession
+from tether_connector_runtime.testing.fake_webhooks import FakeWebhooks, field_name
+from tether_connector_runtime.testing.faults import (
+    CallKind,
+    ErrorFactory,
+    Fault,
+    Hold,
+    When,
+    revoked,
+    unavailable,
+)
+from tether_sync import FIELD_NAMES, FieldName, FieldValue, Provider
+
+
+class FakeCredentials(BaseModel):
+    token: str = Field(min_length=1, max_length=256)
+
+
+class FakeProvider:
+    """The provider (adapter and store in one). ``provider`` names it in events and replicas."""
+
+    credentials: type[BaseModel] = FakeCredentials
+
+    def __init__(
+        self,
+        provider: Provider = "trello",
+        *,
+        webhook_secret: str = "fake-webhook-secret",
+        webhook_url: str = "http://tether.test/webhooks/fake",
+    ) -> None:
+        self.provider: str = provider
+        self.now = T0
+        self.containers: dict[str, list[str]] = {}  # container id -> its place ids, in order
+        self.items: dict[str, FakeItem] = {}
+        self.calls: Counter[CallKind] = Counter()
+        self.done: Counter[CallKind] = Counter()
+        self.updates: list[Update] = []
+        self.faults_fired = 0  # calls that raised because a test asked them to
+        self.webhooks_registered: dict[str, str] = {}  # container id -> webhook id
+        self.revoked_tokens: set[str] = set()
+        # Every change to an item, in order: what changes_since reports after a cursor.
+        self.changes: list[tuple[str, ItemNotice]] = []  # (container id, notice)
+        self._faults: list[Fault] = []
+        self._failing: dict[str, ErrorFactory] = {}
+        self._holds: list[Hold] = []
+        self._ids = 0
+        self._webhooks = FakeWebhooks(webhook_secret)
+        self._webhook_url = webhook_url
+
+    # The port: ProviderAdapter ----------------------------------------------------------------
+    async def authenticate(self, credentials: BaseModel) -> Account:
+        assert isinstance(credentials, FakeCredentials)
+        if credentials.token in self.revoked_tokens:
+            raise revoked(f"token {credentials.token} is revoked")
+        return Account(
+            account_id=f"account-{credentials.token}",
+            account_name=f"Account {credentials.token}",
+            secret=credentials.token,
+        )
+
+    def session(self, secret: str) -> FakeSession:
+        return FakeSession(self, secret)
+
+    def webhook_url(self) -> str:
+        return self._webhook_url
+
+    @property
+    def webhooks(self) -> FakeWebhooks:
+        return self._webhooks
+
+    @property
+    def consent(self) -> ConsentFlow | None:
+        return None
+
+    # Setting the world up ---------------------------------------------------------------------
+    def add_container(self, container_id: str, places: tuple[str, ...] = ()) -> None:
+        """A container and its places (``<container>/todo`` and ``<container>/done`` if none
+        are named)."""
+        self.containers[container_id] = list(
+            places or (f"{container_id}/todo", f"{container_id}/done")
+        )
+
+    def container_of_place(self, place_id: str) -> str | None:
+        return next((c for c, places in self.containers.items() if place_id in places), None)
+
+    def tick(self, seconds: float = 1.0) -> datetime:
+        """Move the provider's clock on; returns the new time."""
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+    # A person, in the provider's own UI ---------------------------------------------------------
+    def edit(
+        self, external_id: str, *, at: datetime | None = None, **values: FieldValue
+    ) -> ItemNotice:
+        """A person sets fields of an item; returns the webhook notice naming the edit times."""
+        item = self.items[external_id]
+        when = at or self.tick()
+        typed = {field_name(k): v for k, v in values.items()}
+        item.fields = item.fields.with_values(typed)
+        item.edited_at = max(item.edited_at, when)
+        item.field_edited_at.update(dict.fromkeys(typed, when))
+        return self._changed(item, dict.fromkeys(typed, when), typed)
+
+    def move(self, external_id: str, place_id: str, *, at: datetime | None = None) -> ItemNotice:
+        item = self.items[external_id]
+        when = at or self.tick()
+        item.place_id = place_id
+        item.edited_at = max(item.edited_at, when)
+        return self._changed(item, {})
+
+    def close(self, external_id: str) -> ItemNotice:
+        """A person archives the item (recoverable)."""
+        item = self.items[external_id]
+        item.closed = True
+        item.edited_at = self.tick()
+        return self._changed(item, {})
+
+    def reopen(self, external_id: str) -> ItemNotice:
+        item = self.items[external_id]
+        item.closed = False
+        item.edited_at = self.tick()
+        return self._changed(item, {})
+
+    def delete(self, external_id: str) -> ItemNotice:
+        """A person deletes the item for good."""
+        item = self.items.pop(external_id)
+        return self._changed(item, {})
+
+    def notice(self, external_id: str, fields: Iterable[FieldName] = FIELD_NAMES) -> ItemNotice:
+        """A notice naming when each of ``fields`` got its current value (as a provider that
+        reports per-field edit times of an item's current state would)."""
+        item = self.items.get(external_id)
+        times = item.field_edited_at if item is not None else {}
+        return ItemNotice(external_id, {f: times[f] for f in fields if f in times})
+
+    def items_marked(self, link_id: str) -> list[FakeItem]:
+        """Every item (closed ones too) carrying ``link_id``'s marker."""
+        return [i for i in self.items.values() if i.marker == link_id]
+
+    def _changed(
+        self,
+        item: FakeItem,
+        times: dict[FieldName, datetime],
+        values: Mapping[FieldName, FieldValue] | None = None,
+    ) -> ItemNotice:
+        """The notice of a change: when each field was set and to what (as Trello's action
+        carries both)."""
+        notice = ItemNotice(item.external_id, times, dict(values or {}))
+        self.changes.append((item.container_id, notice))
+        return notice
+
+    # Faults and holds ---------------------------------------------------------------------------
+    def fail_next(
+        self,
+        kind: CallKind,
+        times: int = 1,
+        *,
+        error: ErrorFactory = unavailable,
+        container_id: str | None = None,
+        after_effect: bool = False,
+    ) -> Fault:
+        """The next ``times`` calls of ``kind`` (on ``container_id`` only, if given) raise;
+        ``after_effect``: once the call took effect (the provider did it, its answer is lost)."""
+        fault = Fault(kind, times, error, container_id, after_effect)
+        self._faults.append(fault)
+        return fault
+
+    def withdraw(self, fault: Fault) -> None:
+        """Withdraw a fault that has not fired (as often as asked) yet."""
+        if fault in self._faults:
+            self._faults.remove(fault)
+
+    def fail_container(self, container_id: str, error: ErrorFactory = unavailable) -> None:
+        """Every call touching ``container_id`` raises until :meth:`heal_container`."""
+        self._failing[container_id] = error
+
+    def heal_container(self, container_id: str) -> None:
+        self._failing.pop(container_id, None)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+        self._failing.clear()
+
+    def hold(
+        self, kind: CallKind, *, when: When = "before", container_id: str | None = None
+    ) -> Hold:
+        """The next call of ``kind`` (on ``container_id``, if given) stops inside the provider,
+        ``before`` or ``after`` its effect, until the hold is released."""
+        held = Hold(kind, when, container_id)
+        self._holds.append(held)
+        return held
+
+    def cancel(self, held: Hold) -> None:
+        """Withdraw a hold no call has reached yet."""
+        if held in self._holds:
+            self._holds.remove(held)
+
+    async def _enter(
+        self, kind: CallKind, container_id: str | None, token: str | None = None
+    ) -> None:
+        """Every call starts here: counted, then a fault raises, or a hold before the effect
+        waits."""
+        self.calls[kind] += 1
+        if token is not None and token in self.revoked_tokens:
+            raise revoked(f"token {token} is revoked")
+        if container_id is not None and container_id in self._failing:
+            self.faults_fired += 1
+            raise self._failing[container_id]()
+        self._fault(kind, container_id, after_effect=False)
+        await self._pause(kind, "before", container_id)
+
+    async def _leave(self, kind: CallKind, container_id: str | None) -> None:
+        """Every call that took effect ends here: counted, then a hold after the effect waits,
+        or a fault after the effect raises (the answer lost)."""
+        self.done[kind] += 1
+        await self._pause(kind, "after", container_id)
+        self._fault(kind, container_id, after_effect=True)
+
+    def _fault(self, kind: CallKind, container_id: str | None, *, after_effect: bool) -> None:
+        for fault in self._faults:
+            if (
+                fault.kind == kind
+                and fault.after_effect == after_effect
+                and fault.container_id in (None, container_id)
+            ):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+                self.faults_fired += 1
+                raise fault.error()
+
+    async def _pause(self, kind: CallKind, when: When, container_id: str | None) -> None:
+        held = next(
+            (
+                h
+                for h in self._holds
+                if h.kind == kind and h.when == when and h.container_id in (None, container_id)
+            ),
+            None,
+        )
+        if held is None:
+            return
+        self._holds.remove(held)
+        held.reached.set()
+        await held.released.wait()
+
+    def _new_id(self) -> str:
+        self._ids += 1
+        return f"{self.provider}-item-{self._ids}"
+
+    def _item(self, external_id: str) -> FakeItem | None:
+        return self.items.get(external_id)
+
+    # Convenience counters -----------------------------------------------------------------------
+    @property
+    def creates(self) -> int:
+        return self.done["create"]
+
+    @property
+    def reads(self) -> int:
+        return self.done["read"]
+
+    @property
+    def archives(self) -> int:
+        return self.done["archive"]
+
+    @property
+    def update_count(self) -> int:
+        return self.done["update"]

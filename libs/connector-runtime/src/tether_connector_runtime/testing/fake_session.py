@@ -1,0 +1,155 @@
+"""One account's view of the fake provider (the port's ``ProviderSession``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from tether_connector_runtime.port import ChangesSince, ItemNotice, Placement, ProviderItem
+from tether_connector_runtime.retry import PermanentProviderError
+from tether_connector_runtime.testing.fake_items import FakeItem, Update
+from tether_connector_runtime.testing.faults import CallKind
+from tether_contracts.connections import Container, Place
+from tether_sync import FIELD_NAMES, FieldName, FieldValue, TaskFields
+
+if TYPE_CHECKING:
+    from tether_connector_runtime.testing.fake_provider import FakeProvider
+
+
+class FakeSession:
+    """One account's view of the fake provider: every call goes through the provider's faults
+    and holds. ``token`` is the account's secret; a revoked one is refused (401)."""
+
+    def __init__(self, fake: FakeProvider, token: str) -> None:
+        self._fake = fake
+        self.token = token
+
+    async def _enter(self, kind: CallKind, container_id: str | None) -> None:
+        await self._fake._enter(kind, container_id, self.token)
+
+    async def targets(self) -> list[Container]:
+        await self._enter("targets", None)
+        found = [
+            Container(
+                id=c,
+                name=c,
+                kind="container",
+                places=[Place(id=p, name=p) for p in places],
+            )
+            for c, places in self._fake.containers.items()
+        ]
+        await self._fake._leave("targets", None)
+        return found
+
+    async def resolve(self, target: Mapping[str, str]) -> Placement:
+        place_id = target.get("place_id")
+        container_id = target.get("container_id")
+        if place_id:
+            container_id = self._fake.container_of_place(place_id)
+        await self._enter("resolve", container_id)
+        if container_id is None or container_id not in self._fake.containers:
+            raise PermanentProviderError(f"no such place or container: {dict(target)}")
+        await self._fake._leave("resolve", container_id)
+        return Placement(container_id, place_id or self._fake.containers[container_id][0])
+
+    async def place(self, place_id: str) -> Placement:
+        container_id = self._fake.container_of_place(place_id)
+        await self._enter("place", container_id)
+        if container_id is None:
+            raise PermanentProviderError(f"no such place: {place_id}")
+        await self._fake._leave("place", container_id)
+        return Placement(container_id, place_id)
+
+    async def find_marked(self, placement: Placement, link_id: str) -> ProviderItem | None:
+        await self._enter("find_marked", placement.container_id)
+        found = next(
+            (
+                i.view()
+                for i in self._fake.items.values()
+                if i.container_id == placement.container_id and i.marker == link_id
+            ),
+            None,
+        )
+        await self._fake._leave("find_marked", placement.container_id)
+        return found
+
+    async def create(self, placement: Placement, fields: TaskFields, link_id: str) -> ProviderItem:
+        await self._enter("create", placement.container_id)
+        fake = self._fake
+        when = fake.tick()
+        item = FakeItem(
+            external_id=fake._new_id(),
+            container_id=placement.container_id,
+            place_id=placement.place_id,
+            fields=fields,
+            marker=link_id,  # in the same call: the item is findable as soon as it exists
+            edited_at=when,
+            field_edited_at=dict.fromkeys(FIELD_NAMES, when),
+        )
+        fake.items[item.external_id] = item
+        fake.changes.append((item.container_id, ItemNotice(item.external_id)))
+        await fake._leave("create", placement.container_id)
+        return item.view()
+
+    async def read(self, external_id: str) -> ProviderItem | None:
+        item = self._fake._item(external_id)
+        await self._enter("read", item.container_id if item else None)
+        item = self._fake._item(external_id)  # as it is now, after any hold
+        found = item.view() if item is not None else None
+        await self._fake._leave("read", found.container_id if found else None)
+        return found
+
+    async def update(
+        self,
+        item: ProviderItem,
+        changes: Mapping[FieldName, FieldValue],
+        link_id: str,
+        move_to: str | None,
+    ) -> ProviderItem:
+        await self._enter("update", item.container_id)
+        fake = self._fake
+        stored = fake._item(item.external_id)
+        if stored is None:
+            raise PermanentProviderError(f"no item {item.external_id}", status=404)
+        when = fake.tick()
+        stored.fields = stored.fields.with_values(changes)
+        if move_to is not None:
+            stored.place_id = move_to
+        stored.marker = stored.marker or link_id
+        stored.edited_at = when
+        stored.field_edited_at.update(dict.fromkeys(changes, when))
+        fake.updates.append(Update(stored.external_id, dict(changes), move_to))
+        fake.changes.append((stored.container_id, ItemNotice(stored.external_id)))
+        written = stored.view()
+        await fake._leave("update", stored.container_id)
+        return written
+
+    async def archive(self, external_id: str) -> None:
+        item = self._fake._item(external_id)
+        await self._enter("archive", item.container_id if item else None)
+        item = self._fake._item(external_id)
+        if item is None:
+            raise PermanentProviderError(f"no item {external_id}", status=404)
+        item.closed = True
+        item.edited_at = self._fake.tick()
+        self._fake.changes.append((item.container_id, ItemNotice(external_id)))
+        await self._fake._leave("archive", item.container_id)
+
+    async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
+        await self._enter("ensure_webhook", container_id)
+        hooks = self._fake.webhooks_registered
+        hook_id = hooks.setdefault(container_id, f"hook-{container_id}")
+        await self._fake._leave("ensure_webhook", container_id)
+        return hook_id
+
+    async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
+        """Each item of the container changed after ``cursor`` once, naming when each of its
+        fields got its current value. Cursor: how many changes the log held when it was given
+        (None: from now on)."""
+        await self._enter("changes_since", container_id)
+        log = self._fake.changes
+        start = len(log) if cursor is None else int(cursor)
+        changed = dict.fromkeys(n.external_id for c, n in log[start:] if c == container_id)
+        notices = [self._fake.notice(external_id) for external_id in changed]
+        await self._fake._leave("changes_since", container_id)
+        return ChangesSince(notices=notices, cursor=str(len(log)))
