@@ -8,9 +8,8 @@ turn's own bookkeeping) and never waits for time to pass: retries fall due on a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,67 +20,17 @@ from tether_connector_runtime.pipeline import exports, observations, retries, wr
 from tether_connector_runtime.testing import (
     FakeProvider,
     PipelineRig,
-    pipeline_rig,
     revoked,
 )
+from tether_connector_runtime.testing.scenarios import BOARD, export_request, exported
+from tether_connector_runtime.testing.scenarios import task_state as state
 from tether_connector_runtime.turns import LinkTurns
 from tether_events import (
-    ExportRequested,
     LinkChanged,
     ProviderItemChanged,
-    TaskChanged,
     VectorClock,
 )
 from tether_sync import CoreTask, FieldStamp, ProviderChange, TaskFields, merge_provider_change
-
-BOARD = "board-1"
-TODO_LIST = f"{BOARD}/todo"
-
-
-def state(
-    version: int,
-    clock: dict[str, int],
-    *,
-    task_id: str = "task-1",
-    tenant_id: str = "acme",
-    **fields: Any,
-) -> TaskChanged:
-    values: dict[str, Any] = {
-        "title": "Plan the week",
-        "description": "",
-        "due_date": None,
-        "completed": False,
-        "deleted": False,
-    }
-    values.update(fields)
-    return TaskChanged(
-        task_id=task_id,
-        tenant_id=tenant_id,
-        version=version,
-        clock=VectorClock(clock),
-        origin="core",
-        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
-        **values,
-    )
-
-
-def export_request(
-    connection_id: str,
-    task: TaskChanged,
-    *,
-    link_id: str = "link-1",
-    place_id: str = TODO_LIST,
-    tenant_id: str = "acme",
-) -> ExportRequested:
-    return ExportRequested(
-        link_id=link_id,
-        task_id=task.task_id,
-        tenant_id=tenant_id,
-        provider="trello",
-        connection_id=connection_id,
-        target={"place_id": place_id},
-        task=task.model_copy(update={"tenant_id": tenant_id}),
-    )
 
 
 async def until(condition: Callable[[], bool], *, turns: int = 10_000) -> None:
@@ -92,32 +41,6 @@ async def until(condition: Callable[[], bool], *, turns: int = 10_000) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition not reached")
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    provider = FakeProvider("trello")
-    provider.add_container(BOARD)
-    provider.add_container("board-2")
-    return provider
-
-
-@pytest.fixture
-async def rig(fake: FakeProvider, tmp_path: Path) -> AsyncIterator[PipelineRig]:
-    async with pipeline_rig(fake, f"sqlite+aiosqlite:///{tmp_path}/connector.db") as started:
-        yield started
-
-
-async def exported(rig: PipelineRig, task: TaskChanged, **kwargs: Any) -> str:
-    """Connect acme (once) and export ``task``; returns the item's id."""
-    tenant_id = kwargs.pop("tenant_id", "acme")
-    connection_id = await rig.connect(tenant_id, kwargs.pop("token", "tok-a"))
-    request = export_request(connection_id, task, tenant_id=tenant_id, **kwargs)
-    await exports.export(rig.pipeline, request)
-    link = await rig.link(request.link_id)
-    assert link.status == "active", link
-    assert link.external_id is not None
-    return link.external_id
 
 
 # a. A core deletion archives the item even when a person's edit is unpublished ----------------
@@ -405,7 +328,9 @@ async def test_a_revoked_grant_parks_the_link_and_breaks_the_connection(
 
     link = await rig.link("link-1")
     assert link.parked is not None
-    assert rig.events(LinkChanged)[-1].status == "retrying"
+    parked, paused = rig.events(LinkChanged)[-2:]
+    assert parked.status == "retrying"
+    assert (paused.status, paused.reason) == ("paused", "connection_broken")
     async with transaction(rig.pipeline.sessions) as session:
         connection = await rig.pipeline.repo.connection(session, link.connection_id)
     assert connection is not None

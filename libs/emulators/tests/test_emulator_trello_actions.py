@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from tether_emulators.trello import TrelloEmulator
 from tether_emulators.trello.testing import ManualClock
 
 
@@ -92,3 +93,40 @@ async def test_actions_of_many_changes_in_the_same_second_keep_their_order(
     assert [a["data"]["card"]["id"] for a in found] == created[::-1]
     since_third = (await actions(client, board, since=found[2]["id"])).json()
     assert [a["data"]["card"]["id"] for a in since_third] == created[:2:-1]
+
+
+async def test_paging_back_with_before_reaches_since_without_gaps_or_overlaps(
+    client: httpx.AsyncClient, board: dict[str, Any], emulator: TrelloEmulator
+) -> None:
+    # As a poller after a long webhook outage: 2,500 actions after its cursor, 1,000 a page.
+    todo = board["lists"][0]["id"]
+    card = (await client.post("/cards", params={"idList": todo, "name": "start"})).json()
+    [cursor] = (await actions(client, board, limit=1)).json()
+    stored = emulator.store.card(card["id"])
+    for n in range(2500):  # within one second: ids alone keep their order
+        emulator.update_card(emulator.person, stored, {"name": f"n{n}"})
+    pages: list[list[dict[str, Any]]] = []
+    before: dict[str, str] = {}
+    while not pages or len(pages[-1]) == 1000:
+        page = await actions(client, board, since=cursor["id"], limit=1000, **before)
+        assert page.status_code == 200, page.text
+        pages.append(page.json())
+        before = {"before": pages[-1][-1]["id"]} if pages[-1] else {}
+    assert [len(p) for p in pages] == [1000, 1000, 500]
+    names = [a["data"]["card"]["name"] for p in pages for a in p]
+    assert names == [f"n{n}" for n in reversed(range(2500))]  # newest first, each once
+
+
+async def test_before_a_date_and_limit_bounds(
+    client: httpx.AsyncClient, board: dict[str, Any], clock: ManualClock
+) -> None:
+    await make_history(client, board, clock)
+    older = (await actions(client, board, before="2024-05-01T12:01:30Z")).json()
+    assert [a["type"] for a in older] == ["updateCard", "createCard"]
+    assert len((await actions(client, board)).json()) == 4  # default 50
+    assert (await actions(client, board, limit=0)).json() == []
+    for bad in (-1, "ten", "1e3"):
+        refused = await actions(client, board, limit=bad)
+        assert (refused.status_code, refused.text) == (400, "invalid value for limit")
+    bad_before = await actions(client, board, before="not-an-id")
+    assert (bad_before.status_code, bad_before.text) == (400, "invalid value for before")

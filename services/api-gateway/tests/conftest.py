@@ -30,6 +30,7 @@ from api_gateway.auth.tokens import token_prefix
 from api_gateway.config import GatewaySettings
 from api_gateway.migrate import migrate
 from tether_common.db import create_engine, session_factory, transaction
+from tether_common.errors import error_body, invalid_input_body
 from tether_contracts.connections import ConnectionOut, ConnectionStatus
 from tether_contracts.sync import (
     ConflictOut,
@@ -95,7 +96,7 @@ class FakeTaskCore:
             return httpx.Response(200, content=tasks[task_id].model_dump_json())
         except ValidationError as exc:
             errors = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors(include_url=False)]
-            return httpx.Response(422, content=json.dumps({"detail": errors}, default=str))
+            return httpx.Response(422, content=json.dumps(invalid_input_body(errors), default=str))
 
     def _create(
         self, tenant: str, tasks: dict[str, TaskOut], request: httpx.Request
@@ -120,7 +121,7 @@ class FakeTaskCore:
         cursor = request.url.params.get("cursor", "0")
         if not cursor.isdigit():
             invalid = {"type": "value_error", "loc": ["query", "cursor"], "msg": "bad cursor"}
-            return httpx.Response(422, json={"detail": [invalid]})
+            return httpx.Response(422, json=invalid_input_body([invalid]))
         start = int(cursor)
         wanted = request.url.params.get("needs_review")
         if wanted is not None:
@@ -159,8 +160,8 @@ class FakeTaskCore:
             if link.connection_id == body.connection_id and link.status in ("pending", "active")
         ]
         if existing:
-            error = {"code": "already_exported", "message": "exported already"}
-            return httpx.Response(409, json={"error": {**error, "link_id": existing[0].id}})
+            error = error_body("already_exported", "exported already", {"link_id": existing[0].id})
+            return httpx.Response(409, json=error)
         now = datetime.now(UTC)
         link = LinkOut(
             id=uuid.uuid4().hex,

@@ -14,6 +14,7 @@ from asgi_lifespan import LifespanManager
 
 from api_gateway.app import create_app
 from api_gateway.config import GatewaySettings
+from tether_common.errors import error_body, invalid_input_body
 
 IssueToken = Callable[[str, str], Awaitable[str]]
 Start = Callable[..., AsyncIterator[httpx.AsyncClient]]
@@ -156,17 +157,17 @@ async def test_refusals_are_specific(start: Start, headers: dict[str, str]) -> N
             json={"provider": "asana", "token": "whatever-token"},
         )
         assert asana.status_code == 422
-        assert asana.json()["detail"][0]["loc"] == ["body", "provider"]
-        assert "no Asana connector" in asana.json()["detail"][0]["msg"]
+        assert asana.json()["error"]["details"][0]["loc"] == ["body", "provider"]
+        assert "no Asana connector" in asana.json()["error"]["details"][0]["message"]
         unknown = await api.get("/v1/connections/trello_nope/targets", headers=headers)
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == "connection_not_found"
         not_an_id = await api.get("/v1/connections/nope/targets", headers=headers)
         assert not_an_id.status_code == 422
-        assert not_an_id.json()["detail"][0]["loc"] == ["path", "connection_id"]
+        assert not_an_id.json()["error"]["details"][0]["loc"] == ["path", "connection_id"]
         unserved = await api.get("/v1/connections/jira_1/targets", headers=headers)
         assert unserved.status_code == 422
-        assert unserved.json()["detail"][0]["loc"] == ["path", "connection_id"]
+        assert unserved.json()["error"]["details"][0]["loc"] == ["path", "connection_id"]
         anonymous = await api.get("/v1/connections")
         assert anonymous.status_code == 401
 
@@ -205,7 +206,7 @@ async def test_the_connectors_422_names_the_credential(
 ) -> None:
     def jira(_: httpx.Request) -> httpx.Response:
         detail = [{"type": "missing", "loc": ["body", "api_token"], "msg": "Field required"}]
-        return httpx.Response(422, json={"detail": detail})
+        return httpx.Response(422, json=invalid_input_body(detail))
 
     async for api in start(httpx.MockTransport(fake_trello), jira=httpx.MockTransport(jira)):
         refused = await api.post(
@@ -214,7 +215,7 @@ async def test_the_connectors_422_names_the_credential(
             json={"provider": "jira", "site_url": "https://acme.atlassian.net", "email": "a@b.c"},
         )
     assert refused.status_code == 422
-    assert refused.json()["detail"][0]["loc"] == ["body", "api_token"]
+    assert refused.json()["error"]["details"][0]["loc"] == ["body", "api_token"]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +236,7 @@ async def test_what_the_gateway_judges_itself_never_reaches_a_connector(
     async for api in start(trello.transport):
         refused = await api.post("/v1/connections", headers=headers, json=body)
     assert refused.status_code == 422
-    assert loc in [e["loc"] for e in refused.json()["detail"]]
+    assert loc in [e["loc"] for e in refused.json()["error"]["details"]]
     assert trello.calls == []
 
 
@@ -272,9 +273,10 @@ async def test_a_connector_outage_is_a_503(start: Start, headers: dict[str, str]
     [
         (httpx.Response(200, json={"boards": []}), "invalid Targets"),
         (httpx.Response(404, json={"detail": "Not Found"}), "does not serve"),
+        (httpx.Response(404, json=error_body("route_not_found", "Not Found")), "does not serve"),
         (httpx.Response(401, json={"detail": "?"}), "HTTP 401"),
     ],
-    ids=["old-shape", "no-such-route", "unexpected-status"],
+    ids=["old-shape", "no-such-route", "no-such-route-of-ours", "unexpected-status"],
 )
 async def test_a_connector_answering_outside_the_contract_is_a_502(
     start: Start, headers: dict[str, str], answer: httpx.Response, message: str
@@ -356,7 +358,7 @@ class StatusMappings:
                 detail = [
                     {"type": "value_error", "loc": ["body", "places", unknown[0]], "msg": msg}
                 ]
-                return httpx.Response(422, json={"detail": detail})
+                return httpx.Response(422, json=invalid_input_body(detail))
             self.stored = [
                 {"place_id": k, "container_id": "b1", "meaning": v} for k, v in places.items()
             ]
@@ -380,10 +382,10 @@ async def test_the_status_mapping_passes_through_in_places(
         assert (await api.get(url, headers=headers)).json() == saved.json()
         refused = await api.put(url, headers=headers, json={"places": {"nope": "done"}})
         assert refused.status_code == 422
-        assert refused.json()["detail"][0]["loc"] == ["body", "places", "nope"]
+        assert refused.json()["error"]["details"][0]["loc"] == ["body", "places", "nope"]
         bad = await api.put(url, headers=headers, json={"places": {"l1": "finished"}})
         assert bad.status_code == 422
-        assert bad.json()["detail"][0]["loc"][:3] == ["body", "places", "l1"]
+        assert bad.json()["error"]["details"][0]["loc"][:3] == ["body", "places", "l1"]
         missing = await api.get("/v1/connections/jira_zzz/status-mapping", headers=headers)
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "connection_not_found"
@@ -417,11 +419,11 @@ async def test_the_list_mapping_is_the_status_mapping_in_trellos_words(
         # The connector's refusal of a place is the refusal of the list the client named.
         refused = await api.put(url, headers=headers, json={"lists": {"nope": "done"}})
         assert refused.status_code == 422
-        assert refused.json()["detail"][0]["loc"] == ["body", "lists", "nope"]
-        assert refused.json()["detail"][0]["msg"] == "not a place of this account"
+        assert refused.json()["error"]["details"][0]["loc"] == ["body", "lists", "nope"]
+        assert refused.json()["error"]["details"][0]["message"] == "not a place of this account"
         bad = await api.put(url, headers=headers, json={"lists": {"l1": "finished"}})
         assert bad.status_code == 422
-        assert bad.json()["detail"][0]["loc"][:3] == ["body", "lists", "l1"]
+        assert bad.json()["error"]["details"][0]["loc"][:3] == ["body", "lists", "l1"]
         assert len(trello.received) == 2  # the bad meaning never left the gateway
 
 
@@ -433,6 +435,6 @@ async def test_the_list_mapping_is_trellos_only(start: Start, headers: dict[str,
                 method, "/v1/connections/asana_1/list-mapping", headers=headers, json=body
             )
             assert refused.status_code == 422, refused.text
-            assert refused.json()["detail"][0]["loc"] == ["path", "connection_id"]
-            assert "status-mapping" in refused.json()["detail"][0]["msg"]
+            assert refused.json()["error"]["details"][0]["loc"] == ["path", "connection_id"]
+            assert "status-mapping" in refused.json()["error"]["details"][0]["message"]
     assert asana.calls == []

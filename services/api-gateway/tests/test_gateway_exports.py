@@ -161,9 +161,9 @@ async def test_a_provider_without_a_connector_is_a_422_naming_the_connection(
         refused = await ann.export(task_id, "jira_acme")
 
     assert refused.status_code == 422
-    [detail] = refused.json()["detail"]
+    [detail] = refused.json()["error"]["details"]
     assert detail["loc"] == ["body", "connection_id"]
-    assert "no Jira connector" in detail["msg"]
+    assert "no Jira connector" in detail["message"]
     assert len(task_core_requests) == asked_before
     assert fake_connectors.requests == []
 

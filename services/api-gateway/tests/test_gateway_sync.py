@@ -120,7 +120,7 @@ async def test_a_connection_id_of_no_known_provider_is_a_422_naming_it(
     body = {"connection_id": connection_id, "target": {"list_id": "L1"}}
     response = await client.post("/v1/tasks/abc/exports", headers=ann, json=body)
     assert response.status_code == 422
-    assert [e["loc"] for e in response.json()["detail"]] == [["body", "connection_id"]]
+    assert [e["loc"] for e in response.json()["error"]["details"]] == [["body", "connection_id"]]
     assert task_core_requests == []
 
 
@@ -139,7 +139,7 @@ async def test_a_malformed_export_is_a_422_naming_the_field(
 ) -> None:
     response = await client.post("/v1/tasks/abc/exports", headers=ann, json=body)
     assert response.status_code == 422
-    fields = [".".join(str(p) for p in e["loc"]) for e in response.json()["detail"]]
+    fields = [".".join(str(p) for p in e["loc"]) for e in response.json()["error"]["details"]]
     assert field in fields
 
 
@@ -155,7 +155,7 @@ async def test_exporting_twice_to_one_connection_is_a_409_passed_through(
     error = again.json()["error"]
     assert error["code"] == "already_exported"
     assert error["message"]
-    assert error["link_id"] == first.json()["id"]
+    assert error["details"]["link_id"] == first.json()["id"]
 
 
 async def test_another_tenants_task_cannot_be_exported_or_read(
@@ -254,7 +254,9 @@ async def test_bad_queries_are_422_and_never_reach_task_core(
 ) -> None:
     response = await client.get(path, headers=ann)
     assert response.status_code == 422
-    assert field in [".".join(str(p) for p in e["loc"]) for e in response.json()["detail"]]
+    assert field in [
+        ".".join(str(p) for p in e["loc"]) for e in response.json()["error"]["details"]
+    ]
     assert task_core_requests == []
 
 

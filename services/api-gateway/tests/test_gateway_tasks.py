@@ -31,7 +31,10 @@ async def bob(issue_token: IssueToken) -> dict[str, str]:
 
 def error_fields(response: httpx.Response) -> list[str]:
     assert response.status_code == 422, response.text
-    return [".".join(str(part) for part in error["loc"]) for error in response.json()["detail"]]
+    return [
+        ".".join(str(part) for part in error["loc"])
+        for error in response.json()["error"]["details"]
+    ]
 
 
 async def test_create_read_update_delete(client: httpx.AsyncClient, ann: dict[str, str]) -> None:

@@ -84,7 +84,7 @@ async def test_a_cursor_we_did_not_issue_is_a_422(
 ) -> None:
     response = await api.get(url, params={"cursor": cursor})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert response.json()["error"]["details"][0]["loc"] == ["query", "cursor"]
 
 
 async def add_conflicts(

@@ -139,7 +139,7 @@ async def test_exporting_twice_to_one_connection_is_a_409(api: httpx.AsyncClient
     again = await export(api, task_id)
     assert again.status_code == 409
     error = again.json()["error"]
-    assert (error["code"], error["link_id"], error["connection_id"]) == (
+    assert (error["code"], error["details"]["link_id"], error["details"]["connection_id"]) == (
         "already_exported",
         first["id"],
         "trello_9f2c",
@@ -193,7 +193,7 @@ async def test_a_malformed_export_is_a_422(
 ) -> None:
     response = await export(api, await create(api), body)
     assert response.status_code == 422
-    assert loc in [e["loc"] for e in response.json()["detail"]]
+    assert loc in [e["loc"] for e in response.json()["error"]["details"]]
 
 
 async def test_link_status_from_connectors_is_applied_once(

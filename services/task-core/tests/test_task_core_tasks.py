@@ -79,7 +79,7 @@ async def test_list_defaults_to_50_and_accepts_1_to_200(api: httpx.AsyncClient) 
     for limit in (0, 201):
         response = await api.get(TASKS, params={"limit": limit})
         assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+        assert response.json()["error"]["details"][0]["loc"] == ["query", "limit"]
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJhIjoxfQ", "WzEsMl0", "W10"])
@@ -88,7 +88,7 @@ async def test_a_cursor_we_did_not_issue_is_a_422_naming_it(
 ) -> None:
     response = await api.get(TASKS, params={"cursor": cursor})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert response.json()["error"]["details"][0]["loc"] == ["query", "cursor"]
 
 
 async def test_unknown_deleted_and_other_tenants_tasks_are_not_found(
@@ -134,7 +134,7 @@ async def test_invalid_input_is_a_422_naming_the_field(
     url = TASKS if method == "POST" else f"{TASKS}/{await create(api)}"
     response = await api.request(method, url, json=body)
     assert response.status_code == 422
-    assert loc in [error["loc"] for error in response.json()["detail"]]
+    assert loc in [error["loc"] for error in response.json()["error"]["details"]]
 
 
 async def test_an_empty_or_null_patch_is_a_422(api: httpx.AsyncClient) -> None:
@@ -147,7 +147,7 @@ async def test_an_empty_or_null_patch_is_a_422(api: httpx.AsyncClient) -> None:
 async def test_a_malformed_tenant_is_a_422(api: httpx.AsyncClient) -> None:
     response = await api.get("/internal/v1/tenants/..%20x/tasks")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["path", "tenant_id"]
+    assert response.json()["error"]["details"][0]["loc"] == ["path", "tenant_id"]
 
 
 async def test_patch_changes_the_given_fields_and_bumps_clock_and_version(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,10 +12,13 @@ from tether_sync import TaskFields
 from trello_connector.mapping import (
     card_fields,
     card_params,
+    carries_marker,
     due_from_trello,
     due_to_trello,
     link_id_of,
     marked_desc,
+    marker,
+    strip_marker,
 )
 
 fields = st.builds(
@@ -118,3 +122,91 @@ def test_an_actions_values_come_from_its_card_block_in_our_terms() -> None:
     notice = action_notice(action)
     assert notice is not None
     assert notice.field_values == {"description": "Notes", "due_date": date(2026, 12, 3)}
+
+
+# Our marker, whatever a person does to a description around it --------------------------------
+
+M = "[tether]: https://tether.invalid/link/link-1"
+
+
+@pytest.mark.parametrize(
+    ("desc", "core_sees"),
+    [
+        # Text typed on the line below the marker, or after a blank line below it.
+        (f"Agenda\n\n{M}\nNotes from the call", "Agenda\n\nNotes from the call"),
+        (f"Agenda\n\n{M}\n\nNotes from the call", "Agenda\n\nNotes from the call"),
+        (f"{M}\nNotes", "Notes"),
+        (f"{M}\n\nNotes", "Notes"),
+        # CRLF line ends, and a line end or blank line typed after the marker.
+        (f"Agenda\r\n\r\n{M}", "Agenda"),
+        (f"Agenda\r\n\r\n{M}\r\nNotes", "Agenda\r\n\r\nNotes"),
+        (f"Agenda\n\n{M}\n", "Agenda"),
+        (f"Agenda\n\n{M}  \r\n\r\n", "Agenda"),
+        # Repeated: what every round of the old mapping left behind.
+        (f"Agenda\n\n{M}\nNotes\n\n{M}", "Agenda\n\nNotes"),
+        (f"Agenda\n\n{M}\n\n{M}\n\n{M}", "Agenda"),
+        # Inside a line, and with brackets an editor escaped.
+        (f"see {M} above", "see above"),
+        ("Agenda\n\n\\[tether\\]: https://tether.invalid/link/link-1\nNotes", "Agenda\n\nNotes"),
+        # Deleted by a person: the text as typed.
+        ("Agenda\n\n", "Agenda\n\n"),
+    ],
+)
+def test_the_marker_never_reaches_core_wherever_it_is(desc: str, core_sees: str) -> None:
+    assert card_fields({"name": "x", "desc": desc}).description == core_sees
+    assert "tether.invalid" not in strip_marker(desc)
+
+
+def test_the_marker_is_recognised_on_any_line() -> None:
+    assert link_id_of(f"Agenda\n\n{M}\nNotes") == "link-1"
+    assert link_id_of(f"Agenda\r\n\r\n{M}\r\n") == "link-1"
+    assert link_id_of(f"see {M} above") == "link-1"
+    # Several: ours is written last.
+    assert link_id_of(f"{marker('link-0')}\n{M}") == "link-1"
+    assert carries_marker(f"{marker('link-0')}\nNotes\n\n{M}\nmore", "link-0")
+    assert not carries_marker(f"Notes\n\n{M}", "link-2")
+
+
+def test_every_description_we_write_carries_exactly_one_marker() -> None:
+    # A description that reached core with markers in it (leaked by the old mapping, or
+    # pasted by a person) is written with one marker, ours, and without theirs.
+    leaked = f"Agenda\n\n{marker('link-0')}\nNotes\n\n{marker('link-1')}"
+    written = card_params({"description": leaked}, link_id="link-1")["desc"]
+    assert written == f"Agenda\n\nNotes\n\n{M}"
+    assert written.count("tether.invalid") == 1
+    assert card_fields({"name": "x", "desc": written}).description == "Agenda\n\nNotes"
+
+
+def test_a_round_of_edits_below_the_marker_adds_no_marker() -> None:
+    # A person types below the marker; core takes the text; core's next edit is written.
+    typed = f"{marked_desc('Agenda', 'link-1')}\nNotes"
+    seen = card_fields({"name": "x", "desc": typed}).description
+    again = card_params({"description": seen + "!"}, link_id="link-1")["desc"]
+    assert again == f"Agenda\n\nNotes!\n\n{M}"
+    assert card_fields({"name": "x", "desc": again}).description == "Agenda\n\nNotes!"
+
+
+_FRAGMENTS = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [M, marker("link-0"), "\\[tether\\]: https://tether.invalid/link/x", "[tet", "her]"]
+    ),
+    st.sampled_from(["\n", "\r\n", "\n\n", "\r\n\r\n", "\r", " ", "\t"]),
+)
+descriptions = st.lists(_FRAGMENTS, max_size=12).map("".join)
+
+
+@given(descriptions)
+def test_core_never_sees_a_marker_and_what_we_write_reads_back(desc: str) -> None:
+    seen = strip_marker(desc)
+    assert link_id_of(seen) is None
+    written = marked_desc(seen, "link-1")
+    # Exactly one marker: ours, last; nothing before it is a marker.
+    assert written.endswith(M)
+    assert link_id_of(written.removesuffix(M)) is None
+    assert strip_marker(written) == seen  # our echo is no edit
+
+
+@given(st.text(max_size=200).filter(lambda s: "tether" not in s))
+def test_a_person_s_text_without_a_marker_is_kept_as_typed(desc: str) -> None:
+    assert strip_marker(desc) == desc

@@ -2,7 +2,7 @@
 
 Each service passes its lifespan (which builds its engines, clients and bus and yields typed
 state) and its routers; this adds what every service must have: the domain-error handler,
-request metrics, /healthz, /readyz and /metrics.
+request metrics, /healthz, /readyz and /metrics, and API docs (/docs, /redoc) that work offline.
 """
 
 from __future__ import annotations
@@ -12,12 +12,27 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, Any]]]
+
+# Where the docs pages load Swagger UI's and ReDoc's scripts, styles and icon from: this app.
+DOCS_ASSETS_PATH = "/docs/assets"
+
+
+def offline_docs_app(*, docs_assets_path: str = DOCS_ASSETS_PATH, **fastapi: Any) -> FastAPI:
+    """A FastAPI app whose /docs and /redoc pages load their assets from the app itself.
+
+    FastAPI's default pages fetch Swagger UI and ReDoc from a CDN, so they stay blank on a
+    machine without internet (a newcomer's laptop on a train, an air-gapped deployment). The
+    assets ship in the ``fastapi-offline`` package and are mounted at ``docs_assets_path``;
+    ``fastapi`` takes FastAPI's own arguments (``docs_url``, ``redoc_url``, ``openapi_url``...).
+    """
+    return FastAPIOffline(static_url=docs_assets_path, **fastapi)
 
 
 def build_service_app(
@@ -30,7 +45,7 @@ def build_service_app(
     description: str = "",
     version: str = "0.1.0",
 ) -> FastAPI:
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = offline_docs_app(title=title, description=description, version=version, lifespan=lifespan)
     install_error_handler(app)
     app.middleware("http")(http_metrics_middleware(service))
     app.include_router(health_router(readiness))

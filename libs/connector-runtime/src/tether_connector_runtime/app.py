@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.intake import intake_router
 from tether_connector_runtime.outbox import ConnectorOutbox, ConnectorRelay
-from tether_connector_runtime.pipeline import Pipeline, RetrySchedule
+from tether_connector_runtime.pipeline import Pipeline, RetrySchedule, health
 from tether_connector_runtime.pipeline.reconcile import reconcile_forever
 from tether_connector_runtime.pipeline.retries import retry_forever
 from tether_connector_runtime.port import ProviderAdapter
@@ -137,6 +138,7 @@ def _build_state(
             base=settings.retry_base_delay, cap=settings.retry_max_delay, limit=settings.retry_limit
         ),
     )
+    conns.repaired = partial(health.connection_repaired, pipeline)
     return ConnectorState(settings, engine, bus, http, adapter, conns, pipeline)
 
 

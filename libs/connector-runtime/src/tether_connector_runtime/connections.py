@@ -8,6 +8,7 @@ secret, ``active`` again) instead of making a second one, so links keep working.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_common.db import transaction
 from tether_common.errors import DomainError, NotFound
 from tether_connector_runtime.port import Account, ProviderAdapter, ProviderSession
+from tether_connector_runtime.retry import AuthRevokedError
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_contracts.connections import ConnectionOut
@@ -47,6 +49,9 @@ class Connections:
         self._repo = repo
         self._sessions = sessions
         self._cipher = cipher
+        # Called with a broken connection's id once it is repaired (the pipeline resumes its
+        # work: pipeline/health.py); set by the app factory.
+        self.repaired: Callable[[str], Awaitable[None]] | None = None
 
     def out(self, row: Any) -> ConnectionOut:
         return ConnectionOut(
@@ -56,6 +61,7 @@ class Connections:
             account_name=row.account_name,
             status="broken" if row.status == "broken" else "active",
             error=row.error if row.status == "broken" else None,
+            broken_since=row.broken_since if row.status == "broken" else None,
             created_at=row.created_at,
         )
 
@@ -65,6 +71,7 @@ class Connections:
         async with transaction(self._sessions) as session:
             known = await self._repo.connection_of_account(session, tenant_id, account.account_id)
             secret = self._cipher.encrypt(account.secret)
+            was_broken = known is not None and known.status == "broken"
             if known is not None:
                 await self._repo.update_connection(
                     session,
@@ -89,6 +96,8 @@ class Connections:
                     status="active",
                 )
             row = await self._repo.connection(session, connection_id)
+        if was_broken and self.repaired is not None:
+            await self.repaired(connection_id)
         return self.out(row)
 
     async def of_tenant_all(self, tenant_id: str) -> list[ConnectionOut]:
@@ -121,19 +130,26 @@ class Connections:
         row = await self._repo.connection(session, connection_id)
         if row is None:
             raise ConnectionNotFound(f"no {self.adapter.provider} connection {connection_id}")
+        if row.status == "broken":
+            # Asking again would only be refused again (and count against rate limits).
+            raise AuthRevokedError(
+                f"the {self.adapter.provider} connection {connection_id} is broken "
+                f"({row.error}); reconnect the account",
+                status=401,
+            )
         return row, self.session_of(row)
 
-    async def mark_broken(self, connection_id: str, reason: str) -> None:
-        """The provider refused the credentials: say so on the connection (once)."""
-        async with transaction(self._sessions) as session:
-            row = await self._repo.connection(session, connection_id)
-            if row is None or row.status == "broken":
-                return
-            await self._repo.update_connection(
-                session,
-                connection_id,
-                status="broken",
-                error=reason[:2000],
-                broken_since=datetime.now(UTC),
-            )
-        log.warning("connection_broken", connection_id=connection_id, reason=reason)
+    async def mark_broken(self, session: AsyncSession, connection_id: str, reason: str) -> bool:
+        """The provider refused the credentials: say so on the connection, in the caller's
+        transaction; False when it was broken already (or is gone)."""
+        row = await self._repo.connection(session, connection_id)
+        if row is None or row.status == "broken":
+            return False
+        await self._repo.update_connection(
+            session,
+            connection_id,
+            status="broken",
+            error=reason[:2000],
+            broken_since=datetime.now(UTC),
+        )
+        return True

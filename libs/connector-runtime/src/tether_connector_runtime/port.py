@@ -151,6 +151,9 @@ class ProviderSession(Protocol):
     async def archive(self, external_id: str) -> None:
         """Archive / trash the item, recoverably."""
 
+    async def restore(self, external_id: str) -> None:
+        """Bring an archived item back (the task was exported to it again)."""
+
     async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
         """Make sure the provider calls ``callback_url`` for changes in the container;
         returns the provider's webhook id (adopting one registered before)."""
@@ -221,3 +224,13 @@ class ProviderAdapter(Protocol):
 
     @property
     def consent(self) -> ConsentFlow | None: ...
+
+    @property
+    def field_limits(self) -> Mapping[FieldName, int]:
+        """The longest value of each text field the provider's item can hold, as mapped (room
+        for anything the adapter adds, such as a marker, already taken off), in UTF-16 code
+        units, the unit of the shortest count a provider may use (a JavaScript or Java string
+        length; a provider counting code points accepts it too). A field not named has no
+        limit below core's (``tether_contracts.tasks``). The runtime shortens a longer value
+        before writing it (``pipeline/limits.py``); cite the provider's source beside each
+        limit."""

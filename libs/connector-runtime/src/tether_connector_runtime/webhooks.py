@@ -18,6 +18,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from tether_common.errors import ErrorJSONResponse, error_body
 from tether_connector_runtime.signatures import (
     SignatureInvalid,
     asana_signature,
@@ -66,6 +67,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+class MalformedDelivery(ValueError):
+    """A verified body that is not a delivery of the provider's shape. Adapters' parsers raise
+    it; the intake answers 400 for it as for any failure to read the body's shape."""
+
+
+# What reading a body of an unexpected shape raises, in any adapter's parser: a missing key, a
+# list where an object was due, a value of the wrong type. The provider signed the body, so it
+# is no attack, but it is no delivery we can act on either: 400, never a 500.
+_SHAPE_ERRORS = (MalformedDelivery, KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
 async def read_limited(request: Request, max_bytes: int) -> bytes:
     """The raw body, refusing more than ``max_bytes``: checks the declared length early and the
     bytes actually streamed in (a client can lie about, or omit, Content-Length)."""
@@ -83,8 +95,9 @@ async def read_limited(request: Request, max_bytes: int) -> bytes:
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
-    # The shape of tether_common.errors, so clients see one error format everywhere.
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    # The shape of tether_common.errors, so clients see one error format everywhere; its
+    # response class, as the message may quote the body (text JSON cannot always carry).
+    return ErrorJSONResponse(error_body(code, message), status_code=status)
 
 
 def webhook_router(
@@ -126,10 +139,14 @@ def webhook_router(
             json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return _error(400, "malformed_json", f"body is not valid JSON: {exc}")
+        except RecursionError:
+            # Nested deeper than the parser goes: no provider sends that.
+            return _error(400, "malformed_json", "body is nested too deeply")
         try:
             ident = delivery_id(request, body)
-        except (KeyError, TypeError, ValueError) as exc:
-            return _error(400, "malformed_delivery", f"cannot identify the delivery: {exc!r}")
+        except _SHAPE_ERRORS as exc:
+            reason = str(exc) if isinstance(exc, MalformedDelivery) else repr(exc)
+            return _error(400, "malformed_delivery", f"cannot read the delivery: {reason}")
         if ident in in_flight:
             # The same delivery is being handled right now: ask for a retry later rather than
             # answer 200 for work that may still fail.
@@ -153,6 +170,7 @@ __all__ = [
     "BodyTooLarge",
     "DeliveryLog",
     "InMemoryDeliveryLog",
+    "MalformedDelivery",
     "SignatureInvalid",
     "asana_signature",
     "constant_time_equals",

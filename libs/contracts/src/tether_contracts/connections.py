@@ -45,6 +45,9 @@ class ConnectionOut(BaseModel):
         "expired); reconnect to repair it"
     )
     error: str | None = Field(default=None, description="Why it is broken")
+    broken_since: datetime | None = Field(
+        default=None, description="When the provider first refused it (while broken)"
+    )
     created_at: datetime
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from tether_events.clock import VectorClock
 
 Provider = Literal["trello", "asana", "jira"]
-LinkStatus = Literal["pending", "active", "retrying", "failed", "unlinked", "archived"]
+LinkStatus = Literal["pending", "active", "retrying", "failed", "unlinked", "archived", "paused"]
 ConflictPolicyName = Literal["latest_wins", "core_wins", "provider_wins"]
 # A synced field's value as JSON carries it: text, an ISO date, a boolean, or null.
 FieldValue = str | date | bool | None
@@ -103,13 +103,17 @@ class LinkOut(BaseModel):
         description="pending (export requested), active (the item exists), retrying (the "
         "connector's provider calls keep failing; it tries again on its own), failed (given "
         "up: export again to retry), unlinked (the item is gone on the provider's side), "
-        "archived (the task was deleted and its item archived)"
+        "archived (the task was deleted and its item archived), paused (waiting for a person: "
+        "the item was archived in the provider, or the connection is broken; it resumes on "
+        "its own once the item is restored or the connection repaired, and exporting again "
+        "restores the item)"
     )
     replica: str | None = Field(description="The copy's replica id (as in clocks) once active")
     external_id: str | None
     url: str | None
     error: str | None = Field(
-        description="Why the export or a write failed (failed), or the last error (retrying)"
+        description="Why the export or a write failed (failed), the last error (retrying), or "
+        "why the link waits (paused)"
     )
     # A default, so a client of an older task-core (no such key) still reads links.
     next_attempt_at: datetime | None = Field(

@@ -9,11 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from tether_events.clock import VectorClock
 
-# Trello caps card descriptions at 16384 characters, the tightest of our providers, and a
-# Trello copy also carries a short link marker; refusing longer text up front beats silently
-# truncating a copy later.
-DESCRIPTION_MAX = 16_000
-TITLE_MAX = 512
+# Core holds the largest value any supported provider accepts, so nothing a person types in a
+# provider is too long for core, and a person's edit of such a value is never refused. A
+# provider that takes less gets a visibly shortened copy (the connector runtime's
+# pipeline/limits.py). Characters are Unicode code points here; providers count UTF-16 units.
+TITLE_MAX = 16_384
+"""Longest title: Trello's card ``name`` (16384 characters, refused above with a 400, not
+truncated: PROVIDERS.md, Trello). Jira's ``summary`` takes 255 ("Summary can't exceed 255
+characters", Jira's answer to longer ones); Asana documents no limit for a task's ``name``
+(https://developers.asana.com/docs/tasks: "generally a short sentence fragment ... it can be
+longer")."""
+DESCRIPTION_MAX = 32_767
+"""Longest description: Jira Cloud's issue ``description`` (32767 characters; longer is a 400
+``CONTENT_LIMIT_EXCEEDED``: https://jira.atlassian.com/browse/JRACLOUD-78553). Trello's
+``desc`` takes 16384 (PROVIDERS.md, Trello); Asana documents no limit for ``notes``."""
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
@@ -53,9 +62,11 @@ class TaskPatch(BaseModel):
 
 class TaskReview(BaseModel):
     """Why a person should look at a task. Tether flags rather than deletes: a provider-side
-    delete unlinks the copy and flags the task here; ``DELETE /v1/tasks/{id}/review`` clears it."""
+    delete unlinks the copy and flags the task here (``provider_deleted``); an archived copy
+    pauses its link and flags the task (``provider_archived``; restoring the copy clears it);
+    ``DELETE /v1/tasks/{id}/review`` clears either."""
 
-    reason: Literal["provider_deleted"]
+    reason: Literal["provider_deleted", "provider_archived"]
     message: str
     provider: str | None = None
     link_id: str | None = None

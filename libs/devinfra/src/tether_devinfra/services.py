@@ -103,7 +103,10 @@ class Deployment:
             }
         if spec.name == "api-gateway":
             env[f"{p}TASK_CORE_URL"] = self.url("task-core")
-            env[f"{p}TRELLO_CONNECTOR_URL"] = self.url("trello-connector")
+            # Every connector this deployment runs, at the port it was given (the gateway's
+            # defaults name the default ports, which a test deployment does not use).
+            for provider in ("trello", "asana", "jira"):
+                env[f"{p}{provider.upper()}_CONNECTOR_URL"] = self.url(f"{provider}-connector")
         if spec.name == "trello-connector":
             # Distributed mode: Trello calls the connector itself back (webhooks), while the
             # person's browser returns from Trello's consent page to the gateway.

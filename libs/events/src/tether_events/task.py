@@ -90,8 +90,10 @@ class ExportRequested(EventData):
 class LinkChanged(EventData):
     """A connector's word on a link (``tether.link.changed.v1``): the item exists (active),
     a provider call keeps failing for now and is retried on its own (retrying), could not be
-    created or written for good (failed), is gone on the provider's side (unlinked), or was archived
-    there because its task was deleted here (archived: recoverable in the provider)."""
+    created or written for good (failed), is gone on the provider's side (unlinked), was archived
+    there because its task was deleted here (archived: recoverable in the provider), or waits
+    for a person (paused: ``reason`` says why; syncing resumes on its own, with ``active``,
+    once the item is restored or the connection repaired)."""
 
     event_type: ClassVar[str] = "tether.link.changed.v1"
 
@@ -99,7 +101,12 @@ class LinkChanged(EventData):
     task_id: str
     tenant_id: str
     provider: Provider
-    status: Literal["active", "retrying", "failed", "unlinked", "archived"]
+    status: Literal["active", "retrying", "failed", "unlinked", "archived", "paused"]
+    reason: Literal["item_archived", "connection_broken"] | None = Field(
+        default=None,
+        description="With paused: a person archived the item in the provider (item_archived), "
+        "or the provider refuses the connection's credentials (connection_broken)",
+    )
     replica: str | None = Field(default=None, description="The link's replica id once active")
     external_id: str | None = None
     url: str | None = None

@@ -45,8 +45,12 @@ changed the same field, the configured policy picks the winner at once and the c
 recorded for review at `GET /v1/conflicts`; `GET /v1/tasks/{id}/history` shows every change
 and where it came from.
 
-Errors have the body `{"error": {"code": ..., "message": ...}}`, except 422 (invalid input),
-which names each offending field in FastAPI's `detail` list.
+Every error, whatever its status, has the body
+`{"error": {"code": ..., "message": ..., "details": ...}}`: `code` is stable and
+machine-readable, `message` is for people, `details` is there when there is more to say. A 422
+(`invalid_input`) names each offending field in `details`
+(`[{"field": "body.title", "loc": ["body", "title"], "message": ..., "type": ...}]`); other
+errors put there the ids they concern (e.g. `{"link_id": ...}` for `already_exported`).
 """
 
 

@@ -1,17 +1,25 @@
-"""The error body every client-facing error shares, and its OpenAPI documentation."""
+"""The error body every client-facing error shares, and its OpenAPI documentation.
+
+The bodies themselves are rendered by ``tether_common.errors`` for every service alike.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from tether_common.errors import InvalidInputResponse
 
 
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
     code: str = Field(description="Stable machine-readable reason", examples=["unauthorized"])
     message: str = Field(description="What went wrong, for people")
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="The ids the error concerns, when it concerns some (e.g. the `link_id` of "
+        "`already_exported`); absent otherwise",
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -20,6 +28,11 @@ class ErrorResponse(BaseModel):
 
 def error_response(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
+
+
+def invalid_input_response(description: str) -> dict[str, Any]:
+    """A 422 (``invalid_input``, each offending field in ``details``)."""
+    return {"model": InvalidInputResponse, "description": description}
 
 
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {

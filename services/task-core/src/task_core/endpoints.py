@@ -18,10 +18,11 @@ from task_core.state import Tasks
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch, TaskReview
 from tether_events import VectorClock
 
-_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
-TenantId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
-TaskId = Annotated[str, Path(min_length=1, max_length=128)]
+TenantId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+# Ids go into queries: text no row can hold (NUL, which PostgreSQL refuses) is a 422 up front.
+TaskId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/tasks", tags=["tasks"])
 
@@ -48,7 +49,8 @@ def decoded(decode: Callable[[str], T], cursor: str | None) -> T | None:
     try:
         return decode(cursor)
     except InvalidCursor as exc:
-        # FastAPI's own 422 shape, so the gateway can pass it through naming the parameter.
+        # A validation error like FastAPI's own: a 422 naming the parameter, which the gateway
+        # passes on as its own.
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
         ) from exc

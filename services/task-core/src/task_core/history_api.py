@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from task_core.endpoints import NOT_FOUND, Cursor, Limit, TaskId, TenantId, decoded
+from task_core.endpoints import ID_PATTERN, NOT_FOUND, Cursor, Limit, TaskId, TenantId, decoded
 from task_core.models import ConflictRecord, TaskVersion
 from task_core.pagination import (
     decode_cursor,
@@ -61,7 +61,8 @@ async def list_conflicts(
     tenant_id: TenantId,
     tasks: Tasks,
     task_id: Annotated[
-        str | None, Query(min_length=1, max_length=128, description="Only this task's")
+        str | None,
+        Query(min_length=1, max_length=128, pattern=ID_PATTERN, description="Only this task's"),
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,

@@ -70,6 +70,29 @@ async def unlink(
     log.info("link_unlinked", link_id=link.id, task_id=task.id, origin=origin)
 
 
+def flag_archived(writer: TaskWriter, task: Task, link: Link) -> None:
+    """The link's copy was archived in its provider: the link is paused; flag the task (no
+    version: no synced value changed)."""
+    name = link.provider.capitalize()
+    item = f" ({link.external_id})" if link.external_id else ""
+    task.review = TaskReview(
+        reason="provider_archived",
+        message=f"Its {name} copy{item} was archived in {name}; syncing resumes when it is "
+        "restored there, or when the task is exported to it again.",
+        provider=link.provider,
+        link_id=link.id,
+        flagged_at=writer.now(),
+    ).model_dump(mode="json")
+    log.info("link_paused", link_id=link.id, task_id=task.id, reason="item_archived")
+
+
+def clear_flag_of(task: Task, link: Link) -> None:
+    """The link is active again: a flag that its copy went away no longer holds."""
+    review = task.review or {}
+    if review.get("link_id") == link.id:
+        task.review = None
+
+
 def origin_of(link: Link, replica: str | None) -> str:
     """Who a link's news comes from, for the history: its replica id once known."""
     return replica or link.replica or f"{link.provider}:{link.external_id or link.id}"
@@ -134,9 +157,10 @@ class LinkService:
                 updated_at=now,
             )
             links.add(link)
-        elif link.status == "failed":
-            # Retrying a failed export reuses its link: the same id is the marker a connector
-            # looks for, so an item a failed attempt half-made is adopted, not duplicated.
+        elif link.status in ("failed", "paused"):
+            # Exporting again reuses the link: the same id is the marker a connector looks
+            # for, so an item a failed attempt half-made is adopted, and an archived item is
+            # restored, not duplicated. (An unlinked link is final: its item was deleted.)
             link.target = dict(body.target)
             link.status = "pending"
             link.error = None
@@ -179,6 +203,10 @@ class LinkService:
         outcome = self._apply_status(link, data)
         if outcome == "unlinked":
             await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
+        elif outcome == "paused" and data.reason == "item_archived":
+            flag_archived(self._writer, task, link)
+        elif outcome == "active":
+            clear_flag_of(task, link)
         resent = outcome == "active" and await self._resend_if_behind(session, task, link, data)
         return outcome, resent
 
@@ -214,6 +242,8 @@ class LinkService:
             link.error = data.error or "the connector is retrying a failed provider call"
         elif data.status == "failed":
             link.error = data.error or "the connector could not create or write the item"
+        elif data.status == "paused":
+            link.error = data.error or "the link waits for a person"
         return data.status
 
     async def _resend_if_behind(

@@ -28,7 +28,7 @@ from tether_common.db import new_metadata
 from tether_common.dbtypes import UtcDateTime
 from tether_sync import Provider
 
-LinkStatus = Literal["pending", "active", "retrying", "failed", "unlinked", "archived"]
+LinkStatus = Literal["pending", "active", "retrying", "failed", "unlinked", "archived", "paused"]
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 OutboxId = BigInteger().with_variant(Integer(), "sqlite")

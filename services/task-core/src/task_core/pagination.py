@@ -10,12 +10,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+# The largest version a history row can hold (a 4-byte INTEGER column on PostgreSQL): a cursor
+# beyond it would fail in the database rather than name a position.
+MAX_VERSION = 2**31 - 1
+# Ids this service issues (UUIDs): anything else could not match a row, and text such as NUL
+# would fail in the database instead.
+_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 class InvalidCursor(ValueError):
-    pass
+    """A cursor this service did not issue: garbage, or a position no row can have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +37,35 @@ def encode_cursor(position: Position) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Position:
+def _payload(cursor: str) -> object:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, task_id = json.loads(raw)
-        position = Position(datetime.fromisoformat(created_at), task_id)
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as exc:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidCursor("not a cursor this service issued") from exc
-    if position.created_at.tzinfo is None or not isinstance(position.id, str):
+
+
+def decode_cursor(cursor: str) -> Position:
+    """The position a list cursor names. ``InvalidCursor``: garbage, a naive or out-of-range
+    timestamp (one that overflows in UTC), an id this service never issues."""
+    payload = _payload(cursor)
+    if not isinstance(payload, list) or len(payload) != 2:
         raise InvalidCursor("not a cursor this service issued")
-    return position
+    created_at, item_id = payload
+    if (
+        not isinstance(created_at, str)
+        or not isinstance(item_id, str)
+        or not _ID.fullmatch(item_id)
+    ):
+        raise InvalidCursor("not a cursor this service issued")
+    try:
+        at = datetime.fromisoformat(created_at)
+        # Compared with UTC columns: an instant that is not one in UTC (year 0 or 10000) fails.
+        at.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidCursor("not a cursor this service issued: its time is out of range") from exc
+    if at.tzinfo is None:
+        raise InvalidCursor("not a cursor this service issued")
+    return Position(at, item_id)
 
 
 def encode_version_cursor(version: int) -> str:
@@ -47,11 +74,12 @@ def encode_version_cursor(version: int) -> str:
 
 
 def decode_version_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        version = json.loads(raw)["v"]
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError, KeyError) as exc:
-        raise InvalidCursor("not a cursor this service issued") from exc
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    """The version a history cursor names. ``InvalidCursor``: garbage, or a version no
+    history row can have (below 1, above ``MAX_VERSION``)."""
+    payload = _payload(cursor)
+    version = payload.get("v") if isinstance(payload, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
         raise InvalidCursor("not a cursor this service issued")
+    if not 1 <= version <= MAX_VERSION:
+        raise InvalidCursor("not a cursor this service issued: its version is out of range")
     return version

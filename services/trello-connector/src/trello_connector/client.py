@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -50,6 +52,49 @@ def trello_limiter() -> RateLimiter:
     return RateLimiter(TRELLO_BUDGETS)
 
 
+# Trello's ids are 24 hex characters; boards and cards may also be named by their shortLink
+# (8 letters and digits), which Trello takes wherever it takes their id.
+_ID = re.compile(r"[0-9a-fA-F]{24}")
+_SHORT_LINK = re.compile(r"[0-9A-Za-z]{8}")
+# A credential sits in a quoted parameter of the Authorization header: RFC 7235's token68
+# alphabet only. A quote, comma, CR or LF would let it end its parameter and add others
+# (``a", oauth_token="b`` would call Trello as someone else).
+_CREDENTIAL = re.compile(r"[A-Za-z0-9._~+/=-]{1,512}")
+_REDACTED = "[redacted]"
+
+
+class InvalidTrelloId(PermanentProviderError):
+    """An id that names nothing in Trello (refused before any call: it would go into a URL
+    path, where ``../``, ``?`` or ``#`` could reach another route)."""
+
+    def __init__(self, kind: str, value: str, *, short_link: bool) -> None:
+        shape = "24 hex characters" + (" or an 8-character shortLink" if short_link else "")
+        super().__init__(f"not a Trello {kind} id ({shape}): {value[:40]!r}", status=400)
+
+
+class MalformedCredentials(AuthRevokedError):
+    """A key or token Trello never issues; it is refused before it reaches a header, and, like
+    a token Trello refuses, can never work."""
+
+
+def is_credential(value: str) -> bool:
+    """Whether ``value`` can be an app key or token (and so sit in the OAuth header)."""
+    return _CREDENTIAL.fullmatch(value) is not None
+
+
+def trello_id(kind: str, value: str, *, short_link: bool = False) -> str:
+    """``value`` if it is a Trello id of ``kind`` (or a shortLink, where Trello takes one);
+    ``InvalidTrelloId`` otherwise."""
+    if _ID.fullmatch(value) or (short_link and _SHORT_LINK.fullmatch(value)):
+        return value
+    raise InvalidTrelloId(kind, value, short_link=short_link)
+
+
+def _segment(value: str) -> str:
+    # Every segment escaped, ids validated or not: a path names only what it says.
+    return quote(value, safe="")
+
+
 class TrelloClient:
     """One user's view of Trello: the app key plus that user's token.
 
@@ -81,12 +126,29 @@ class TrelloClient:
             budgets += (f"members:{token}",)
         return budgets
 
+    def _authorization(self) -> str:
+        if not is_credential(self._key):
+            raise MalformedCredentials(
+                "the Trello app key is malformed: check TETHER_TRELLO_API_KEY"
+            )
+        if not is_credential(self._token):
+            raise MalformedCredentials(
+                "not a Trello token: a token has only letters, digits and -._~+/= characters"
+            )
+        return f'OAuth oauth_consumer_key="{self._key}", oauth_token="{self._token}"'
+
+    def _redact(self, text: str) -> str:
+        """``text`` (an answer's body, a path) without our credentials: error messages travel
+        to logs, link errors and API answers, none of which may show the key or the token."""
+        for secret in (self._token, self._key):
+            if secret:
+                text = text.replace(secret, _REDACTED)
+        return text
+
     async def _send(
         self, method: str, path: str, budgets: tuple[str, ...], **kwargs: Any
     ) -> httpx.Response:
-        headers = {
-            "Authorization": f'OAuth oauth_consumer_key="{self._key}", oauth_token="{self._token}"'
-        }
+        headers = {"Authorization": self._authorization()}
         url = f"{self._api}{path}"
         if self._limiter is None:
             return await self._http.request(method, url, headers=headers, **kwargs)
@@ -111,24 +173,25 @@ class TrelloClient:
         try:
             response = await self._send(method, path, budgets, **kwargs)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise RetryableProviderError(f"Trello unreachable: {exc!r}") from exc
+            raise RetryableProviderError(self._redact(f"Trello unreachable: {exc!r}")) from exc
+        said = self._redact(response.text[:200])
         if response.status_code == 429:
             raise RetryableProviderError(
-                f"Trello rate limit: {response.text[:200]}",
+                f"Trello rate limit: {said}",
                 retry_after=self._rate_limited(budgets, response),
                 status=429,
             )
         if response.status_code >= 500:
             raise RetryableProviderError(
-                f"Trello {response.status_code}: {response.text[:200]}",
+                f"Trello {response.status_code}: {said}",
                 retry_after=penalty_from_headers(response.headers),
                 status=response.status_code,
             )
         if response.status_code == 401:
-            raise AuthRevokedError(f"Trello refused the token: {response.text[:200]}")
+            raise AuthRevokedError(f"Trello refused the token: {said}")
         if response.status_code >= 400:
             raise PermanentProviderError(
-                f"Trello {response.status_code} on {method} {path}: {response.text[:200]}",
+                f"Trello {response.status_code} on {method} {self._redact(path)}: {said}",
                 status=response.status_code,
             )
         return response.json() if response.content else None
@@ -140,17 +203,27 @@ class TrelloClient:
         return list(await self._call("GET", "/members/me/boards", params={"filter": "open"}))
 
     async def lists(self, board_id: str) -> list[dict[str, Any]]:
-        return list(await self._call("GET", f"/boards/{board_id}/lists"))
+        return list(
+            await self._call(
+                "GET", _path("boards", trello_id("board", board_id, short_link=True), "lists")
+            )
+        )
 
     async def list_(self, list_id: str) -> dict[str, Any]:
-        return dict(await self._call("GET", f"/lists/{list_id}"))
+        return dict(await self._call("GET", _path("lists", trello_id("list", list_id))))
 
     async def board_cards(self, board_id: str) -> list[dict[str, Any]]:
-        return list(await self._call("GET", f"/boards/{board_id}/cards/all"))
+        return list(
+            await self._call(
+                "GET",
+                _path("boards", trello_id("board", board_id, short_link=True), "cards", "all"),
+            )
+        )
 
     async def card(self, card_id: str) -> dict[str, Any] | None:
         try:
-            return dict(await self._call("GET", f"/cards/{card_id}"))
+            path = _path("cards", trello_id("card", card_id, short_link=True))
+            return dict(await self._call("GET", path))
         except PermanentProviderError as exc:
             if exc.status == 404:
                 return None
@@ -160,7 +233,8 @@ class TrelloClient:
         return dict(await self._call("POST", "/cards", json=params))
 
     async def update_card(self, card_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        return dict(await self._call("PUT", f"/cards/{card_id}", json=params))
+        path = _path("cards", trello_id("card", card_id, short_link=True))
+        return dict(await self._call("PUT", path, json=params))
 
     async def create_webhook(
         self, *, callback_url: str, model_id: str, description: str
@@ -179,13 +253,35 @@ class TrelloClient:
         )
 
     async def token_webhooks(self) -> list[dict[str, Any]]:
-        return list(await self._call("GET", f"/tokens/{self._token}/webhooks"))
+        return list(await self._call("GET", _path("tokens", self._token, "webhooks")))
 
-    async def board_actions(self, board_id: str, since: str | None) -> list[dict[str, Any]]:
-        params = {"filter": "createCard,updateCard,deleteCard", "limit": "1000"}
-        if since:
+    async def board_actions(
+        self,
+        board_id: str,
+        *,
+        filter: str,
+        since: str | None = None,
+        before: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """One page of the board's actions of the ``filter`` types, newest first: those after
+        ``since`` and before ``before`` (action ids or dates), at most ``limit`` (1-1000)."""
+        params = {"filter": filter, "limit": str(limit)}
+        if since is not None:
             params["since"] = since
-        return list(await self._call("GET", f"/boards/{board_id}/actions", params=params))
+        if before is not None:
+            params["before"] = before
+        return list(
+            await self._call(
+                "GET",
+                _path("boards", trello_id("board", board_id, short_link=True), "actions"),
+                params=params,
+            )
+        )
+
+
+def _path(*segments: str) -> str:
+    return "".join(f"/{_segment(part)}" for part in segments)
 
 
 def _refused_budget(budgets: tuple[str, ...], response: httpx.Response) -> str:

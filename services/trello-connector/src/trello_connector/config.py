@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 
 from tether_common.dbtypes import DatabaseUrl
 from tether_connector_runtime.settings import ConnectorSettings
+from trello_connector.client import is_credential
 
 
 class TrelloSettings(ConnectorSettings):
@@ -57,6 +58,15 @@ class TrelloSettings(ConnectorSettings):
     def oauth_callback(self) -> str:
         default = f"{self.public_url.rstrip('/')}/v1/connections/trello/callback"
         return self.oauth_callback_url or default
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_fits_a_header(cls, value: str) -> str:
+        # The key travels in a quoted Authorization parameter; refused at start-up rather than
+        # at every call (which refuses it too).
+        if value and not is_credential(value):
+            raise ValueError("must be a Trello app key (letters and digits)")
+        return value
 
     @field_validator("oauth_url")
     @classmethod

@@ -9,12 +9,50 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tether_connector_runtime.port import Delivery
 from tether_connector_runtime.signatures import verify_trello_signature
+from tether_connector_runtime.webhooks import MalformedDelivery
 from trello_connector.mapping import action_notice
+
+_Id = Field(min_length=1, max_length=64)
+
+
+class _Shape(BaseModel):
+    # Only what the connector reads is checked; Trello's other keys pass untouched.
+    model_config = ConfigDict(extra="allow")
+
+
+class _Card(_Shape):
+    id: str | None = Field(default=None, max_length=64)  # no id: an action on no card
+    name: str | None = None
+    desc: str | None = None
+    due: str | None = None
+
+
+class _Data(_Shape):
+    card: _Card | None = None
+    old: dict[str, Any] | None = None
+
+
+class _Action(_Shape):
+    id: str = _Id
+    type: str | None = None
+    date: str | None = None
+    data: _Data | None = None
+
+
+class _Model(_Shape):
+    id: str = _Id
+
+
+class _Payload(_Shape):
+    action: _Action
+    model: _Model
 
 
 class TrelloWebhooks:
@@ -28,10 +66,28 @@ class TrelloWebhooks:
         verify_trello_signature(self._secret, body, url, headers.get("x-trello-webhook", ""))
 
     def parse(self, body: bytes) -> Delivery:
-        payload = json.loads(body)
-        action = payload["action"]
-        notice = action_notice(action)
-        notices = [notice] if notice is not None else []
+        """The delivery a verified body is. ``MalformedDelivery``: not JSON of the shape
+        Trello sends (an ``action`` with an ``id``, the webhook's ``model``, a card in
+        ``action.data`` if any, each with the types Trello gives them)."""
+        try:
+            raw = json.loads(body)
+            payload = _Payload.model_validate(raw)
+        except RecursionError as exc:
+            raise MalformedDelivery("the body is nested too deeply") from exc
+        except ValidationError as exc:
+            first = exc.errors(include_input=False, include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise MalformedDelivery(f"{where}: {first['msg']}") from exc
+        except ValueError as exc:
+            raise MalformedDelivery(f"not JSON: {exc}") from exc
+        try:
+            # Types checked above; a value of the right type can still be unreadable (a
+            # ``due`` that is no date).
+            notice = action_notice(raw["action"])
+        except ValueError as exc:
+            raise MalformedDelivery(f"action: {exc}") from exc
         return Delivery(
-            delivery_id=str(action["id"]), model_id=str(payload["model"]["id"]), notices=notices
+            delivery_id=payload.action.id,
+            model_id=payload.model.id,
+            notices=[notice] if notice is not None else [],
         )

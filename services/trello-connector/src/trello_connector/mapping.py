@@ -23,8 +23,26 @@ from tether_sync import FieldName, FieldValue, TaskFields
 # A Markdown link reference definition: Trello renders nothing for it, so the marker is
 # invisible to people, yet it is created atomically with the card, which is what lets an
 # export that crashed after Trello's create call find its card instead of making another.
+# It is written last, after a blank line: a definition cannot interrupt a paragraph
+# (https://spec.commonmark.org/0.31.2/#link-reference-definitions).
 _MARKER = "[tether]: https://tether.invalid/link/{link_id}"
-_MARKER_RE = re.compile(r"(?:\n\n)?\[tether\]: https://tether\.invalid/link/([\w-]+)$")
+_SEPARATOR = "\n\n"
+# The marker as people and their editors may leave it: on any line, amid any text, brackets
+# escaped by an editor, CRLF line ends, more than once.
+_TOKEN = r"\\?\[tether\\?\]:[ \t]*https://tether\.invalid/link/([\w-]+)"
+_ANY_MARKER = re.compile(_TOKEN)
+# Ours as we write it, possibly followed only by whitespace: with the separator before it.
+# Each ``(?<![ \t])[ \t]*`` starts only where a run of blanks starts: tried from inside a run
+# too, a 16384-character desc of spaces would cost seconds.
+_AT_END = re.compile(rf"(?:\n\n|\r\n\r\n|\r?\n)?(?<![ \t])[ \t]*{_TOKEN}[ \t\r\n]*\Z")
+# Ours with text typed below it after a blank line: the blank line after it stays.
+_BETWEEN_BLANKS = re.compile(
+    rf"(?:\n\n|\r\n\r\n)[ \t]*{_TOKEN}[ \t]*(?=\r?\n[ \t]*\r?\n)"
+    rf"|\A[ \t]*{_TOKEN}[ \t]*\r?\n(?:[ \t]*\r?\n)?"
+)
+# Anywhere else: a line of its own goes with its line end, inside a line only the marker goes.
+_LINE = re.compile(rf"^[ \t]*{_TOKEN}[ \t]*(?:\r\n|\n|\r)", re.MULTILINE)
+_INLINE = re.compile(rf"(?<![ \t])[ \t]*{_TOKEN}[ \t]*(?=\r|\n|\Z)|{_TOKEN}[ \t]*")
 
 
 def marker(link_id: str) -> str:
@@ -32,16 +50,40 @@ def marker(link_id: str) -> str:
 
 
 def marked_desc(description: str, link_id: str) -> str:
-    return f"{description}\n\n{marker(link_id)}" if description else marker(link_id)
+    """The card's ``desc`` for a description: the description without any marker it held
+    (one a person pasted, one leaked by an older version), then exactly one marker, ours."""
+    text = strip_marker(description)
+    return f"{text}{_SEPARATOR}{marker(link_id)}" if text else marker(link_id)
 
 
 def link_id_of(desc: str) -> str | None:
-    found = _MARKER_RE.search(desc)
-    return found.group(1) if found else None
+    """The link id a card's marker names, wherever in ``desc`` it is; with several, the last
+    (ours is written last). None without a marker: a person may delete it, and the link goes
+    on by the card's id (the marker only finds the card of an export that crashed)."""
+    found = _ANY_MARKER.findall(desc)
+    return str(found[-1]) if found else None
+
+
+def carries_marker(desc: str, link_id: str) -> bool:
+    """Whether ``desc`` holds a marker naming ``link_id`` (among any others)."""
+    return link_id in _ANY_MARKER.findall(desc)
 
 
 def strip_marker(desc: str) -> str:
-    return _MARKER_RE.sub("", desc)
+    """``desc`` without any marker, as core sees it. Mapping what we wrote gives back exactly
+    the description we wrote; a person's text around a marker is kept, minus the marker's
+    line (or the marker alone, inside a line)."""
+    if not _ANY_MARKER.search(desc):
+        return desc
+    text = desc
+    while (found := _AT_END.search(text)) is not None:
+        text = text[: found.start()]
+    text = _BETWEEN_BLANKS.sub("", text)
+    text = _LINE.sub("", text)
+    # Removing one marker could join the text around it into another: until none is left.
+    while _ANY_MARKER.search(text):
+        text = _INLINE.sub("", text)
+    return text
 
 
 def due_to_trello(due_date: date | None) -> str | None:

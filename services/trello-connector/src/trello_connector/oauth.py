@@ -48,9 +48,10 @@ class TrelloConsent:
         response = await self._signed_post("OAuthGetRequestToken", auth)
         issued = _credentials(response) if response.is_success else None
         if issued is None:
+            said = self._redact(response.text[:200])
             raise AppRefused(
                 "Trello gave no request token (are TETHER_TRELLO_API_KEY and "
-                f"TETHER_TRELLO_API_SECRET right?): {response.status_code} {response.text[:200]}"
+                f"TETHER_TRELLO_API_SECRET right?): {response.status_code} {said}"
             )
         request_token, request_secret = issued
         query = urlencode(
@@ -81,7 +82,8 @@ class TrelloConsent:
         response = await self._signed_post("OAuthGetAccessToken", auth)
         granted = _credentials(response) if response.is_success else None
         if granted is None:
-            raise PermanentProviderError(f"{response.status_code} {response.text[:200]}")
+            said = self._redact(response.text[:200], params["oauth_token"], secret)
+            raise PermanentProviderError(f"{response.status_code} {said}")
         user_token, _ = granted  # the secret only signs requests, which Tether does not
         return await self._account_of(user_token)
 
@@ -94,6 +96,15 @@ class TrelloConsent:
             )
         return OAuth1Auth(self._settings.api_key, secret, **kwargs)
 
+    def _redact(self, text: str, *secrets: str) -> str:
+        """``text`` without the app's key and secret nor ``secrets``: Trello's refusals may
+        quote what was sent, and these messages reach logs and API answers."""
+        app = (self._settings.api_key, self._settings.api_secret.get_secret_value())
+        for value in (*app, *secrets):
+            if value:
+                text = text.replace(value, "[redacted]")
+        return text
+
     async def _signed_post(self, endpoint: str, auth: OAuth1Auth) -> httpx.Response:
         """POST to one of Trello's OAuth endpoints; 4xx answers are the caller's to explain."""
         try:
@@ -101,7 +112,8 @@ class TrelloConsent:
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise RetryableProviderError(f"Trello unreachable: {exc!r}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableProviderError(f"Trello {response.status_code}: {response.text[:200]}")
+            said = self._redact(response.text[:200])
+            raise RetryableProviderError(f"Trello {response.status_code}: {said}")
         return response
 
 

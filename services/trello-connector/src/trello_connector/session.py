@@ -3,10 +3,13 @@ webhooks and board actions (PROVIDERS.md, Trello)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from tether_connector_runtime.port import (
     ChangesSince,
+    ItemNotice,
     Placement,
     ProviderItem,
 )
@@ -18,14 +21,31 @@ from trello_connector.mapping import (
     action_notice,
     card_item,
     card_params,
-    link_id_of,
+    carries_marker,
     marked_desc,
 )
 
+# GET /boards/{id}/actions answers at most 1000 actions a call, newest first; older ones are
+# paged with ``before`` (https://developer.atlassian.com/cloud/trello/rest/api-group-boards/#api-boards-boardid-actions-get).
+ACTIONS_PAGE = 1000
+# Pages read back to the cursor in one poll: past that, reading every linked card is cheaper
+# than more pages (10 calls of a token's 100 per 10 s), so the poll says it is incomplete.
+ACTIONS_PAGES = 10
+# The card actions that can change a linked card (PROVIDERS.md, polling fallback).
+CARD_ACTIONS = "createCard,updateCard,deleteCard,moveCardToBoard,moveCardFromBoard"
+
 
 class TrelloSession:
-    def __init__(self, client: TrelloClient) -> None:
+    def __init__(
+        self,
+        client: TrelloClient,
+        *,
+        actions_page: int = ACTIONS_PAGE,
+        actions_pages: int = ACTIONS_PAGES,
+    ) -> None:
         self._client = client
+        self._actions_page = actions_page
+        self._actions_pages = actions_pages
 
     async def targets(self) -> list[Container]:
         containers = []
@@ -58,7 +78,7 @@ class TrelloSession:
     async def find_marked(self, placement: Placement, link_id: str) -> ProviderItem | None:
         # Only after a crashed attempt: reads the whole board, archived cards too.
         for card in await self._client.board_cards(placement.container_id):
-            if link_id_of(str(card.get("desc") or "")) == link_id:
+            if carries_marker(str(card.get("desc") or ""), link_id):
                 return card_item(card)
         return None
 
@@ -88,6 +108,10 @@ class TrelloSession:
         # Closing is recoverable in Trello, unlike DELETE /cards.
         await self._client.update_card(external_id, {"closed": True})
 
+    async def restore(self, external_id: str) -> None:
+        # "Send to board": an archived card is reopened where it was.
+        await self._client.update_card(external_id, {"closed": False})
+
     async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
         try:
             # Trello first sends HEAD to the callback and needs a 200 (the intake answers it).
@@ -107,10 +131,59 @@ class TrelloSession:
         raise PermanentProviderError(f"Trello says a webhook exists for {container_id}, not ours")
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
-        actions = await self._client.board_actions(container_id, since=cursor)
-        notices = [action_notice(a) for a in actions if "card" in (a.get("data") or {})]
-        # Actions come newest first; the next poll starts after the newest.
-        return ChangesSince(
-            notices=[n for n in notices if n is not None],
-            cursor=str(actions[0]["id"]) if actions else cursor,
+        """The cards with actions after ``cursor`` (an action id), one notice each, and the
+        newest action's id as the next cursor; None: no history, the newest action's id only.
+
+        Pages back with ``before`` until a page holds fewer than asked, which means the cursor
+        was reached; only then is the board's history complete. Past ``actions_pages`` pages
+        the answer is ``complete=False`` (the runtime then reads every linked card) with the
+        newest id as the cursor, so nothing between the cursor and now is skipped. Raises the
+        client's provider errors (401: ``AuthRevokedError``; 5xx, 429: retryable).
+        """
+        if cursor is None:
+            newest = await self._actions(container_id, since=None, before=None, limit=1)
+            return ChangesSince(notices=[], cursor=_newest_id(newest, None))
+        actions: list[dict[str, Any]] = []
+        before: str | None = None
+        for _ in range(self._actions_pages):
+            page = await self._actions(
+                container_id, since=cursor, before=before, limit=self._actions_page
+            )
+            actions.extend(page)
+            if len(page) < self._actions_page:
+                return ChangesSince(_card_notices(actions), _newest_id(actions, cursor))
+            before = str(page[-1]["id"])
+        return ChangesSince(_card_notices(actions), _newest_id(actions, cursor), complete=False)
+
+    async def _actions(
+        self, board_id: str, *, since: str | None, before: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """One page of the board's card actions, newest first."""
+        return await self._client.board_actions(
+            board_id, filter=CARD_ACTIONS, since=since, before=before, limit=limit
         )
+
+
+def _newest_id(actions: Sequence[dict[str, Any]], cursor: str | None) -> str | None:
+    # Newest first: the next poll starts after the first action read.
+    return str(actions[0]["id"]) if actions else cursor
+
+
+def _card_notices(actions: Sequence[dict[str, Any]]) -> list[ItemNotice]:
+    """One notice per card (each costs a read of the card), newest card first: each field
+    dated, and valued where the action says, by the newest action that set it."""
+    times: dict[str, dict[FieldName, datetime]] = {}
+    values: dict[str, dict[FieldName, FieldValue]] = {}
+    for action in actions:  # newest first: the first action to set a field is its latest
+        notice = action_notice(action)
+        if notice is None:
+            continue
+        card_times = times.setdefault(notice.external_id, {})
+        card_values = values.setdefault(notice.external_id, {})
+        for name, at in notice.field_edited_at.items():
+            if name in card_times:
+                continue
+            card_times[name] = at
+            if name in notice.field_values:
+                card_values[name] = notice.field_values[name]
+    return [ItemNotice(card, times[card], values[card]) for card in times]

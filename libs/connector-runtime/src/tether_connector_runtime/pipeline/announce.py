@@ -13,7 +13,8 @@ from tether_connector_runtime.store.repository import StoredLink
 from tether_events import LinkChanged, ProviderItemChanged, Topic, VectorClock, topic_name
 from tether_sync import ProviderChange
 
-LinkStatus = Literal["active", "retrying", "failed", "unlinked", "archived"]
+LinkStatus = Literal["active", "retrying", "failed", "unlinked", "archived", "paused"]
+PauseReason = Literal["item_archived", "connection_broken"]
 
 
 async def link_changed(
@@ -25,6 +26,7 @@ async def link_changed(
     error: str | None = None,
     next_attempt_at: datetime | None = None,
     synced_clock: VectorClock | None = None,
+    reason: PauseReason | None = None,
 ) -> None:
     event = LinkChanged(
         link_id=link.link_id,
@@ -38,6 +40,7 @@ async def link_changed(
         error=error,
         next_attempt_at=next_attempt_at,
         synced_clock=synced_clock,
+        reason=reason,
     )
     await pipeline.outbox.add(
         session,

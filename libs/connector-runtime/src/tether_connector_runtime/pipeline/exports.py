@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
 from tether_common.errors import NotFound
-from tether_connector_runtime.pipeline import announce, parking, tasks
+from tether_connector_runtime.pipeline import announce, limits, parking, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.places import StatusMapping
@@ -47,7 +47,7 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
     nothing to attempt now)."""
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, request.link_id, for_update=True)
-        if link is not None and link.status not in ("pending", "failed"):
+        if link is not None and link.status not in ("pending", *AGAIN):
             if link.status == "active" and link.state is not None:
                 # A redelivered request: say it again (core applies it idempotently).
                 await announce.link_changed(
@@ -64,7 +64,7 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
         if link is not None and link.parked is not None:
             await parking.keep_newer(p, session, link, request.task)
             return None
-        if link is not None and link.status == "failed":
+        if link is not None and link.status in AGAIN:
             return await _export_again(p, session, link, request)
         if link is None:
             await p.repo.add_pending_link(
@@ -78,22 +78,29 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
     return link is not None
 
 
+# Links a new export of their task reuses (core keeps the link's id: it marks the item).
+AGAIN = ("failed", "paused")
+
+
 async def _export_again(
     p: Pipeline, session: AsyncSession, link: StoredLink, request: ExportRequested
 ) -> bool | None:
-    """The task is exported again after its link failed: core reuses the link (its id marks
-    any item an attempt made), so the request must not be taken for a duplicate, or the link
-    would stay pending in core for good."""
+    """The task is exported again after its link failed or paused (its item archived): core
+    reuses the link (its id marks any item an attempt made), so the request
+    must not be taken for a duplicate, or the link would stay pending in core for good."""
     if link.state is None:
         # No item was recorded: export afresh to the place now asked for, as a recovery (an
         # item an earlier attempt made is found by its marker, not made twice).
         await p.repo.restart_export(session, link.link_id, dict(request.target))
         return True
-    # Its item exists and writes to it were given up: sync into it again rather than adopt
-    # it as new (its stale values would then flow back over the task's). The retrier takes
-    # it at once and says active when the task's state is written, retrying if it fails.
+    # Its item exists (maybe archived) and writes to it stopped: sync into it again rather
+    # than adopt it as new (its stale values would then flow back over the task's). The
+    # retrier takes it at once, restores the item if it is archived (restores.py), and says
+    # active when the task's state is written, retrying if it fails.
     now = p.now()
-    await p.repo.set_link_status(session, link.link_id, "active")
+    await p.repo.set_link_status(
+        session, link.link_id, "active" if link.status == "failed" else "restoring"
+    )
     await p.repo.park(
         session,
         link.link_id,
@@ -119,7 +126,8 @@ async def attempt_export(p: Pipeline, link_id: str, task: TaskChanged, *, recove
 
 
 async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: bool) -> None:
-    snapshot = tasks.snapshot_of(task)
+    # Created as the item can hold it, which is then the link's base (limits.py).
+    snapshot = limits.fitted(tasks.snapshot_of(task), p.adapter.field_limits)
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
         if link is None or link.status != "pending":

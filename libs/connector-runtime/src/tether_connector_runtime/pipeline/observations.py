@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, removals
+from tether_connector_runtime.pipeline import announce, pauses, removals
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ItemNotice, ProviderItem
-from tether_connector_runtime.store.repository import StoredLink, WriteIntent
+from tether_connector_runtime.store.repository import WATCHED, StoredLink, WriteIntent
 from tether_sync import (
     FIELD_NAMES,
     FieldName,
@@ -42,18 +42,25 @@ async def observe(p: Pipeline, notice: ItemNotice) -> None:
 
 
 async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> StoredLink | None:
-    """Publish the item's news; returns the link when the item is gone (to unlink)."""
+    """Publish the item's news; returns the link when the item is gone (to unlink). An
+    archived item pauses its link, a restored one resumes it (pauses.py)."""
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
-        if link is None or link.state is None or link.status != "active":
+        if link is None or link.state is None or link.status not in WATCHED:
             return None
         row, provider = await p.connections.opened(session, link.connection_id)
         item = await provider.read(notice.external_id)
-        if item is None or item.closed:
+        if item is None:
             return link
-        # A late notice's times date only the values the item still holds.
-        times = notice.times_still_true(StatusMapping.stored(row.list_mapping).fields_of(item))
-        await publish_news(p, session, link, row, item, times)
+        if item.closed:
+            if link.status == "active":
+                await pauses.pause(p, session, link)
+        else:
+            if link.status == "paused":
+                await pauses.resume(p, session, link)
+            # A late notice's times date only the values the item still holds.
+            fields = StatusMapping.stored(row.list_mapping).fields_of(item)
+            await publish_news(p, session, link, row, item, notice.times_still_true(fields))
     p.outbox.committed()
     return None
 

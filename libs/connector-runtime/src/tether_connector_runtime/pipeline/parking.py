@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, tasks
+from tether_connector_runtime.pipeline import announce, health, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
 from tether_connector_runtime.store.repository import StoredLink
@@ -74,7 +74,7 @@ async def park(p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException)
             log.warning("link_parked", link_id=link_id, attempts=attempts, retry_at=next_at)
     p.outbox.committed()
     if isinstance(exc, AuthRevokedError):
-        await p.connections.mark_broken(link.connection_id, str(exc))
+        await health.connection_refused(p, link.connection_id, str(exc))
 
 
 async def keep_newer(

@@ -1,6 +1,7 @@
 """Deletions, both ways, each through the burst brake first.
 
-- The provider item went away (deleted, archived): core is told to unlink and flag the task.
+- The provider item went away (deleted): core is told to unlink and flag the task (an archived
+  item only pauses its link: pauses.py).
 - The task was deleted in core: the item is archived (recoverable), never deleted.
 
 A held deletion waits for a person (:func:`confirm_deletions`). Our own archive must not come
@@ -17,7 +18,9 @@ from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.store.repository import StoredLink
 from tether_sync import ArchiveProviderCopy, on_provider_deleted
 
-LIVE = ("active", "archiving")
+# Links with an item that is ours to write, archive or unlink (a paused one's is archived by
+# a person, and its task may still be deleted or its item deleted).
+LIVE = ("active", "archiving", "paused")
 
 
 async def unlink(p: Pipeline, link: StoredLink) -> None:

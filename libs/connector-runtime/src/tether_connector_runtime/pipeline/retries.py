@@ -12,7 +12,7 @@ import asyncio
 import structlog
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, exports, tasks, writes
+from tether_connector_runtime.pipeline import announce, exports, restores, tasks, writes
 from tether_connector_runtime.pipeline.context import Pipeline
 
 log = structlog.get_logger(__name__)
@@ -41,7 +41,9 @@ async def _retry(p: Pipeline, link_id: str) -> None:
     if link.status == "pending":
         await exports.attempt_export(p, link_id, task, recovering=True)
         return
-    if link.status not in ("active", "archiving"):
+    if link.status == "restoring" and not await restores.restore(p, link_id, task):
+        return  # parked again, or exported afresh
+    if link.status not in ("active", "archiving", "restoring"):
         async with transaction(p.sessions) as session:
             await p.repo.unpark(session, link_id)
         return

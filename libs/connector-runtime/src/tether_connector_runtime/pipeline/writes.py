@@ -3,7 +3,8 @@
 Per link, in its turn: the engine decides (skip what the item already reflects; archive for a
 deleted task; else the fields that differ from the base). Before writing, the item is read: a
 person's edit not yet published is published first (the write would silently overwrite it),
-and core answers with a merged state that is written then. A deletion needs no read: a pending
+and core answers with a merged state that is written then; an item found archived pauses its
+link (pauses.py). A deletion needs no read: a pending
 edit does not save a deleted task. A provider failure parks the link's work (parking.py).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import parking, removals, tasks
+from tether_connector_runtime.pipeline import limits, parking, pauses, removals, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.places import StatusMapping
@@ -44,13 +45,15 @@ async def on_task_changed(p: Pipeline, task: TaskChanged) -> None:
 async def _offer(p: Pipeline, link_id: str, task: TaskChanged) -> None:
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
-        if link is None or link.status not in removals.LIVE:
+        if link is None or link.status not in (*removals.LIVE, "restoring"):
             # A pending link's export takes the task's newest state when it completes (core
             # re-sends a state newer than the one the item was created from).
             return
         if link.parked is not None:
             await parking.keep_newer(p, session, link, task)
             return
+        if link.status == "restoring":
+            return  # its work is parked until the item is restored (restores.py)
     await attempt_write(p, link_id, task)
 
 
@@ -108,18 +111,26 @@ async def _plan(
                 return None
             if link.status not in removals.LIVE:
                 return None
-            decision = decide_outbound(link.state, snapshot)
+            # Diffed as the item can hold it: a shortened value is the base (limits.py).
+            fit = limits.fitted(snapshot, p.adapter.field_limits, link.state)
+            decision = decide_outbound(link.state, fit)
             if isinstance(decision, Skip):
                 return None
             if isinstance(decision, ArchiveProviderCopy):
                 return decision  # a pending edit does not save a deleted task: no read
+            if link.status == "paused":
+                return None  # its item is archived; core re-sends the task on resume
             if decision.is_empty:
                 await p.repo.save_state(session, after_write(link.state, decision))
                 return None
             row, provider = await p.connections.opened(session, link.connection_id)
             item = await provider.read(link.external_id)
-            if item is None or item.closed:
+            if item is None:
                 return link
+            if item.closed:
+                await pauses.pause(p, session, link)
+                published = True  # the pause's news leaves at once
+                return None
             published = await publish_news(p, session, link, row, item, {})
             if published:
                 return None  # a person's edit goes first; core answers with a merged state
@@ -128,7 +139,8 @@ async def _plan(
                 settled = await p.repo.link(session, link_id)
                 assert settled is not None
                 assert settled.state is not None
-                again = decide_outbound(settled.state, snapshot)
+                fit = limits.fitted(snapshot, p.adapter.field_limits, settled.state)
+                again = decide_outbound(settled.state, fit)
                 if not isinstance(again, WritePlan):
                     return None
                 if again.is_empty:

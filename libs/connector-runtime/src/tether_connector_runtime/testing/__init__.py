@@ -26,6 +26,9 @@ file, wired by the app factory itself, driven by hand: its clock is a :class:`Ma
 (retries fall due when the test says), its relay publishes to a :class:`RecordingBus` when the
 test says, and :meth:`PipelineRig.restart` builds a new pipeline over the same database, as a
 process started after a crash would.
+
+The pipeline simulation's machinery (steps, bus, core, connectors, world, checks, bench) lives
+in :mod:`tether_connector_runtime.testing.simulation`, imported from its modules directly.
 """
 
 from __future__ import annotations

@@ -39,8 +39,11 @@ class FakeProvider:
         *,
         webhook_secret: str = "fake-webhook-secret",
         webhook_url: str = "http://tether.test/webhooks/fake",
+        field_limits: Mapping[FieldName, int] | None = None,
     ) -> None:
         self.provider: str = provider
+        # The longest text each field can hold (the port's field_limits); none by default.
+        self.limits: dict[FieldName, int] = dict(field_limits or {})
         self.now = T0
         self.containers: dict[str, list[str]] = {}  # container id -> its place ids, in order
         self.items: dict[str, FakeItem] = {}
@@ -83,6 +86,10 @@ class FakeProvider:
     @property
     def consent(self) -> ConsentFlow | None:
         return None
+
+    @property
+    def field_limits(self) -> Mapping[FieldName, int]:
+        return self.limits
 
     # Setting the world up ---------------------------------------------------------------------
     def add_container(self, container_id: str, places: tuple[str, ...] = ()) -> None:

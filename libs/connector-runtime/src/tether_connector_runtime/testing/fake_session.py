@@ -135,6 +135,17 @@ class FakeSession:
         self._fake.changes.append((item.container_id, ItemNotice(external_id)))
         await self._fake._leave("archive", item.container_id)
 
+    async def restore(self, external_id: str) -> None:
+        item = self._fake._item(external_id)
+        await self._enter("restore", item.container_id if item else None)
+        item = self._fake._item(external_id)
+        if item is None:
+            raise PermanentProviderError(f"no item {external_id}", status=404)
+        item.closed = False
+        item.edited_at = self._fake.tick()
+        self._fake.changes.append((item.container_id, ItemNotice(external_id)))
+        await self._fake._leave("restore", item.container_id)
+
     async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
         await self._enter("ensure_webhook", container_id)
         hooks = self._fake.webhooks_registered

@@ -18,6 +18,7 @@ CallKind = Literal[
     "read",
     "update",
     "archive",
+    "restore",
     "ensure_webhook",
     "changes_since",
 ]

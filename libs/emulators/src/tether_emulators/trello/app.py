@@ -11,6 +11,7 @@ from typing import cast
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tether_emulators.trello import api, control
@@ -74,14 +75,17 @@ def create_trello_emulator(
         yield
         await emulator.aclose()
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's assets from its package: the sandbox works offline.
+    app = FastAPIOffline(
         title="Trello emulator",
         description="Trello's REST API as Tether uses it, plus a control API under /_emulator.",
         lifespan=lifespan,
-        # Trello has no /docs; keep the emulator's own docs out of /1.
+        # Trello has no /docs; keep the emulator's own docs (and their assets) out of /1.
         docs_url="/_emulator/docs",
         openapi_url="/_emulator/openapi.json",
         redoc_url=None,
+        static_url="/_emulator/docs/assets",
+        swagger_ui_oauth2_redirect_url="/_emulator/docs/oauth2-redirect",
     )
     app.state.trello = emulator
     app.state.trello_holds = holds = ResponseHolds()

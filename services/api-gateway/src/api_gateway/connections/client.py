@@ -22,7 +22,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, RootModel, ValidationError
 
 from api_gateway.tasks.client import UpstreamError
-from tether_common.errors import DomainError, NotFound, UpstreamUnavailable
+from tether_common.errors import (
+    ROUTE_NOT_FOUND,
+    DomainError,
+    NotFound,
+    UpstreamUnavailable,
+    validation_error_of,
+)
 from tether_contracts.connections import (
     AuthorizationStarted,
     AuthorizeRequest,
@@ -77,7 +83,7 @@ class _ConnectionList(RootModel[list[ConnectionOut]]):
 
 
 def invalid(loc: Loc, message: str, value: object) -> RequestValidationError:
-    """A 422 naming one field, in the shape FastAPI gives its own."""
+    """A 422 naming one field, as FastAPI's own validation errors do."""
     return RequestValidationError(
         [{"type": "value_error", "loc": loc, "msg": message, "input": value}]
     )
@@ -270,11 +276,11 @@ class ConnectorClient:
                 error.get("message") or f"the {provider} connector refused (HTTP {status})",
             )
         if status == 422:
-            detail = _json(response).get("detail")
-            if isinstance(detail, list):
+            invalid = validation_error_of(_json(response))
+            if invalid is not None:
                 # Input only the connector can judge (a credential, a place): its field errors
-                # in the shape of our own 422s.
-                raise RequestValidationError(detail)
+                # as our own 422s.
+                raise invalid
         if not 200 <= status < 300:
             log.error("connector_unexpected_status", provider=provider, path=path, status=status)
             raise UpstreamError(f"the {provider} connector answered HTTP {status} unexpectedly")
@@ -293,16 +299,18 @@ class ConnectorClient:
 
 
 def _connection_missing(provider: Provider, call: str, error: dict[str, str]) -> DomainError:
-    # A connector says why (``connection_not_found``, also for another tenant's); a bare 404
-    # means it does not serve the route at all, which is a deployment fault, not the client's.
-    if not error:
+    # A connector says why (``connection_not_found``, also for another tenant's); a bare 404 or
+    # ``route_not_found`` means it does not serve the route at all, which is a deployment
+    # fault, not the client's.
+    if not error or error.get("code") == ROUTE_NOT_FOUND:
         return _route_missing(provider, call, error)
     return ConnectionNotFound(error.get("message") or "no such connection")
 
 
 def _no_consent_flow(provider: Provider, call: str, error: dict[str, str]) -> DomainError:
-    if error.get("code"):
-        return ConnectorRefused(404, error["code"], error.get("message") or "not found")
+    code = error.get("code")
+    if code and code != ROUTE_NOT_FOUND:
+        return ConnectorRefused(404, code, error.get("message") or "not found")
     return NoConsentFlow(
         f"{NAMES[provider]} has no consent flow here: connect it with POST /v1/connections "
         "and the account's credentials"
@@ -327,6 +335,6 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 def _error(response: httpx.Response) -> dict[str, str]:
     """The ``error`` object of a connector's answer, or nothing when it has none (a plain
-    "Internal Server Error", FastAPI's ``{"detail": "Not Found"}``)."""
+    "Internal Server Error" from a proxy, say)."""
     error = _json(response).get("error")
     return {k: str(v) for k, v in error.items()} if isinstance(error, dict) else {}

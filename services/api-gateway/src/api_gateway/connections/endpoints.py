@@ -12,7 +12,13 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api_gateway.auth.dependencies import CurrentPrincipal
-from api_gateway.schemas import CONNECTION_NOT_FOUND, CONNECTOR_UPSTREAM, UNAUTHORIZED
+from api_gateway.schemas import (
+    CONNECTION_NOT_FOUND,
+    CONNECTOR_UPSTREAM,
+    UNAUTHORIZED,
+    error_response,
+    invalid_input_response,
+)
 from api_gateway.state import Connectors
 from tether_contracts.connections import ConnectionOut, Targets
 from tether_contracts.sync import Provider
@@ -74,11 +80,11 @@ class ConnectionCreate(BaseModel):
     '"api_token"}`. The connector checks them with the provider before storing them '
     "(encrypted).",
     responses={
-        400: {"description": "The provider refused the credentials (reason given)"},
-        422: {
-            "description": "An unknown provider, one this deployment runs no connector for, "
+        400: error_response("The provider refused the credentials (reason given)"),
+        422: invalid_input_response(
+            "An unknown provider, one this deployment runs no connector for, "
             "or a credential the connector refuses (the field is named)"
-        },
+        ),
     },
 )
 async def connect(

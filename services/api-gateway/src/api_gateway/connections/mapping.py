@@ -17,7 +17,12 @@ from pydantic import BaseModel, Field
 
 from api_gateway.auth.dependencies import CurrentPrincipal
 from api_gateway.connections.client import invalid, provider_of
-from api_gateway.schemas import CONNECTION_NOT_FOUND, CONNECTOR_UPSTREAM, UNAUTHORIZED
+from api_gateway.schemas import (
+    CONNECTION_NOT_FOUND,
+    CONNECTOR_UPSTREAM,
+    UNAUTHORIZED,
+    invalid_input_response,
+)
 from api_gateway.state import Connectors
 from tether_contracts.connections import Meaning, StatusMappingBody, StatusMappingOut
 
@@ -29,10 +34,9 @@ router = APIRouter(
 
 _REFUSED: dict[int | str, dict[str, Any]] = {
     **CONNECTION_NOT_FOUND,
-    422: {
-        "description": "A place unknown to the account, or a container without both kinds "
-        "(the place is named)"
-    },
+    422: invalid_input_response(
+        "A place unknown to the account, or a container without both kinds (the place is named)"
+    ),
 }
 
 
@@ -139,7 +143,7 @@ async def read_list_mapping(
     "its places, boards its containers.",
     responses={
         **CONNECTION_NOT_FOUND,
-        422: {"description": "A list unknown to the account, or a board without both kinds"},
+        422: invalid_input_response("A list unknown to the account, or a board without both kinds"),
     },
 )
 async def replace_list_mapping(

@@ -13,11 +13,16 @@ from urllib.parse import quote
 
 import httpx
 import structlog
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from api_gateway.tasks.sync_schemas import ExportCreate
-from tether_common.errors import Conflict, DomainError, NotFound, UpstreamUnavailable
+from tether_common.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    UpstreamUnavailable,
+    validation_error_of,
+)
 from tether_contracts.sync import ConflictPage, HistoryPage, LinkCreate, LinkList, LinkOut
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
@@ -110,8 +115,9 @@ class TaskCoreClient:
             # The one refusal task-core explains itself: pass its words (and link id) on.
             error = _json(response).get("error")
             if isinstance(error, dict) and error.get("code") == AlreadyExported.code:
-                details = {k: v for k, v in error.items() if k not in ("code", "message")}
-                raise AlreadyExported(str(error.get("message") or "already exported"), **details)
+                details = error.get("details")
+                ids = details if isinstance(details, dict) else {}
+                raise AlreadyExported(str(error.get("message") or "already exported"), **ids)
         return self._expect(response, LinkOut, (202,), task_id=task_id)
 
     async def task_links(self, tenant_id: str, task_id: str) -> LinkList:
@@ -184,9 +190,9 @@ class TaskCoreClient:
             # The gateway validates bodies with the same contracts, so this is input only
             # task-core can judge (an expired cursor, say): pass its field errors through in
             # the shape of our own 422s.
-            detail = _json(response).get("detail")
-            if isinstance(detail, list):
-                raise RequestValidationError(detail)
+            invalid = validation_error_of(_json(response))
+            if invalid is not None:
+                raise invalid
         log.error("task_core_unexpected_status", status=response.status_code)
         raise UpstreamError(f"task-core answered HTTP {response.status_code} unexpectedly")
 

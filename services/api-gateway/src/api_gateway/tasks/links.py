@@ -7,7 +7,13 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from api_gateway.auth.dependencies import CurrentPrincipal
-from api_gateway.schemas import TASK_NOT_FOUND, UNAUTHORIZED, UPSTREAM, error_response
+from api_gateway.schemas import (
+    TASK_NOT_FOUND,
+    UNAUTHORIZED,
+    UPSTREAM,
+    error_response,
+    invalid_input_response,
+)
 from api_gateway.state import Connectors, TaskCore
 from api_gateway.tasks.endpoints import TaskId
 from api_gateway.tasks.sync_schemas import ExportCreate
@@ -25,10 +31,10 @@ _EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
         "(`already_exported`, with the existing `link_id`), or the connection is broken "
         "(`connection_broken`: reconnect the account first)"
     ),
-    422: {
-        "description": "Invalid input, or a connection of a provider this deployment runs "
+    422: invalid_input_response(
+        "Invalid input, or a connection of a provider this deployment runs "
         "no connector for (`connection_id` is named)"
-    },
+    ),
     502: error_response(
         "task-core or the connection's connector answered something the gateway does not "
         "understand (`upstream_error`)"

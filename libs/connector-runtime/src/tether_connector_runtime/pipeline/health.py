@@ -1,0 +1,61 @@
+"""A connection the provider refuses (a revoked or expired grant), and its repair.
+
+A 401 marks the connection ``broken`` (with why and since when) and pauses its links where
+people look (``paused``, reason ``connection_broken``, in core's links API). From then on
+nothing is asked of the provider for it: ``Connections.opened`` refuses, so writes and
+exports park on their links, and the retrier passes over them (no attempt counts against
+their time limit). Nothing waiting is dropped.
+
+Connecting the same account again repairs the connection (same id): its parked work is due at
+once with a fresh time limit, its webhooks are registered again by the next reconciliation
+(the provider dropped them with the grant), which also brings the items' edits made meanwhile,
+and its links say ``active`` again, with the clock their items reflect, so core re-sends the
+tasks edited meanwhile.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import announce
+from tether_connector_runtime.pipeline.context import Pipeline
+
+log = structlog.get_logger(__name__)
+
+
+async def connection_refused(p: Pipeline, connection_id: str, reason: str) -> None:
+    """The provider refused the connection's credentials: broken, and its links paused."""
+    async with transaction(p.sessions) as session:
+        if not await p.connections.mark_broken(session, connection_id, reason):
+            return  # already broken: its links were told
+        for link in await p.repo.links_of_connection(session, connection_id, ("active",)):
+            await announce.link_changed(
+                p,
+                session,
+                link,
+                "paused",
+                reason="connection_broken",
+                error=f"the {p.provider} connection is broken ({reason}); reconnect the "
+                "account to resume",
+            )
+    p.outbox.committed()
+    log.warning("connection_broken", connection_id=connection_id, reason=reason)
+
+
+async def connection_repaired(p: Pipeline, connection_id: str) -> None:
+    """The account was connected again: resume everything the break held."""
+    now = p.now()
+    async with transaction(p.sessions) as session:
+        until = now + timedelta(seconds=p.retry.limit)
+        await p.repo.retry_parked_now(session, connection_id, now, until)
+        await p.repo.forget_webhooks_of(session, connection_id)
+        for link in await p.repo.links_of_connection(session, connection_id, ("active",)):
+            if link.state is not None and link.parked is None:
+                await announce.link_changed(
+                    p, session, link, "active", synced_clock=link.state.synced_clock
+                )
+    p.outbox.committed()
+    log.info("connection_resumed", connection_id=connection_id)

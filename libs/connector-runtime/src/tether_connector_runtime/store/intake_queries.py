@@ -1,0 +1,95 @@
+"""Queries of the webhook intake and reconciliation: webhooks, deliveries seen, events
+processed once, and how far each container's history has been read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tether_connector_runtime.store.records import utcnow
+from tether_connector_runtime.store.tables import ConnectorTables
+
+
+class IntakeQueries:
+    t: ConnectorTables  # set by ConnectorRepository
+
+    async def forget_webhooks_of(self, session: AsyncSession, connection_id: str) -> None:
+        """The provider dropped them (Trello deletes a token's webhooks when it is revoked):
+        forgotten, they are registered again by the next reconciliation."""
+        await session.execute(
+            delete(self.t.webhooks).where(self.t.webhooks.c.connection_id == connection_id)
+        )
+
+    async def webhook_for(self, session: AsyncSession, connection_id: str, model_id: str) -> Any:
+        w = self.t.webhooks
+        return (
+            await session.execute(
+                select(w).where(w.c.connection_id == connection_id, w.c.model_id == model_id)
+            )
+        ).first()
+
+    async def add_webhook(self, session: AsyncSession, **values: Any) -> None:
+        await session.execute(insert(self.t.webhooks).values(created_at=utcnow(), **values))
+
+    async def webhook_by_external_id(self, session: AsyncSession, external_id: str) -> Any:
+        w = self.t.webhooks
+        return (
+            await session.execute(select(w).where(w.c.external_webhook_id == external_id))
+        ).first()
+
+    async def webhooks_on(self, session: AsyncSession, model_id: str) -> list[Any]:
+        w = self.t.webhooks
+        return list(await session.execute(select(w).where(w.c.model_id == model_id)))
+
+    async def remove_webhook(self, session: AsyncSession, webhook_id: str) -> None:
+        await session.execute(delete(self.t.webhooks).where(self.t.webhooks.c.id == webhook_id))
+
+    async def delivery_seen(self, session: AsyncSession, delivery_id: str) -> bool:
+        d = self.t.deliveries
+        found = await session.execute(select(d.c.delivery_id).where(d.c.delivery_id == delivery_id))
+        return found.first() is not None
+
+    async def first_delivery(self, session: AsyncSession, delivery_id: str) -> bool:
+        """Record a webhook delivery; False when it was seen before (a retry or duplicate)."""
+        return await self._insert_once(
+            session, insert(self.t.deliveries).values(delivery_id=delivery_id, received_at=utcnow())
+        )
+
+    async def first_processing(self, session: AsyncSession, consumer: str, event_id: str) -> bool:
+        """Record that ``consumer`` handled an event; False when it already had."""
+        return await self._insert_once(
+            session,
+            insert(self.t.processed_events).values(
+                consumer=consumer, event_id=event_id, processed_at=utcnow()
+            ),
+        )
+
+    async def _insert_once(self, session: AsyncSession, statement: Any) -> bool:
+        try:
+            async with session.begin_nested():
+                await session.execute(statement)
+        except IntegrityError:
+            return False
+        return True
+
+    async def cursor(self, session: AsyncSession, container_id: str) -> str | None:
+        c = self.t.cursors
+        row = (
+            await session.execute(select(c.c.cursor).where(c.c.container_id == container_id))
+        ).first()
+        return str(row[0]) if row else None
+
+    async def save_cursor(self, session: AsyncSession, container_id: str, cursor: str) -> None:
+        c = self.t.cursors
+        updated = await session.execute(
+            update(c)
+            .where(c.c.container_id == container_id)
+            .values(cursor=cursor, updated_at=utcnow())
+        )
+        if not updated.rowcount:  # type: ignore[attr-defined]
+            await session.execute(
+                insert(c).values(container_id=container_id, cursor=cursor, updated_at=utcnow())
+            )

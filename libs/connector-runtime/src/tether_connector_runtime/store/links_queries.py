@@ -1,0 +1,182 @@
+"""Queries on links: each export's item, status and sync state (base and clock)."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tether_connector_runtime.store.records import WATCHED, StoredLink, WriteIntent, utcnow
+from tether_connector_runtime.store.tables import ConnectorTables
+from tether_sync import LinkState
+
+
+class LinkQueries:
+    t: ConnectorTables  # set by ConnectorRepository
+
+    async def link(
+        self, session: AsyncSession, link_id: str, *, for_update: bool = False
+    ) -> StoredLink | None:
+        """``for_update``: lock the row until the transaction ends (a write or an observation
+        of the link takes its turn)."""
+        statement = select(self.t.links).where(self.t.links.c.link_id == link_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await session.execute(statement)).first()
+        return StoredLink.from_row(row) if row else None
+
+    async def links_of_task(self, session: AsyncSession, task_id: str) -> list[StoredLink]:
+        """The links task changes go to: live ones, those being created, and those whose
+        archiving is unfinished."""
+        rows = await session.execute(
+            select(self.t.links).where(
+                self.t.links.c.task_id == task_id,
+                self.t.links.c.status.in_(
+                    ("pending", "active", "archiving", "paused", "restoring")
+                ),
+            )
+        )
+        return [StoredLink.from_row(r) for r in rows]
+
+    async def add_pending_link(
+        self,
+        session: AsyncSession,
+        *,
+        link_id: str,
+        tenant_id: str,
+        task_id: str,
+        connection_id: str,
+        target: dict[str, str],
+    ) -> None:
+        """A link whose item is being created: recorded before the provider is asked, so a
+        retry knows an earlier attempt may have made the item already."""
+        await session.execute(
+            insert(self.t.links).values(
+                link_id=link_id,
+                tenant_id=tenant_id,
+                task_id=task_id,
+                connection_id=connection_id,
+                container_id="",
+                status="pending",
+                synced_clock={},
+                synced_fields={},
+                target=target,
+                updated_at=utcnow(),
+            )
+        )
+
+    async def restart_export(
+        self, session: AsyncSession, link_id: str, target: dict[str, str]
+    ) -> None:
+        """A failed link exported again: pending once more, towards ``target``."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(status="pending", target=target, updated_at=utcnow())
+        )
+
+    async def link_by_external_id(
+        self, session: AsyncSession, external_id: str
+    ) -> StoredLink | None:
+        row = (
+            await session.execute(
+                select(self.t.links).where(
+                    self.t.links.c.external_id == external_id,
+                    self.t.links.c.status.in_(WATCHED),
+                )
+            )
+        ).first()
+        return StoredLink.from_row(row) if row else None
+
+    async def active_links(self, session: AsyncSession) -> list[StoredLink]:
+        rows = await session.execute(select(self.t.links).where(self.t.links.c.status == "active"))
+        return [StoredLink.from_row(r) for r in rows]
+
+    async def watched_links(self, session: AsyncSession) -> list[StoredLink]:
+        """Links whose items are looked at: active ones, and paused ones (to notice their
+        item restored)."""
+        rows = await session.execute(select(self.t.links).where(self.t.links.c.status.in_(WATCHED)))
+        return [StoredLink.from_row(r) for r in rows]
+
+    async def links_of_connection(
+        self, session: AsyncSession, connection_id: str, statuses: tuple[str, ...]
+    ) -> list[StoredLink]:
+        rows = await session.execute(
+            select(self.t.links).where(
+                self.t.links.c.connection_id == connection_id,
+                self.t.links.c.status.in_(statuses),
+            )
+        )
+        return [StoredLink.from_row(r) for r in rows]
+
+    async def save_link(
+        self, session: AsyncSession, link: StoredLink, state: LinkState | None
+    ) -> None:
+        values = {
+            "tenant_id": link.tenant_id,
+            "task_id": link.task_id,
+            "connection_id": link.connection_id,
+            "container_id": link.container_id,
+            "external_id": link.external_id,
+            "replica": link.replica,
+            "url": link.url,
+            "status": link.status,
+            "synced_clock": state.synced_clock.to_dict() if state else {},
+            "synced_fields": state.synced_fields.model_dump(mode="json") if state else {},
+            "updated_at": utcnow(),
+        }
+        links = self.t.links
+        updated = await session.execute(
+            update(links).where(links.c.link_id == link.link_id).values(**values)
+        )
+        if not updated.rowcount:  # type: ignore[attr-defined]
+            await session.execute(insert(links).values(link_id=link.link_id, **values))
+
+    async def save_state(self, session: AsyncSession, state: LinkState) -> None:
+        """The link's new base; any write intent is settled by it."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == state.link_id)
+            .values(
+                synced_clock=state.synced_clock.to_dict(),
+                synced_fields=state.synced_fields.model_dump(mode="json"),
+                intent=None,
+                updated_at=utcnow(),
+            )
+        )
+
+    async def record_intent(self, session: AsyncSession, link_id: str, intent: WriteIntent) -> None:
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(
+                intent={
+                    "fields": intent.fields.model_dump(mode="json"),
+                    "clock": intent.clock.to_dict(),
+                },
+                updated_at=utcnow(),
+            )
+        )
+
+    async def link_of_task(
+        self, session: AsyncSession, task_id: str, connection_id: str
+    ) -> StoredLink | None:
+        links = self.t.links
+        row = (
+            await session.execute(
+                select(links).where(
+                    links.c.task_id == task_id, links.c.connection_id == connection_id
+                )
+            )
+        ).first()
+        return StoredLink.from_row(row) if row else None
+
+    async def set_link_status(self, session: AsyncSession, link_id: str, status: str) -> None:
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(status=status, updated_at=utcnow())
+        )

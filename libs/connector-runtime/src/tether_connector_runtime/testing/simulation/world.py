@@ -1,0 +1,264 @@
+"""The world a schedule runs in: core, the connectors, the bus and its consumers' offsets, one
+clock; a step at a time, then drained until a round changes nothing (quiescence)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import exports, observations, retries, writes
+from tether_connector_runtime.pipeline.reconcile import reconcile_once
+from tether_connector_runtime.port import ItemNotice
+from tether_connector_runtime.retry import ProviderError
+from tether_connector_runtime.testing import ManualClock
+from tether_connector_runtime.testing.simulation.constants import (
+    CONSUMERS,
+    DAY0,
+    DRAIN_DELIVERIES,
+    DRAIN_ROUNDS,
+    PROVIDERS,
+    TASK_TOPIC,
+)
+from tether_connector_runtime.testing.simulation.core import Core, EditRecord
+from tether_connector_runtime.testing.simulation.interleavings import (
+    interleave_look,
+    interleave_retry,
+    interleave_write,
+)
+from tether_connector_runtime.testing.simulation.log import Log
+from tether_connector_runtime.testing.simulation.side import Side
+from tether_connector_runtime.testing.simulation.steps import (
+    CoreDelete,
+    CoreEdit,
+    Deliver,
+    Export,
+    Fail,
+    Outage,
+    PersonEdit,
+    Poll,
+    Redeliver,
+    Relay,
+    Retry,
+    Step,
+    Tussle,
+    Webhook,
+)
+from tether_events import CloudEvent, ExportRequested, LinkChanged, ProviderItemChanged, TaskChanged
+from tether_sync import FieldName, FieldValue, Provider
+
+
+class World:
+    def __init__(self, log: Log, core: Core, sides: dict[Provider, Side], clock: ManualClock):
+        self.log = log
+        self.core = core
+        self.sides = sides
+        self.clock = clock
+        self.offsets = [0] * len(CONSUMERS)
+        self.edits: list[EditRecord] = []
+        self.trace: list[str] = []
+
+    def now(self) -> datetime:
+        return self.clock.now
+
+    def tick(self) -> None:
+        # A minute per step; a provider's own clock moves a second per effect within it, so
+        # every edit is stamped later than every edit of an earlier step, on every side.
+        self.clock.advance(60)
+        for side in self.sides.values():
+            side.fake.now = max(side.fake.now, self.clock.now)
+
+    @property
+    def faults_fired(self) -> int:
+        return self.log.crashes + sum(s.crashes + s.fake.faults_fired for s in self.sides.values())
+
+    # Steps -------------------------------------------------------------------------------------
+    async def step(self, step: Step) -> None:
+        self.tick()
+        self.trace.append(repr(step))
+        if isinstance(step, CoreEdit):
+            await self.core_edit(step.task, step.field)
+        elif isinstance(step, CoreDelete):
+            if not self.core.tasks[step.task].deleted:
+                await self.core.delete(step.task)
+        elif isinstance(step, Export):
+            link_id = f"link-{step.task}-{step.provider}"
+            if link_id not in self.core.links and not self.core.tasks[step.task].deleted:
+                await self.core.export(
+                    step.task, step.provider, self.sides[step.provider].connection_id
+                )
+        elif isinstance(step, PersonEdit):
+            self.person_edit(step.provider, step.task)
+        elif isinstance(step, Tussle):
+            self.person_edit(step.provider, "task-1")
+            self.tick()
+            await self.core_edit("task-1", "title")
+            self.tick()
+            self.person_edit(step.provider, "task-1")
+        elif isinstance(step, Deliver):
+            who = CONSUMERS[step.consumer][0]
+            if who == "core":
+                await self.deliver(step.consumer)
+            else:
+                with self.sides[who].crashing(step.crash):  # type: ignore[index]
+                    await self.deliver(step.consumer)
+        elif isinstance(step, Redeliver):
+            if self.offsets[step.consumer] > 0:
+                who, topic = CONSUMERS[step.consumer]
+                await self.handle(who, self.log.topics[topic][self.offsets[step.consumer] - 1])
+        elif isinstance(step, Relay):
+            await self.relay(step.provider, crash=step.crash)
+        elif isinstance(step, Webhook):
+            with self.sides[step.provider].crashing(step.crash):
+                await self.webhook(step.provider, step.index, drop=step.drop)
+        elif isinstance(step, Poll):
+            side = self.sides[step.provider]
+            with side.crashing(step.crash):
+                await side.run(lambda: reconcile_once(side.p))
+        elif isinstance(step, Fail):
+            self.sides[step.provider].fake.fail_next(step.kind)  # type: ignore[arg-type]
+        elif isinstance(step, Outage):
+            fake = self.sides[step.provider].fake
+            fake.fail_container(f"{step.provider}-board")
+            await self.deliver(CONSUMERS.index((step.provider, TASK_TOPIC)))
+            fake.heal_container(f"{step.provider}-board")
+        elif isinstance(step, Retry):
+            await self.retry(step.provider)
+        elif step.mode == "retry":
+            await interleave_retry(self, step.provider)
+        elif step.mode == "look":
+            await interleave_look(self, step.provider)
+        else:
+            await interleave_write(self, step.provider)
+
+    async def core_edit(self, task_id: str, name: FieldName) -> None:
+        task = self.core.tasks[task_id]
+        if task.deleted:
+            return
+        value = self.fresh(name, task.fields.value(name))
+        self.edits.append(EditRecord(task_id, name, value, self.now(), "core"))
+        await self.core.edit(task_id, name, value)
+
+    def fresh(self, name: FieldName, current: FieldValue) -> FieldValue:
+        n = len(self.edits) + 1
+        if name == "title":
+            return f"t{n}"
+        if name == "description":
+            return f"d{n}"
+        if name == "due_date":
+            return DAY0 + timedelta(days=n)
+        return not current
+
+    def person_edit(self, provider: Provider, task_id: str) -> None:
+        side = self.sides[provider]
+        items = [i for i in side.fake.items_marked(f"link-{task_id}-{provider}") if not i.closed]
+        if not items or self.core.tasks[task_id].deleted:
+            return
+        value = self.fresh("title", None)
+        notice = side.fake.edit(items[0].external_id, title=value)
+        self.edits.append(
+            EditRecord(task_id, "title", value, notice.field_edited_at["title"], provider)
+        )
+        side.webhooks.append(notice)
+
+    async def deliver(self, consumer: int) -> bool:
+        """The consumer's next event; its offset moves only once the handler returned."""
+        who, topic = CONSUMERS[consumer]
+        events = self.log.topics[topic]
+        offset = self.offsets[consumer]
+        if offset >= len(events):
+            return False
+        if await self.handle(who, events[offset]):
+            self.offsets[consumer] = offset + 1
+        return True
+
+    async def handle(self, who: str, event: CloudEvent[Any]) -> bool:
+        data = event.data
+        if who == "core":
+            if isinstance(data, ProviderItemChanged):
+                await self.core.on_change(data)
+            elif isinstance(data, LinkChanged):
+                await self.core.on_link(data)
+            return True
+        side = self.sides[who]  # type: ignore[index]
+        p = side.p
+        if isinstance(data, TaskChanged):
+            return await side.run(lambda: writes.on_task_changed(p, data))
+        if isinstance(data, ExportRequested) and data.provider == who:
+            return await side.run(lambda: exports.export(p, data))
+        return True
+
+    async def relay(self, provider: Provider, *, crash: bool = False) -> None:
+        side = self.sides[provider]
+        self.log.crash_next = crash
+        if await side.run(side.rig.relay):
+            side.unrelayed = False
+        self.log.crash_next = False
+
+    async def webhook(self, provider: Provider, index: int, *, drop: bool) -> None:
+        side = self.sides[provider]
+        if not side.webhooks:
+            return
+        pending = side.webhooks[index % len(side.webhooks)]
+        if drop:
+            side.webhooks.remove(pending)
+            return
+        # The notice as the edit made it (when, and what it set), however late it comes.
+        try:
+            delivered = await side.run(lambda: observations.observe(side.p, pending))
+        except ProviderError:
+            delivered = False  # the intake answers 503; the provider delivers it again
+        if delivered:
+            side.webhooks.remove(pending)
+
+    async def retry(self, provider: Provider) -> None:
+        self.clock.advance(30 * 60)
+        side = self.sides[provider]
+        await side.run(lambda: retries.retry_due(side.p))
+
+    async def poll_items(self, side: Side) -> None:
+        """Observe every linked item (as a reconciliation with no history would)."""
+        async with transaction(side.p.sessions) as session:
+            links = await side.p.repo.active_links(session)
+        for link in links:
+            assert link.external_id is not None
+            notice = ItemNotice(link.external_id)
+            # A 503 while reading: the next poll sees the item.
+            with contextlib.suppress(ProviderError):
+                await side.run(partial(observations.observe, side.p, notice))
+
+    # Quiescence --------------------------------------------------------------------------------
+    def activity(self) -> tuple[int, int]:
+        effects = sum(
+            s.fake.creates + s.fake.update_count + s.fake.archives for s in self.sides.values()
+        )
+        return len(self.log.published), effects
+
+    async def quiesce(self) -> None:
+        for side in self.sides.values():
+            side.armed.clear()
+            side.fake.clear_faults()
+        self.log.crash_next = False
+        for _ in range(DRAIN_ROUNDS):
+            before = self.activity()
+            for _ in range(DRAIN_DELIVERIES):
+                for provider in PROVIDERS:
+                    if self.sides[provider].unrelayed:
+                        await self.relay(provider)
+                moved = [await self.deliver(c) for c in range(len(CONSUMERS))]
+                if not any(moved):
+                    break
+            else:
+                raise AssertionError("loop freedom: the bus never empties")
+            for provider in PROVIDERS:
+                await self.retry(provider)
+                side = self.sides[provider]
+                for notice in list(side.webhooks):
+                    await self.webhook(provider, side.webhooks.index(notice), drop=False)
+                await self.poll_items(side)
+                await self.relay(provider)
+            if self.activity() == before:
+                return
+        raise AssertionError("loop freedom: the pipeline never quiesces")
