@@ -26,7 +26,7 @@ async def exercise(url: str) -> None:
         task_id="t1",
         replica="trello:c1",
         synced_clock=VectorClock({"core": 2}),
-        synced_fields=TaskFields(title="Plan", due_date=date(2026, 12, 1)),
+        synced_fields=TaskFields(title="Plan", due=date(2026, 12, 1)),
     )
     link = StoredLink(
         "l1", "acme", "t1", "trello_x", "list1", "c1", "trello:c1", None, "active", state

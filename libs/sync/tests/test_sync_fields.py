@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from tether_events.clock import VectorClock
 from tether_sync import LinkState, TaskFields, TaskSnapshot, changed_fields
 
-BASE = TaskFields(title="Plan", description="*soon*", due_date=date(2025, 3, 1))
+BASE = TaskFields(title="Plan", description="*soon*", due=date(2025, 3, 1))
 
 
 def test_changed_fields_are_listed_in_declaration_order() -> None:
@@ -16,8 +16,8 @@ def test_changed_fields_are_listed_in_declaration_order() -> None:
 
 
 def test_partial_values_are_typed_by_the_field_they_belong_to() -> None:
-    updated = BASE.with_values({"due_date": "2025-04-02", "title": "2025-04-02"})
-    assert updated.due_date == date(2025, 4, 2)
+    updated = BASE.with_values({"due": "2025-04-02", "title": "2025-04-02"})
+    assert updated.due == date(2025, 4, 2)
     assert updated.title == "2025-04-02"
 
 

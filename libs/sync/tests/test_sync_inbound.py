@@ -15,7 +15,7 @@ from tether_sync import (
     decide_outbound,
 )
 
-BASE = TaskFields(title="Plan", description="notes", due_date=date(2025, 3, 1))
+BASE = TaskFields(title="Plan", description="notes", due=date(2025, 3, 1))
 AT = datetime(2025, 2, 1, 12, tzinfo=UTC)
 LINK = LinkState(
     link_id="l1",
@@ -31,15 +31,15 @@ def test_the_base_observed_again_is_an_echo() -> None:
 
 
 def test_a_change_carries_the_base_clock_and_exactly_the_changed_fields() -> None:
-    observed = BASE.with_values({"title": "Plan B", "due_date": None})
+    observed = BASE.with_values({"title": "Plan B", "due": None})
     change = decide_inbound(LINK, observed, edited_at=AT)
     assert change == ProviderChange(
         task_id="t1",
         link_id="l1",
         replica="asana:77",
         base_clock=VectorClock({"core": 3}),
-        base_values={"title": "Plan", "due_date": date(2025, 3, 1)},
-        new_values={"title": "Plan B", "due_date": None},
+        base_values={"title": "Plan", "due": date(2025, 3, 1)},
+        new_values={"title": "Plan B", "due": None},
         edited_at=AT,
     )
     assert change.clock == VectorClock({"core": 3, "asana:77": 1})
@@ -80,7 +80,7 @@ def test_a_second_edit_before_cores_answer_is_relative_to_the_first() -> None:
 
 
 def test_a_change_survives_json_with_its_dates() -> None:
-    change = decide_inbound(LINK, BASE.with_values({"due_date": date(2025, 4, 1)}), edited_at=AT)
+    change = decide_inbound(LINK, BASE.with_values({"due": date(2025, 4, 1)}), edited_at=AT)
     assert change is not None
     assert ProviderChange.model_validate_json(change.model_dump_json()) == change
 

@@ -17,7 +17,7 @@ from tether_sync import (
 )
 
 T0 = datetime(2025, 2, 1, 9, tzinfo=UTC)
-BASE = TaskFields(title="Plan", description="notes", due_date=date(2025, 3, 1))
+BASE = TaskFields(title="Plan", description="notes", due=date(2025, 3, 1))
 TASK = CoreTask.create("t1", BASE, at=T0)  # clock {core: 1}
 
 

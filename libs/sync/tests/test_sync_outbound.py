@@ -14,7 +14,7 @@ from tether_sync import (
     decide_outbound,
 )
 
-BASE = TaskFields(title="Plan", description="notes", due_date=date(2025, 3, 1))
+BASE = TaskFields(title="Plan", description="notes", due=date(2025, 3, 1))
 
 
 def _link(clock: dict[str, int], fields: TaskFields = BASE) -> LinkState:
@@ -106,9 +106,9 @@ def test_a_deleted_task_archives_the_provider_copy_even_with_a_change_in_flight(
 
 
 def test_a_write_plan_survives_json_with_its_dates() -> None:
-    decision = decide_outbound(_link({"core": 1}), _snapshot({"core": 2}, due_date=None))
+    decision = decide_outbound(_link({"core": 1}), _snapshot({"core": 2}, due=None))
     assert isinstance(decision, WritePlan)
-    moved = decide_outbound(_link({"core": 1}), _snapshot({"core": 2}, due_date=date(2025, 5, 1)))
+    moved = decide_outbound(_link({"core": 1}), _snapshot({"core": 2}, due=date(2025, 5, 1)))
     assert isinstance(moved, WritePlan)
     for plan in (decision, moved):
         assert WritePlan.model_validate_json(plan.model_dump_json()) == plan

@@ -34,7 +34,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -54,7 +54,7 @@ MAX_EDITS = 8
 LINKS = ("trello", "asana", "jira")
 SITES = ("core", *LINKS)
 REPLICA = {"trello": "trello:c1", "asana": "asana:1201", "jira": "jira:acme/TT-1"}
-FRESH: tuple[FieldName, ...] = ("title", "description", "due_date")
+FRESH: tuple[FieldName, ...] = ("title", "description", "due")
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DAY0 = date(2025, 1, 1)
 
@@ -192,7 +192,7 @@ class World:
     trace: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        initial = TaskFields(title="t0", description="d0", due_date=DAY0, completed=False)
+        initial = TaskFields(title="t0", description="d0", due=DAY0, completed=False)
         self.core = merge.CoreTask.create("task-1", initial, at=T0)
         for link in LINKS:
             self.stores[link] = Store(initial, T0)
@@ -333,8 +333,10 @@ def _fresh(name: FieldName, edit_id: int, current: FieldValue) -> FieldValue:
         return f"t{edit_id}"
     if name == "description":
         return f"d{edit_id}"
-    if name == "due_date":
-        return DAY0 + timedelta(days=edit_id)
+    if name == "due":
+        # Both kinds, each fresh: a date, then an instant (one field, never both at once).
+        day = DAY0 + timedelta(days=edit_id)
+        return day if edit_id % 2 else datetime.combine(day, time(edit_id % 24), tzinfo=UTC)
     return not current
 
 

@@ -53,6 +53,9 @@ TASK_PARTS = re.compile(
 )
 CONFLICTS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/conflicts$")
 NOT_FOUND = {"error": {"code": "task_not_found", "message": "no such task"}}
+OWNER_ZONE = re.compile(
+    r"^/internal/v1/tenants/(?P<tenant>[^/]+)/owners/(?P<user>[^/]+)/time-zone$"
+)
 CONNECTIONS = re.compile(
     r"^/internal/v1/tenants/(?P<tenant>[^/]+)/connections(?:/(?P<connection>[^/]+))?$"
 )
@@ -232,6 +235,8 @@ class FakeConnectors:
         self.connections: dict[str, dict[str, ConnectionOut]] = {}  # tenant -> id -> it
         self.requests: list[tuple[Provider, httpx.Request]] = []
         self.unreachable: set[Provider] = set()
+        # (provider, tenant, user) -> the zone each connector was last told
+        self.owner_zones: dict[tuple[Provider, str, str], str] = {}
 
     def add(
         self,
@@ -261,6 +266,11 @@ class FakeConnectors:
         self.requests.append((provider, request))
         if provider in self.unreachable:
             raise httpx.ConnectError("connection refused", request=request)
+        owner = OWNER_ZONE.match(request.url.path)
+        if owner is not None and request.method == "PUT":
+            zone = json.loads(request.content)["time_zone"]
+            self.owner_zones[(provider, owner["tenant"], owner["user"])] = zone
+            return httpx.Response(200, json={"connections": 1})
         match = CONNECTIONS.match(request.url.path)
         if match is None or request.method != "GET":
             return httpx.Response(404, json={"detail": "Not Found"})

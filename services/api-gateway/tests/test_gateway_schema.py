@@ -117,6 +117,7 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("GET", "/v1/tasks/{task_id}/links"),
         ("GET", "/v1/conflicts"),
         ("GET", "/v1/me"),
+        ("PATCH", "/v1/me"),
         ("POST", "/v1/connections"),
         ("GET", "/v1/connections"),
         ("GET", "/v1/connections/{connection_id}/targets"),

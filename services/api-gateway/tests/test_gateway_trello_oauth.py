@@ -102,7 +102,7 @@ async def test_authorize_starts_the_flow_for_the_caller(
     expected = (
         "POST",
         f"/internal/v1/tenants/{me['tenant']['id']}/oauth/authorize",
-        {"user_id": me["user"]["id"]},
+        {"user_id": me["user"]["id"], "time_zone": "UTC"},
     )
     assert connector.calls == [expected, expected]
 

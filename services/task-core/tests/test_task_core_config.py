@@ -74,7 +74,8 @@ def test_conflict_policies_default_to_latest_wins_and_read_json_per_field(
     )
     policy = TaskCoreSettings().sync_policy
     assert policy.for_field("title") is ConflictPolicy.PROVIDER_WINS
-    assert policy.for_field("due_date") is ConflictPolicy.LATEST_WINS
+    # due_date, the due's name before it could be an instant, still configures it.
+    assert policy.for_field("due") is ConflictPolicy.LATEST_WINS
     assert policy.for_field("description") is ConflictPolicy.CORE_WINS
 
 

@@ -51,6 +51,7 @@ async def test_history_is_newest_first_in_pages(api: httpx.AsyncClient) -> None:
         "title": "v5",
         "description": "",
         "due_date": "2026-12-01",
+        "due_at": None,
         "completed": False,
         "deleted": False,
     }
@@ -133,7 +134,8 @@ async def test_conflicts_are_newest_first_in_pages_by_tenant_and_task(
     tied = sorted([ids[2], ids[4]], reverse=True)
     assert [c["id"] for c in everything] == [*tied, ids[1], ids[0]]
     first = everything[-1]
-    assert (first["task_id"], first["field"], first["base_value"]) == ("t1", "due_date", None)
+    # Recorded under the due's old name: read as the one synced field it is now.
+    assert (first["task_id"], first["field"], first["base_value"]) == ("t1", "due", None)
     assert (first["core_value"], first["provider_value"], first["winning_value"]) == (
         "2026-12-01",
         "2026-12-02",

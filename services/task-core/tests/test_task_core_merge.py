@@ -69,7 +69,7 @@ async def test_a_provider_change_is_merged_and_published_with_the_merged_clock(
     history = (await api.get(f"{TASKS}/{task['id']}/history")).json()["items"]
     assert [(h["version"], h["origin"], h["changed_fields"]) for h in history] == [
         (2, "trello:c1", ["title"]),
-        (1, "core", ["title", "description", "due_date", "completed"]),
+        (1, "core", ["title", "description", "due_date", "due_at", "completed"]),
     ]
     async with transaction(sessions) as session:
         row = await session.get(Task, task["id"])
@@ -78,7 +78,7 @@ async def test_a_provider_change_is_merged_and_published_with_the_merged_clock(
     assert FieldStamp.model_validate(row.stamps["title"]) == FieldStamp(
         replica="trello:c1", edited_at=edited
     )
-    assert row.stamps["due_date"]["replica"] == "core"
+    assert row.stamps["due"]["replica"] == "core"
     assert await conflicts(sessions) == []
 
 
@@ -283,6 +283,6 @@ async def test_api_edits_stamp_the_fields_they_change(
     assert {name: FieldStamp.model_validate(stamp) for name, stamp in row.stamps.items()} == {
         "title": created,
         "description": created,
-        "due_date": created,
+        "due": created,
         "completed": updated,
     }

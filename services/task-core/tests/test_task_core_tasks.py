@@ -218,7 +218,7 @@ async def test_every_change_is_a_history_row(
     assert {r.origin for r in rows} == {"core"}
     assert {r.tenant_id for r in rows} == {"acme"}
     assert [r.changed_fields for r in rows] == [
-        ["title", "description", "due_date", "completed"],
+        ["title", "description", "due_date", "due_at", "completed"],
         ["title", "description"],
         ["completed"],
         ["deleted"],
@@ -227,6 +227,7 @@ async def test_every_change_is_a_history_row(
         "title": "Plan the week",
         "description": "",
         "due_date": "2026-12-01",
+        "due_at": None,
         "completed": False,
         "deleted": False,
     }
@@ -234,6 +235,7 @@ async def test_every_change_is_a_history_row(
         "title": "Plan",
         "description": "more",
         "due_date": "2026-12-01",
+        "due_at": None,
         "completed": True,
         "deleted": True,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import pytest
 from hypothesis import given
@@ -13,8 +13,6 @@ from trello_connector.mapping import (
     card_fields,
     card_params,
     carries_marker,
-    due_from_trello,
-    due_to_trello,
     link_id_of,
     marked_desc,
     marker,
@@ -25,7 +23,15 @@ fields = st.builds(
     TaskFields,
     title=st.text(min_size=1, max_size=40),
     description=st.text(max_size=200),
-    due_date=st.one_of(st.none(), st.dates(date(2000, 1, 1), date(2100, 1, 1))),
+    due=st.one_of(
+        st.none(),
+        st.dates(date(2000, 1, 1), date(2100, 1, 1)),
+        # Instants as Trello keeps them (milliseconds), never at 12:00 UTC: that reads as the
+        # date in a UTC owner's zone (test_trello_due_dates.py).
+        st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC))
+        .map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+        .filter(lambda d: d.time() != time(12)),
+    ),
     completed=st.booleans(),
 )
 
@@ -59,17 +65,7 @@ def test_a_card_without_marker_is_not_ours() -> None:
     assert link_id_of("just a [link](https://example.com)") is None
 
 
-def test_due_dates_are_written_at_noon_utc_and_read_as_the_utc_day() -> None:
-    assert due_to_trello(date(2026, 12, 1)) == "2026-12-01T12:00:00Z"
-    assert due_from_trello("2026-12-01T12:00:00.000Z") == date(2026, 12, 1)
-    assert due_from_trello("2026-12-01T23:30:00.000-05:00") == date(2026, 12, 2)
-    assert due_from_trello(None) is None
-    assert due_to_trello(None) is None
-
-
 def test_an_actions_date_dates_exactly_the_fields_it_changed() -> None:
-    from datetime import UTC, datetime
-
     from trello_connector.mapping import action_notice
 
     at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -95,7 +91,7 @@ def test_an_actions_date_dates_exactly_the_fields_it_changed() -> None:
     }
     notice = action_notice(created)
     assert notice is not None
-    assert set(notice.field_edited_at) == {"title", "description", "due_date", "completed"}
+    assert set(notice.field_edited_at) == {"title", "description", "due", "completed"}
     undated = action_notice(
         {"type": "updateCard", "data": {"card": {"id": "c"}, "old": {"name": "x"}}}
     )
@@ -121,7 +117,7 @@ def test_an_actions_values_come_from_its_card_block_in_our_terms() -> None:
     }
     notice = action_notice(action)
     assert notice is not None
-    assert notice.field_values == {"description": "Notes", "due_date": date(2026, 12, 3)}
+    assert notice.field_values == {"description": "Notes", "due": date(2026, 12, 3)}
 
 
 # Our marker, whatever a person does to a description around it --------------------------------

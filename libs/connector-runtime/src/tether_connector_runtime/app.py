@@ -104,6 +104,7 @@ def create_connector_app(
         lifespan=lifespan,
         routers=[
             connections.router,
+            connections.owners,
             places.router,
             deletions.router,
             consent.router,

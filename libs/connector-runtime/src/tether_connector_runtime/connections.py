@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +18,28 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_common.db import transaction
 from tether_common.errors import DomainError, NotFound
+from tether_connector_runtime.due_dates import Owner, time_zone
 from tether_connector_runtime.port import Account, ProviderAdapter, ProviderSession
 from tether_connector_runtime.retry import AuthRevokedError
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_contracts.connections import ConnectionOut
+from tether_contracts.people import DEFAULT_TIME_ZONE
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectionOwner:
+    """Who connects an account (the gateway's user id) and their IANA time zone; None: not
+    said (an older gateway), which keeps what the connection had (UTC for a new one)."""
+
+    owner_id: str | None = None
+    time_zone: str | None = None
+
+    def values(self) -> dict[str, str]:
+        said = {"owner_id": self.owner_id, "time_zone": self.time_zone}
+        return {k: v for k, v in said.items() if v is not None}
 
 
 class ConnectionNotFound(NotFound):
@@ -62,12 +78,16 @@ class Connections:
             status="broken" if row.status == "broken" else "active",
             error=row.error if row.status == "broken" else None,
             broken_since=row.broken_since if row.status == "broken" else None,
+            time_zone=row.time_zone or DEFAULT_TIME_ZONE,
             created_at=row.created_at,
         )
 
-    async def store(self, tenant_id: str, account: Account) -> ConnectionOut:
+    async def store(
+        self, tenant_id: str, account: Account, owner: ConnectionOwner | None = None
+    ) -> ConnectionOut:
         """Keep a checked account: a new connection, or the repair of this tenant's existing
-        connection to the same account."""
+        connection to the same account (the person connecting it again becomes its owner)."""
+        said = (owner or ConnectionOwner()).values()
         async with transaction(self._sessions) as session:
             known = await self._repo.connection_of_account(session, tenant_id, account.account_id)
             secret = self._cipher.encrypt(account.secret)
@@ -81,6 +101,7 @@ class Connections:
                     status="active",
                     error=None,
                     broken_since=None,
+                    **said,
                 )
                 connection_id = str(known.id)
                 log.info("connection_repaired", connection_id=connection_id)
@@ -94,6 +115,7 @@ class Connections:
                     account_name=account.account_name,
                     token_encrypted=secret,
                     status="active",
+                    **said,
                 )
             row = await self._repo.connection(session, connection_id)
         if was_broken and self.repaired is not None:
@@ -120,8 +142,16 @@ class Connections:
         return self._cipher.decrypt(ciphertext)
 
     def session_of(self, row: Any) -> ProviderSession:
-        """The provider session of a connection row (its secret decrypted)."""
-        return self.adapter.session(self._cipher.decrypt(row.token_encrypted))
+        """The provider session of a connection row (its secret decrypted, its owner's
+        zone)."""
+        owner = Owner(zone=time_zone(row.time_zone))
+        return self.adapter.session(self._cipher.decrypt(row.token_encrypted), owner)
+
+    async def set_owner_zone(self, tenant_id: str, owner_id: str, zone: str) -> int:
+        """A person's zone changed: every connection they made in the tenant follows it.
+        Returns how many."""
+        async with transaction(self._sessions) as session:
+            return await self._repo.set_owner_zone(session, tenant_id, owner_id, zone)
 
     async def opened(
         self, session: AsyncSession, connection_id: str

@@ -25,6 +25,7 @@ from typing import Protocol
 from fastapi import Request, Response
 from pydantic import BaseModel
 
+from tether_connector_runtime.due_dates import Owner
 from tether_contracts.connections import Container
 from tether_sync import FieldName, FieldValue, TaskFields
 
@@ -213,8 +214,10 @@ class ProviderAdapter(Protocol):
         """Check pasted credentials with the provider; ``AuthRevokedError`` /
         ``PermanentProviderError`` when refused (the reason in the message)."""
 
-    def session(self, secret: str) -> ProviderSession:
-        """One account's session from its stored secret."""
+    def session(self, secret: str, owner: Owner) -> ProviderSession:
+        """One account's session from its stored secret; ``owner`` is whose connection it is
+        (their time zone: where a date-only due falls on an instant-only provider, see
+        :mod:`tether_connector_runtime.due_dates`)."""
 
     def webhook_url(self) -> str:
         """Where this provider's webhooks arrive (registered with it)."""

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict
 
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account, Delivery, ProviderSession
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.signatures import SignatureInvalid
@@ -30,7 +31,7 @@ class NotYetConnectable:
     async def authenticate(self, credentials: BaseModel) -> Account:
         raise PermanentProviderError(f"{self.provider} connections are not available yet")
 
-    def session(self, secret: str) -> ProviderSession:
+    def session(self, secret: str, owner: Owner) -> ProviderSession:
         raise PermanentProviderError(f"{self.provider} connections are not available yet")
 
     def webhook_url(self) -> str:

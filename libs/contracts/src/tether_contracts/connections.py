@@ -6,6 +6,7 @@ The internal API every connector serves (the connector runtime implements it onc
 
 =========================================================  ============================
 ``POST   /tenants/{t}/connections``  (provider credentials)  201 ``ConnectionOut``; 400 refused
+  (query: ``owner_id``, ``time_zone``: who connects, and their IANA zone; default UTC)
 ``GET    /tenants/{t}/connections``                          200 ``list[ConnectionOut]``
 ``GET    /tenants/{t}/connections/{id}``                     200 ``ConnectionOut``; 404
 ``GET    /tenants/{t}/connections/{id}/targets``             200 ``Targets``
@@ -15,6 +16,7 @@ The internal API every connector serves (the connector runtime implements it onc
 ``POST   /tenants/{t}/connections/{id}/deletions/confirm``   200 ``ConfirmedOut``
 ``POST   /tenants/{t}/oauth/authorize`` ``AuthorizeRequest``  200 ``AuthorizationStarted``
 ``POST   /oauth/callback`` (the query the provider sent back)  201 ``ConnectionOut``; 400
+``PUT    /tenants/{t}/owners/{user}/time-zone`` ``OwnerTimeZone``  200 ``OwnerZoneUpdated``
 =========================================================  ============================
 
 404s carry ``connection_not_found``; a connection of another tenant is not found.
@@ -27,6 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tether_contracts.people import DEFAULT_TIME_ZONE, TimeZoneName
 from tether_contracts.sync import Provider
 
 ConnectionStatus = Literal["active", "broken"]
@@ -47,6 +50,11 @@ class ConnectionOut(BaseModel):
     error: str | None = Field(default=None, description="Why it is broken")
     broken_since: datetime | None = Field(
         default=None, description="When the provider first refused it (while broken)"
+    )
+    time_zone: str = Field(
+        default=DEFAULT_TIME_ZONE,
+        description="Its owner's IANA time zone: a date-only due is written to a provider "
+        "whose due is an instant (Trello) as 12:00 that day in this zone",
     )
     created_at: datetime
 
@@ -123,6 +131,9 @@ class ConfirmedOut(BaseModel):
 
 class AuthorizeRequest(BaseModel):
     user_id: str = Field(min_length=1, max_length=64)
+    time_zone: TimeZoneName | None = Field(
+        default=None, description="The person's zone, for the connection made (default UTC)"
+    )
 
 
 class AuthorizationStarted(BaseModel):

@@ -14,7 +14,8 @@ from tether_events.clock import VectorClock
 Provider = Literal["trello", "asana", "jira"]
 LinkStatus = Literal["pending", "active", "retrying", "failed", "unlinked", "archived", "paused"]
 ConflictPolicyName = Literal["latest_wins", "core_wins", "provider_wins"]
-# A synced field's value as JSON carries it: text, an ISO date, a boolean, or null.
+# A synced field's value as JSON carries it: text, an ISO date or instant (the due), a
+# boolean, or null.
 FieldValue = str | date | bool | None
 
 ConnectionId = Annotated[
@@ -37,6 +38,8 @@ class TaskFieldsSnapshot(BaseModel):
     title: str
     description: str
     due_date: date | None
+    # Versions recorded before a task could be due at an instant have no due_at.
+    due_at: datetime | None = None
     completed: bool
     deleted: bool
 
@@ -67,7 +70,10 @@ class ConflictOut(BaseModel):
 
     id: str
     task_id: str
-    field: str
+    field: str = Field(
+        description="The synced field: title, description, due (its values a date or an "
+        "instant: the due is one field, a conflict never mixes two halves), completed"
+    )
     base_value: FieldValue = Field(description="The value both sides started from")
     core_value: FieldValue = Field(description="The value core held (produced by core_replica)")
     provider_value: FieldValue

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tether_events.clock import VectorClock
 
@@ -24,6 +33,30 @@ DESCRIPTION_MAX = 32_767
 ``CONTENT_LIMIT_EXCEEDED``: https://jira.atlassian.com/browse/JRACLOUD-78553). Trello's
 ``desc`` takes 16384 (PROVIDERS.md, Trello); Asana documents no limit for ``notes``."""
 
+DUE_DATE = Field(
+    default=None,
+    description="Due on this calendar day (all day), wherever one is: `2026-12-01`. Setting "
+    "it clears `due_at`; null clears the due",
+)
+DUE_AT = Field(
+    default=None,
+    description="Due at this instant, with an offset (`2026-12-02T01:00:00Z`); kept in UTC to "
+    "the millisecond. Setting it clears `due_date`; null clears the due",
+)
+BOTH_DUES = (
+    "due_date and due_at cannot both be set: a task is due on a date or at an instant (send "
+    "one; the other is cleared)"
+)
+
+
+def one_due(due_at: datetime | None, info: ValidationInfo) -> datetime | None:
+    """A validator of ``due_at`` (declared after ``due_date``): a 422 at ``due_at`` naming
+    both fields when both are set."""
+    if due_at is not None and info.data.get("due_date") is not None:
+        raise ValueError(BOTH_DUES)
+    return due_at
+
+
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
 
@@ -33,19 +66,27 @@ class TaskCreate(BaseModel):
 
     title: Title
     description: Description = ""
-    due_date: date | None = None
+    due_date: date | None = DUE_DATE
+    due_at: AwareDatetime | None = DUE_AT
     completed: bool = False
+
+    _one_due = field_validator("due_at")(one_due)
 
 
 class TaskPatch(BaseModel):
-    """A partial update: only the fields present change; at least one must be."""
+    """A partial update: only the fields present change; at least one must be. The due is a
+    date (``due_date``) or an instant (``due_at``): setting one clears the other, null in
+    either clears the due, both set is a 422."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
     description: Description | None = None
-    due_date: date | None = None
+    due_date: date | None = DUE_DATE
+    due_at: AwareDatetime | None = DUE_AT
     completed: bool | None = None
+
+    _one_due = field_validator("due_at")(one_due)
 
     @model_validator(mode="after")
     def _not_empty(self) -> TaskPatch:
@@ -78,7 +119,10 @@ class TaskOut(BaseModel):
     tenant_id: str
     title: str
     description: str
-    due_date: date | None
+    due_date: date | None = Field(description="Due on this day (all day); null if not")
+    due_at: datetime | None = Field(
+        default=None, description="Due at this instant (UTC); null if not. Never both"
+    )
     completed: bool
     deleted: bool
     version: int

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tether_events.clock import VectorClock
 from tether_events.envelope import EventData
 
-SyncedField = Literal["title", "description", "due_date", "completed"]
+SyncedField = Literal["title", "description", "due_date", "due_at", "completed"]
 
 
 class TaskChanged(EventData):
@@ -18,6 +18,11 @@ class TaskChanged(EventData):
 
     Carrying the whole state, not a diff, lets a consumer that missed events catch up from the
     latest one, and lets connectors diff against their own merge base.
+
+    The due is ``due_date`` (a calendar date) or ``due_at`` (an instant, UTC), never both;
+    neither: no due. ``due_at`` is optional, so an event published before it existed (every
+    due then a date) reads as it meant. ``changed_fields`` names these fields as the task
+    resource does (a due turned from a date into an instant names both).
     """
 
     event_type: ClassVar[str] = "tether.task.changed.v1"
@@ -27,13 +32,22 @@ class TaskChanged(EventData):
     version: int = Field(ge=1, description="Monotonic per task; history row number")
     title: str
     description: str
-    due_date: date | None
+    due_date: date | None = Field(description="Due on this calendar day; null if not")
+    due_at: datetime | None = Field(
+        default=None, description="Due at this instant (UTC); null if not. Never both"
+    )
     completed: bool
     deleted: bool
     clock: VectorClock
     origin: str = Field(description="Replica the change came from: core or a link replica")
     changed_fields: list[str] = Field(default_factory=list)
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _one_due(self) -> TaskChanged:
+        if self.due_date is not None and self.due_at is not None:
+            raise ValueError("due_date and due_at cannot both be set")
+        return self
 
 
 class ProviderItemChanged(EventData):
@@ -52,7 +66,11 @@ class ProviderItemChanged(EventData):
     replica: str = Field(description="The link's replica id, e.g. trello:<card id>")
     external_id: str
     base_clock: VectorClock
-    base_values: dict[str, Any] = Field(description="Merge base of exactly the changed fields")
+    base_values: dict[str, Any] = Field(
+        description="Merge base of exactly the changed fields, by synced field name (title, "
+        "description, due: an ISO date or instant, completed; events published before the "
+        "due could be an instant name it due_date)"
+    )
     new_values: dict[str, Any] = Field(description="The provider's values of those fields")
     deleted: bool = Field(default=False, description="The provider item was deleted")
     edited_at: datetime = Field(description="The provider's modification time (latest_wins)")

@@ -17,6 +17,7 @@ from tether_sync.deletion import (
     on_core_deleted,
     on_provider_deleted,
 )
+from tether_sync.due import Due, DueValue, due_json, due_parts, is_instant, normalise_due
 from tether_sync.fields import (
     FIELD_NAMES,
     FieldName,
@@ -24,6 +25,8 @@ from tether_sync.fields import (
     TaskFields,
     TaskSnapshot,
     changed_fields,
+    coerce_values,
+    field_name,
 )
 from tether_sync.inbound import ProviderChange, after_publish, decide_inbound, is_echo
 from tether_sync.link_state import LinkState
@@ -60,6 +63,8 @@ __all__ = [
     "DeletionDecision",
     "DeletionGuard",
     "DeletionPaused",
+    "Due",
+    "DueValue",
     "FieldName",
     "FieldStamp",
     "FieldValue",
@@ -83,13 +88,19 @@ __all__ = [
     "apply_core_edit",
     "changed_fields",
     "coalesce",
+    "coerce_values",
     "decide_inbound",
     "decide_outbound",
     "delete_task",
+    "due_json",
+    "due_parts",
+    "field_name",
     "guard_deletion",
     "is_echo",
+    "is_instant",
     "link_replica",
     "merge_provider_change",
+    "normalise_due",
     "on_core_deleted",
     "on_provider_deleted",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
-from tether_sync.fields import FieldName, FieldValue, coerce_values
+from tether_sync.fields import FieldName, FieldValue, coerce_values, field_name
 from tether_sync.policy import ConflictPolicy
 
 
@@ -36,11 +36,13 @@ class Conflict(BaseModel):
     def _typed_values(cls, data: Any) -> Any:
         # Values of different fields share one union type; JSON would bring dates back as
         # strings without typing them by the field they belong to.
+        # A record stored before the due could be an instant names its field due_date.
         if isinstance(data, dict) and isinstance(data.get("field"), str):
             keys = ("base_value", "core_value", "provider_value", "winning_value")
-            field = data["field"]
+            field = field_name(data["field"])
             data = {
                 **data,
+                "field": field,
                 **{k: coerce_values({field: data[k]})[field] for k in keys if k in data},
             }
         return data

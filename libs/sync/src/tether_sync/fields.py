@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from tether_events.clock import VectorClock
+from tether_sync.due import LEGACY_FIELD_NAMES, DueValue
 
-FieldName = Literal["title", "description", "due_date", "completed"]
+FieldName = Literal["title", "description", "due", "completed"]
 FIELD_NAMES: tuple[FieldName, ...] = get_args(FieldName)
-FieldValue = str | date | bool | None
+# The due is a date or a datetime (tether_sync.due). ``datetime`` is named before ``date``: a
+# model field of this type would otherwise validate an instant at midnight into a date.
+FieldValue = str | datetime | date | bool | None
+
+
+def field_name(name: str) -> FieldName:
+    """The synced field a stored name means: today's names, and ``due_date`` (the due before
+    it could be an instant) as ``due``. Raises ``ValueError`` for any other name."""
+    name = LEGACY_FIELD_NAMES.get(name, name)
+    if name not in FIELD_NAMES:
+        raise ValueError(f"not a synced field: {name!r}")
+    return name
+
+
+def renamed(values: Mapping[Any, Any]) -> dict[str, Any]:
+    """A mapping keyed by field names with legacy names read as today's (data stored before
+    the rename: link states, stamps, events); today's name wins if both are present."""
+    out = {LEGACY_FIELD_NAMES.get(k, k): v for k, v in values.items() if k in LEGACY_FIELD_NAMES}
+    out.update({k: v for k, v in values.items() if k not in LEGACY_FIELD_NAMES})
+    return out
 
 
 class TaskFields(BaseModel):
@@ -22,8 +42,14 @@ class TaskFields(BaseModel):
 
     title: str
     description: str = Field(default="", description="Markdown")
-    due_date: date | None = None
+    due: DueValue = Field(default=None, description="A date (all day) or a UTC instant")
     completed: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_names(cls, data: Any) -> Any:
+        # Link states and intents stored before the due could be an instant say due_date.
+        return renamed(data) if isinstance(data, dict) else data
 
     def value(self, name: FieldName) -> FieldValue:
         result: FieldValue = getattr(self, name)
@@ -47,7 +73,7 @@ def changed_fields(old: TaskFields, new: TaskFields) -> tuple[FieldName, ...]:
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "title": TypeAdapter(str),
     "description": TypeAdapter(str),
-    "due_date": TypeAdapter(date | None),
+    "due": TypeAdapter(DueValue),
     "completed": TypeAdapter(bool),
 }
 
@@ -56,12 +82,12 @@ def coerce_values(values: Mapping[FieldName, Any]) -> dict[FieldName, FieldValue
     """Validate loose values per field.
 
     A partial map of fields comes back from JSON with dates as strings; typing it per field
-    name keeps ``"2025-01-31"`` a string in a title and a date in ``due_date``.
+    name keeps ``"2025-01-31"`` a string in a title and a date in ``due``. Legacy names
+    (``due_date``) are read as today's.
     """
     coerced: dict[FieldName, FieldValue] = {}
-    for name, value in values.items():
-        if name not in _ADAPTERS:
-            raise ValueError(f"not a synced field: {name!r}")
+    for raw, value in renamed(values).items():
+        name = field_name(raw)
         coerced[name] = _ADAPTERS[name].validate_python(value)
     return coerced
 

@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
 
 from tether_events.clock import VectorClock
-from tether_sync.fields import FieldName, FieldValue, TaskFields, changed_fields, coerce_values
+from tether_sync.fields import (
+    FieldName,
+    FieldValue,
+    TaskFields,
+    changed_fields,
+    coerce_values,
+    renamed,
+)
 from tether_sync.link_state import LinkState
 
 
@@ -47,6 +54,12 @@ class ProviderChange(BaseModel):
     @classmethod
     def _typed(cls, value: Any) -> Any:
         return coerce_values(value) if isinstance(value, dict) else value
+
+    @field_validator("field_edited_at", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # Events published before the due could be an instant name it due_date.
+        return renamed(value) if isinstance(value, dict) else value
 
     @model_validator(mode="after")
     def _same_fields(self) -> ProviderChange:

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from tether_events.clock import VectorClock
 from tether_sync.conflict import Conflict
-from tether_sync.fields import FIELD_NAMES, FieldName, FieldValue, TaskFields, TaskSnapshot
+from tether_sync.fields import (
+    FIELD_NAMES,
+    FieldName,
+    FieldValue,
+    TaskFields,
+    TaskSnapshot,
+    renamed,
+)
 from tether_sync.inbound import ProviderChange
 from tether_sync.policy import DEFAULT_POLICY, Candidate, Side, SyncPolicy, choose_winner
 from tether_sync.replica import CORE_REPLICA
@@ -43,6 +51,12 @@ class CoreTask(BaseModel):
     clock: VectorClock
     stamps: Mapping[FieldName, FieldStamp]
     deleted: bool = False
+
+    @field_validator("stamps", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # Stamps stored before the due could be an instant name it due_date.
+        return renamed(value) if isinstance(value, Mapping) else value
 
     @classmethod
     def create(cls, task_id: str, fields: TaskFields, *, at: AwareDatetime) -> CoreTask:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from tether_sync.fields import FieldName, FieldValue
+from tether_sync.fields import FieldName, FieldValue, renamed
 
 
 class ConflictPolicy(enum.StrEnum):
@@ -36,6 +37,12 @@ class SyncPolicy(BaseModel):
 
     default: ConflictPolicy = ConflictPolicy.LATEST_WINS
     per_field: Mapping[FieldName, ConflictPolicy] = Field(default_factory=dict)
+
+    @field_validator("per_field", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # Configuration written before the due could be an instant names it due_date.
+        return renamed(value) if isinstance(value, Mapping) else value
 
     def for_field(self, name: FieldName) -> ConflictPolicy:
         return self.per_field.get(name, self.default)

@@ -17,12 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_gateway.auth.models import ApiToken, utcnow
 from api_gateway.auth.repository import AuthRepository
-from api_gateway.auth.service import IssuedToken, issue_token, revoke_token, tokens_of_tenant
+from api_gateway.auth.service import (
+    IssuedToken,
+    issue_token,
+    revoke_token,
+    set_tenant_time_zone,
+    tokens_of_tenant,
+)
 from api_gateway.config import GatewaySettings
 from api_gateway.migrate import migrate
 from tether_common.db import create_engine, session_factory, transaction
 from tether_common.errors import DomainError
 from tether_common.logging import configure_logging
+from tether_contracts.people import valid_time_zone
 
 T = TypeVar("T")
 
@@ -92,6 +99,24 @@ def create(
         err=True,
     )
     typer.echo(issued.token)
+
+
+@cli.command("tenant-time-zone")
+def tenant_time_zone(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name")],
+    zone: Annotated[str, typer.Option("--zone", help="IANA time zone, e.g. Europe/Paris")],
+) -> None:
+    """Set a tenant's default time zone (its users who set none of their own get it)."""
+    try:
+        valid_time_zone(zone)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+
+    async def work(session: AsyncSession) -> str:
+        return (await set_tenant_time_zone(AuthRepository(session), tenant, zone)).name
+
+    name = _in_transaction(work)
+    typer.echo(f"Tenant {name!r} now defaults to {zone}.", err=True)
 
 
 @token_app.command("revoke")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from tether_common.dbtypes import DatabaseUrl
 from tether_common.settings import BusSettings, ServiceSettings
 from tether_sync import ConflictPolicy, FieldName, SyncPolicy
+from tether_sync.fields import renamed
 
 
 class TaskCoreSettings(ServiceSettings, BusSettings):
@@ -40,8 +43,14 @@ class TaskCoreSettings(ServiceSettings, BusSettings):
     field_policies: dict[FieldName, ConflictPolicy] = Field(
         default_factory=dict,
         description="Per-field exceptions to CONFLICT_POLICY, a JSON object such as "
-        '{"title": "core_wins"} (fields: title, description, due_date, completed)',
+        '{"title": "core_wins"} (fields: title, description, due, completed; due_date, the '
+        "due's name before it could be an instant, is read as due)",
     )
+
+    @field_validator("field_policies", mode="before")
+    @classmethod
+    def _field_names(cls, value: Any) -> Any:
+        return renamed(value) if isinstance(value, dict) else value
 
     @property
     def sync_policy(self) -> SyncPolicy:

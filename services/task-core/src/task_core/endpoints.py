@@ -63,6 +63,7 @@ def task_out(task: Task) -> TaskOut:
         title=task.title,
         description=task.description,
         due_date=task.due_date,
+        due_at=task.due_at,
         completed=task.completed,
         deleted=task.deleted,
         version=task.version,

@@ -20,6 +20,7 @@ def task_state(task: Task, *, origin: str, changed_fields: Sequence[str]) -> Tas
         title=task.title,
         description=task.description,
         due_date=task.due_date,
+        due_at=task.due_at,
         completed=task.completed,
         deleted=task.deleted,
         clock=VectorClock(task.clock),

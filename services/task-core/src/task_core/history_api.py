@@ -17,6 +17,9 @@ from task_core.pagination import (
 from task_core.state import Tasks
 from tether_contracts.sync import ConflictOut, ConflictPage, HistoryEntry, HistoryPage
 from tether_events import VectorClock
+from tether_sync import field_name
+
+LEGACY = ("due_date",)
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["history"])
 
@@ -35,7 +38,9 @@ def history_entry(row: TaskVersion) -> HistoryEntry:
 
 
 def conflict_out(row: ConflictRecord) -> ConflictOut:
-    return ConflictOut.model_validate(row, from_attributes=True)
+    out = ConflictOut.model_validate(row, from_attributes=True)
+    # Recorded before the due could be an instant: its field was called due_date.
+    return out.model_copy(update={"field": field_name(out.field)}) if out.field in LEGACY else out
 
 
 @router.get(

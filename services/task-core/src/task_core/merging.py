@@ -13,7 +13,7 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from task_core.core_task import to_core, write_back
+from task_core.core_task import api_changed_fields, to_core, write_back
 from task_core.links import unlink
 from task_core.metrics import CONFLICTS, PROVIDER_CHANGES
 from task_core.models import ConflictRecord, new_id
@@ -120,7 +120,8 @@ class ProviderChangeService:
             log.warning("provider_change_for_unknown_task", task_id=data.task_id, event_id=event.id)
             return "unknown_task"
         now = self._writer.now()
-        outcome = merge_provider_change(to_core(task), change, self._policy, now=now)
+        before = to_core(task)
+        outcome = merge_provider_change(before, change, self._policy, now=now)
         if outcome.status is MergeStatus.DUPLICATE:
             return "duplicate"
         if outcome.status is MergeStatus.NOT_READY:
@@ -132,7 +133,8 @@ class ProviderChangeService:
         write_back(task, outcome.task)
         # Published even when no value changed: the merged clock includes the change, which
         # is what links wait for before they write again (see tether_sync.decide_outbound).
-        self._writer.record(session, task, outcome.changed, origin=change.replica, at=now)
+        changed = api_changed_fields(outcome.changed, before.fields, outcome.task.fields)
+        self._writer.record(session, task, changed, origin=change.replica, at=now)
         conflicts = ConflictRepository(session)
         for conflict in outcome.conflicts:
             conflicts.add(conflict_record(task.tenant_id, conflict))

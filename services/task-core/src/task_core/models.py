@@ -57,7 +57,9 @@ class Task(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(512))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The due: a calendar date or an instant (UTC), never both (tether_sync.due).
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Replica -> number of changes accepted from it (see tether_events.clock).
@@ -132,7 +134,8 @@ class ProcessedEvent(Base):
 class ConflictRecord(Base):
     """A conflict the merge resolved (``tether_sync.Conflict``), kept for a person to review.
 
-    Values are JSON (dates as ISO strings; a cleared due date is null).
+    Values are JSON (a due as an ISO date or instant; a cleared due is null). Rows recorded
+    before the due could be an instant name the field ``due_date``; they are read as ``due``.
     """
 
     __tablename__ = "task_core_conflicts"

@@ -5,9 +5,8 @@ the task, its history row and its TaskChanged event, in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
 
-from task_core.core_task import to_core, write_back
+from task_core.core_task import api_changed_fields, edit_values, to_core, write_back
 from task_core.metrics import TASK_CHANGES
 from task_core.models import ConflictRecord, Task, TaskVersion, new_id
 from task_core.pagination import Position
@@ -20,7 +19,6 @@ from tether_sync import (
     CORE_REPLICA,
     FIELD_NAMES,
     CoreTask,
-    FieldName,
     TaskFields,
     apply_core_edit,
     changed_fields,
@@ -56,12 +54,15 @@ class TaskService:
 
     async def create(self, tenant_id: str, body: TaskCreate) -> Task:
         now = self._writer.now()
-        core = CoreTask.create(new_id(), TaskFields(**body.model_dump()), at=now)
+        values = body.model_dump(exclude={"due_date", "due_at"})
+        fields = TaskFields(**values, due=body.due_at or body.due_date)
+        core = CoreTask.create(new_id(), fields, at=now)
         task = Task(id=core.task_id, tenant_id=tenant_id, version=0, created_at=now)
         write_back(task, core)
         async with self._writer.writing() as session:
             TaskRepository(session).add(task)
-            self._writer.record(session, task, FIELD_NAMES, origin=CORE_REPLICA, at=now)
+            names = api_changed_fields(FIELD_NAMES, None, core.fields)
+            self._writer.record(session, task, names, origin=CORE_REPLICA, at=now)
         self._committed("created")
         return task
 
@@ -114,7 +115,7 @@ class TaskService:
         return items, Position(items[-1].resolved_at, items[-1].id) if more else None
 
     async def update(self, tenant_id: str, task_id: str, patch: TaskPatch) -> Task:
-        values = cast(dict[FieldName, Any], patch.changes())
+        values = edit_values(patch.changes())
         async with self._writer.writing() as session:
             task = await find_task(TaskRepository(session), tenant_id, task_id, for_update=True)
             now = self._writer.now()
@@ -124,7 +125,8 @@ class TaskService:
             changed = changed_fields(before.fields, after.fields)
             if changed:
                 write_back(task, after)
-                self._writer.record(session, task, changed, origin=CORE_REPLICA, at=now)
+                names = api_changed_fields(changed, before.fields, after.fields)
+                self._writer.record(session, task, names, origin=CORE_REPLICA, at=now)
         if changed:
             self._committed("updated")
         return task

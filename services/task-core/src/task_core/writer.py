@@ -19,6 +19,7 @@ from task_core.outbox import Outbox
 from task_core.repository import TaskRepository
 from tether_common.db import transaction
 from tether_events import CloudEvent
+from tether_sync import due_json
 
 
 def snapshot(task: Task) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def snapshot(task: Task) -> dict[str, Any]:
         "title": task.title,
         "description": task.description,
         "due_date": task.due_date.isoformat() if task.due_date else None,
+        "due_at": due_json(task.due_at),
         "completed": task.completed,
         "deleted": task.deleted,
     }

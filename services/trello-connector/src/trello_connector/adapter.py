@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from pydantic import BaseModel, Field
 
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account
 from tether_connector_runtime.ratelimit import RateLimiter
 from trello_connector.client import TrelloClient, trello_limiter
@@ -49,8 +50,8 @@ class TrelloAdapter:
         name = str(member.get("username") or member.get("fullName") or "")
         return Account(account_id=str(member["id"]), account_name=name, secret=token)
 
-    def session(self, secret: str) -> TrelloSession:
-        return TrelloSession(self.client(secret))
+    def session(self, secret: str, owner: Owner) -> TrelloSession:
+        return TrelloSession(self.client(secret), zone=owner.zone)
 
     def webhook_url(self) -> str:
         return self._settings.webhook_url

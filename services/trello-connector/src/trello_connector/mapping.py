@@ -6,19 +6,26 @@ of our own write would look like a person's edit.
 - ``name`` <-> title; ``dueComplete`` <-> completed (or the card's list, when the connection
   maps lists to done / not done: the runtime's status mapping).
 - ``desc`` <-> description, minus our marker (below).
-- ``due`` (a datetime) <-> due_date (a date): we write noon UTC, so the calendar day survives
-  every timezone from UTC-11 to UTC+11 when a person looks at it; we read the UTC date.
+- ``due`` (always an instant: PROVIDERS.md, Trello) <-> due (a date or an instant): an
+  instant is itself; a date is 12:00 local time that day in the connection owner's zone, and
+  an instant exactly at 12:00 local in that zone reads back as the date
+  (:mod:`tether_connector_runtime.due_dates` says why noon). A webhook's action is read
+  before its connection is known, so its ``due`` is read in UTC: for a date-only due in
+  another zone it then names no value the card holds, and the card's last activity dates the
+  edit instead of the action (never a later time than the truth).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from tether_connector_runtime.due_dates import UTC_ZONE, due_of, instant_of
 from tether_connector_runtime.port import ItemNotice, ProviderItem
-from tether_sync import FieldName, FieldValue, TaskFields
+from tether_sync import Due, FieldName, FieldValue, TaskFields, normalise_due
 
 # A Markdown link reference definition: Trello renders nothing for it, so the marker is
 # invisible to people, yet it is created atomically with the card, which is what lets an
@@ -86,34 +93,42 @@ def strip_marker(desc: str) -> str:
     return text
 
 
-def due_to_trello(due_date: date | None) -> str | None:
-    if due_date is None:
+def due_to_trello(due: Due | None, zone: ZoneInfo) -> str | None:
+    """Trello's ``due`` for ours: ISO 8601 in UTC with milliseconds, as Trello answers it
+    (``2026-11-30T23:00:00.000Z`` for 2026-12-01 in Pacific/Auckland); None clears it."""
+    if due is None:
         return None
-    return datetime.combine(due_date, time(12), tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    return instant_of(due, zone).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def due_from_trello(due: str | None) -> date | None:
+def due_from_trello(due: str | None, zone: ZoneInfo) -> Due | None:
+    """Our due for Trello's: a date when it is 12:00 local time in ``zone``, else the instant.
+    ``ValueError`` for text that is no instant."""
     if not due:
         return None
-    return datetime.fromisoformat(due.replace("Z", "+00:00")).astimezone(UTC).date()
+    instant = normalise_due(str(due))
+    if not isinstance(instant, datetime):
+        raise ValueError(f"not an instant: {due!r}")
+    return due_of(instant, zone)
 
 
-def card_fields(card: dict[str, Any]) -> TaskFields:
-    """The card's own reading (``dueComplete`` for completion)."""
+def card_fields(card: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> TaskFields:
+    """The card's own reading (``dueComplete`` for completion); ``zone``: the connection
+    owner's."""
     return TaskFields(
         title=str(card.get("name", "")),
         description=strip_marker(str(card.get("desc") or "")),
-        due_date=due_from_trello(card.get("due")),
+        due=due_from_trello(card.get("due"), zone),
         completed=bool(card.get("dueComplete", False)),
     )
 
 
-def card_item(card: dict[str, Any]) -> ProviderItem:
+def card_item(card: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> ProviderItem:
     return ProviderItem(
         external_id=str(card["id"]),
         container_id=str(card.get("idBoard") or ""),
         place_id=str(card["idList"]) if card.get("idList") else None,
-        fields=card_fields(card),
+        fields=card_fields(card, zone),
         closed=bool(card.get("closed")),
         url=str(card.get("shortUrl") or card.get("url") or ""),
         marker=link_id_of(str(card.get("desc") or "")),
@@ -126,20 +141,21 @@ def card_item(card: dict[str, Any]) -> ProviderItem:
 _FIELD_OF: dict[str, FieldName] = {
     "name": "title",
     "desc": "description",
-    "due": "due_date",
+    "due": "due",
     "dueComplete": "completed",
     "idList": "completed",
 }
 
 
-def action_notice(action: dict[str, Any]) -> ItemNotice | None:
+def action_notice(action: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> ItemNotice | None:
     """What a card action (a webhook's ``action``, or one from ``/boards/{id}/actions``) says:
     the card, when the action set each of our fields, and the value it set where the action
     carries it; None for an action on no card.
 
     Trello names the fields an ``updateCard`` changed in ``data.old`` and carries their new
     values in ``data.card`` (https://developer.atlassian.com/cloud/trello/guides/rest-api/action-types/);
-    a ``createCard`` sets every field, though its ``data.card`` holds only the name.
+    a ``createCard`` sets every field, though its ``data.card`` holds only the name. ``zone``
+    reads ``due`` (the connection owner's, when known).
     """
     data = action.get("data") or {}
     card = data.get("card") or {}
@@ -156,16 +172,16 @@ def action_notice(action: dict[str, Any]) -> ItemNotice | None:
     values: dict[FieldName, FieldValue] = {}
     for key in changed:
         if key in card and key in _VALUE_OF:
-            values[_FIELD_OF[key]] = _VALUE_OF[key](card[key])
+            values[_FIELD_OF[key]] = _VALUE_OF[key](card[key], zone)
     return ItemNotice(str(card["id"]), times, values)
 
 
 # Our value of a card field as an action's ``data.card`` carries it (``idList`` and
 # ``dueComplete`` are left out: with a status mapping completion is read from the list).
-_VALUE_OF: dict[str, Callable[[Any], FieldValue]] = {
-    "name": lambda v: str(v or ""),
-    "desc": lambda v: strip_marker(str(v or "")),
-    "due": lambda v: due_from_trello(v),
+_VALUE_OF: dict[str, Callable[[Any, ZoneInfo], FieldValue]] = {
+    "name": lambda v, _: str(v or ""),
+    "desc": lambda v, _: strip_marker(str(v or "")),
+    "due": lambda v, zone: due_from_trello(v, zone),
 }
 
 
@@ -178,19 +194,19 @@ def parse_instant(value: object) -> datetime | None:
         return None
 
 
-def card_params(changes: dict[str, Any], *, link_id: str) -> dict[str, Any]:
+def card_params(
+    changes: dict[str, Any], *, link_id: str, zone: ZoneInfo = UTC_ZONE
+) -> dict[str, Any]:
     """Trello request parameters for the given field changes; a description always carries
-    the marker again, so editing it never loses the card's link."""
+    the marker again, so editing it never loses the card's link; a due is written in
+    ``zone`` (the connection owner's)."""
     params: dict[str, Any] = {}
     if "title" in changes:
         params["name"] = changes["title"]
     if "description" in changes:
         params["desc"] = marked_desc(str(changes["description"]), link_id)
-    if "due_date" in changes:
-        due = changes["due_date"]
-        params["due"] = due_to_trello(
-            due if isinstance(due, date) or due is None else date.fromisoformat(str(due))
-        )
+    if "due" in changes:
+        params["due"] = due_to_trello(normalise_due(changes["due"]), zone)
     if "completed" in changes:
         params["dueComplete"] = bool(changes["completed"])
     return params

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from tether_connector_runtime.due_dates import UTC_ZONE
 from tether_connector_runtime.port import (
     ChangesSince,
     ItemNotice,
@@ -42,8 +44,11 @@ class TrelloSession:
         *,
         actions_page: int = ACTIONS_PAGE,
         actions_pages: int = ACTIONS_PAGES,
+        zone: ZoneInfo = UTC_ZONE,
     ) -> None:
+        """``zone``: the connection owner's time zone, where a date-only due falls."""
         self._client = client
+        self._zone = zone
         self._actions_page = actions_page
         self._actions_pages = actions_pages
 
@@ -79,18 +84,18 @@ class TrelloSession:
         # Only after a crashed attempt: reads the whole board, archived cards too.
         for card in await self._client.board_cards(placement.container_id):
             if carries_marker(str(card.get("desc") or ""), link_id):
-                return card_item(card)
+                return card_item(card, self._zone)
         return None
 
     async def create(self, placement: Placement, fields: TaskFields, link_id: str) -> ProviderItem:
-        params = card_params(fields.model_dump(), link_id=link_id)
+        params = card_params(fields.model_dump(), link_id=link_id, zone=self._zone)
         params["desc"] = marked_desc(fields.description, link_id)
         card = await self._client.create_card({"idList": placement.place_id, **params})
-        return card_item(card)
+        return card_item(card, self._zone)
 
     async def read(self, external_id: str) -> ProviderItem | None:
         card = await self._client.card(external_id)
-        return None if card is None else card_item(card)
+        return None if card is None else card_item(card, self._zone)
 
     async def update(
         self,
@@ -99,10 +104,12 @@ class TrelloSession:
         link_id: str,
         move_to: str | None,
     ) -> ProviderItem:
-        params = card_params({str(k): v for k, v in changes.items()}, link_id=link_id)
+        params = card_params(
+            {str(k): v for k, v in changes.items()}, link_id=link_id, zone=self._zone
+        )
         if move_to is not None:
             params["idList"] = move_to
-        return card_item(await self._client.update_card(item.external_id, params))
+        return card_item(await self._client.update_card(item.external_id, params), self._zone)
 
     async def archive(self, external_id: str) -> None:
         # Closing is recoverable in Trello, unlike DELETE /cards.
@@ -151,9 +158,11 @@ class TrelloSession:
             )
             actions.extend(page)
             if len(page) < self._actions_page:
-                return ChangesSince(_card_notices(actions), _newest_id(actions, cursor))
+                return ChangesSince(_card_notices(actions, self._zone), _newest_id(actions, cursor))
             before = str(page[-1]["id"])
-        return ChangesSince(_card_notices(actions), _newest_id(actions, cursor), complete=False)
+        return ChangesSince(
+            _card_notices(actions, self._zone), _newest_id(actions, cursor), complete=False
+        )
 
     async def _actions(
         self, board_id: str, *, since: str | None, before: str | None, limit: int
@@ -169,13 +178,13 @@ def _newest_id(actions: Sequence[dict[str, Any]], cursor: str | None) -> str | N
     return str(actions[0]["id"]) if actions else cursor
 
 
-def _card_notices(actions: Sequence[dict[str, Any]]) -> list[ItemNotice]:
+def _card_notices(actions: Sequence[dict[str, Any]], zone: ZoneInfo) -> list[ItemNotice]:
     """One notice per card (each costs a read of the card), newest card first: each field
     dated, and valued where the action says, by the newest action that set it."""
     times: dict[str, dict[FieldName, datetime]] = {}
     values: dict[str, dict[FieldName, FieldValue]] = {}
     for action in actions:  # newest first: the first action to set a field is its latest
-        notice = action_notice(action)
+        notice = action_notice(action, zone)
         if notice is None:
             continue
         card_times = times.setdefault(notice.external_id, {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
 from tether_connector_runtime.api.errors import (
@@ -13,6 +13,7 @@ from tether_connector_runtime.api.errors import (
     ProviderUnavailable,
     invalid_body,
 )
+from tether_connector_runtime.connections import ConnectionOwner
 from tether_connector_runtime.retry import (
     AuthRevokedError,
     PermanentProviderError,
@@ -20,15 +21,23 @@ from tether_connector_runtime.retry import (
 )
 from tether_connector_runtime.state import State
 from tether_contracts.connections import ConnectionOut, Targets
+from tether_contracts.people import OwnerTimeZone, OwnerZoneUpdated, TimeZoneName
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/connections", tags=["connections"])
+owners = APIRouter(prefix="/internal/v1/tenants/{tenant_id}/owners", tags=["connections"])
 
 
 @router.post("", status_code=201, response_model=ConnectionOut)
 async def connect(
-    tenant_id: str, state: State, body: Annotated[dict[str, Any], Body()]
+    tenant_id: str,
+    state: State,
+    body: Annotated[dict[str, Any], Body()],
+    owner_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    time_zone: Annotated[TimeZoneName | None, Query()] = None,
 ) -> ConnectionOut:
-    """Body: the provider's credentials (its adapter's model, e.g. ``{"token"}``)."""
+    """Body: the provider's credentials (its adapter's model, e.g. ``{"token"}``). Query:
+    who connects (``owner_id``) and their IANA ``time_zone`` (default: UTC, or what a
+    repaired connection had)."""
     adapter = state.adapter
     try:
         credentials = adapter.credentials.model_validate(body)
@@ -41,7 +50,8 @@ async def connect(
         raise CredentialsRejected(f"{name} rejected the credentials: {exc}") from exc
     except RetryableProviderError as exc:
         raise ProviderUnavailable(str(exc)) from exc
-    return await state.connections.store(tenant_id, account)
+    owner = ConnectionOwner(owner_id=owner_id, time_zone=time_zone)
+    return await state.connections.store(tenant_id, account, owner)
 
 
 @router.get("", response_model=list[ConnectionOut])
@@ -62,3 +72,13 @@ async def targets(tenant_id: str, connection_id: str, state: State) -> Targets:
     except RetryableProviderError as exc:
         raise ProviderUnavailable(str(exc)) from exc
     return Targets(containers=containers)
+
+
+@owners.put("/{owner_id}/time-zone", response_model=OwnerZoneUpdated)
+async def set_owner_zone(
+    tenant_id: str, owner_id: str, body: OwnerTimeZone, state: State
+) -> OwnerZoneUpdated:
+    """The person's zone changed: their connections' date-only dues are written in it from
+    now on (idempotent; 0 when they made none here)."""
+    count = await state.connections.set_owner_zone(tenant_id, owner_id, body.time_zone)
+    return OwnerZoneUpdated(connections=count)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Body
 from tether_common.db import transaction
 from tether_common.errors import DomainError
 from tether_connector_runtime.api.errors import CredentialsRejected, ProviderUnavailable
+from tether_connector_runtime.connections import ConnectionOwner
 from tether_connector_runtime.retry import PermanentProviderError, RetryableProviderError
 from tether_connector_runtime.state import ConnectorState, State
 from tether_connector_runtime.store.authorizations import (
@@ -86,6 +87,7 @@ async def start(tenant_id: str, body: AuthorizeRequest, state: State) -> Authori
         state=begun.state,
         tenant_id=tenant_id,
         user_id=body.user_id,
+        time_zone=body.time_zone,
         secret_encrypted=state.connections.encrypt(begun.secret),
         created_at=now,
         expires_at=now + PENDING_FOR,
@@ -128,4 +130,5 @@ async def finish(
         raise CredentialsRejected(f"{name} refused the authorization: {exc}") from exc
     except RetryableProviderError as exc:
         raise ProviderUnavailable(str(exc)) from exc
-    return await state.connections.store(pending.tenant_id, account)
+    owner = ConnectionOwner(owner_id=pending.user_id, time_zone=pending.time_zone)
+    return await state.connections.store(pending.tenant_id, account, owner)

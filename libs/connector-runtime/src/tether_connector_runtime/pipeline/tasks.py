@@ -15,7 +15,7 @@ def snapshot_of(task: TaskChanged) -> TaskSnapshot:
         fields=TaskFields(
             title=task.title,
             description=task.description,
-            due_date=task.due_date,
+            due=task.due_at if task.due_at is not None else task.due_date,
             completed=task.completed,
         ),
         clock=task.clock,

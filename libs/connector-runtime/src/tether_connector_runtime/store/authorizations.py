@@ -25,6 +25,7 @@ class PendingAuthorization:
     secret_encrypted: str
     created_at: datetime
     expires_at: datetime
+    time_zone: str | None = None  # the person's IANA zone, for the connection made
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -42,6 +43,7 @@ class PendingAuthorizations:
                 state=pending.state,
                 tenant_id=pending.tenant_id,
                 user_id=pending.user_id,
+                time_zone=pending.time_zone,
                 secret_encrypted=pending.secret_encrypted,
                 created_at=pending.created_at,
                 expires_at=pending.expires_at,
@@ -63,6 +65,7 @@ class PendingAuthorizations:
             state=row.state,
             tenant_id=row.tenant_id,
             user_id=row.user_id,
+            time_zone=row.time_zone,
             secret_encrypted=row.secret_encrypted,
             created_at=row.created_at,
             expires_at=row.expires_at,

@@ -47,6 +47,17 @@ class ConnectionQueries:
         c = self.t.connections
         await session.execute(update(c).where(c.c.id == connection_id).values(**values))
 
+    async def set_owner_zone(
+        self, session: AsyncSession, tenant_id: str, owner_id: str, zone: str
+    ) -> int:
+        c = self.t.connections
+        done = await session.execute(
+            update(c)
+            .where(c.c.tenant_id == tenant_id, c.c.owner_id == owner_id)
+            .values(time_zone=zone)
+        )
+        return int(done.rowcount)  # type: ignore[attr-defined]
+
     async def connections_of(self, session: AsyncSession, tenant_id: str) -> list[Any]:
         c = self.t.connections
         rows = await session.execute(

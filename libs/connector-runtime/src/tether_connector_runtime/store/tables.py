@@ -63,6 +63,10 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("list_mapping", JSON, nullable=True),
         # Set while the provider refuses the credentials for good (status "broken").
         Column("broken_since", UtcDateTime, nullable=True),
+        # Who connected it (the gateway's user id) and their IANA time zone: where a
+        # date-only due falls on an instant-only provider (due_dates.py). NULL: UTC.
+        Column("owner_id", String(64), nullable=True),
+        Column("time_zone", String(64), nullable=True),
     )
     links = Table(
         f"{prefix}_links",
@@ -148,6 +152,8 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("state", String(255), primary_key=True),
         Column("tenant_id", String(64), nullable=False),
         Column("user_id", String(64), nullable=False),
+        # The person's IANA time zone, for the connection it makes (NULL: UTC).
+        Column("time_zone", String(64), nullable=True),
         # Fernet ciphertext of what completes it (OAuth 1.0a's request token secret).
         Column("secret_encrypted", Text, nullable=False),
         Column("created_at", UtcDateTime, nullable=False),

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account, ConsentFlow, ItemNotice
 from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
 from tether_connector_runtime.testing.fake_session import FakeSession
@@ -61,6 +62,7 @@ class FakeProvider:
         self._ids = 0
         self._webhooks = FakeWebhooks(webhook_secret)
         self._webhook_url = webhook_url
+        self.owners: list[Owner] = []  # of every session opened, in order
 
     # The port: ProviderAdapter ----------------------------------------------------------------
     async def authenticate(self, credentials: BaseModel) -> Account:
@@ -73,7 +75,10 @@ class FakeProvider:
             secret=credentials.token,
         )
 
-    def session(self, secret: str) -> FakeSession:
+    def session(self, secret: str, owner: Owner) -> FakeSession:
+        # Its items hold our fields as they are (a due of either kind): no zone to apply; the
+        # owner is only noted, for tests of what reaches an adapter.
+        self.owners.append(owner)
         return FakeSession(self, secret)
 
     def webhook_url(self) -> str:

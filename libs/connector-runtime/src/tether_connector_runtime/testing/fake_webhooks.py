@@ -12,7 +12,7 @@ from fastapi import Request, Response
 
 from tether_connector_runtime.port import Delivery, ItemNotice
 from tether_connector_runtime.signatures import SignatureInvalid, constant_time_equals
-from tether_sync import FIELD_NAMES, FieldName, FieldValue
+from tether_sync import FIELD_NAMES, FieldName, FieldValue, due_json, normalise_due
 
 SIGNATURE_HEADER = "x-fake-signature"
 
@@ -82,10 +82,10 @@ def field_name(name: str) -> FieldName:
 
 
 def _encoded(value: FieldValue) -> str | bool | None:
-    return value.isoformat() if isinstance(value, date) else value
+    return due_json(value) if isinstance(value, date) else value
 
 
 def _decoded(name: str, value: str | bool | None) -> FieldValue:
-    if name == "due_date" and isinstance(value, str):
-        return date.fromisoformat(value)
+    if name == "due" and isinstance(value, str):
+        return normalise_due(value)
     return value

@@ -28,6 +28,7 @@ def task_state(
         "title": "Plan the week",
         "description": "",
         "due_date": None,
+        "due_at": None,
         "completed": False,
         "deleted": False,
     }

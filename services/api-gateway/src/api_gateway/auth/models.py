@@ -33,6 +33,8 @@ class Tenant(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # IANA name: the zone of its users who set none (tether_contracts.people).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -47,6 +49,8 @@ class User(Base):
         ForeignKey("gateway_tenants.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(String(320))
+    # IANA name; None: the tenant's. Where the user's date-only dues fall on Trello.
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(lazy="raise")

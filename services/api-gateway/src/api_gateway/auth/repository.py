@@ -62,3 +62,6 @@ class AuthRepository:
             .order_by(ApiToken.created_at)
         )
         return [(token, user) for token, user in rows]
+
+    async def set_user_time_zone(self, user_id: str, zone: str | None) -> None:
+        await self.session.execute(update(User).where(User.id == user_id).values(time_zone=zone))

@@ -25,6 +25,13 @@ class Principal:
     token_id: str
     token_prefix: str
     token_created_at: datetime
+    tenant_time_zone: str = "UTC"
+    user_time_zone: str | None = None  # None: the tenant's
+
+    @property
+    def time_zone(self) -> str:
+        """The user's IANA zone: their own, else their tenant's (UTC unless set)."""
+        return self.user_time_zone or self.tenant_time_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,8 @@ async def authenticate(repo: AuthRepository, token: str | None, *, now: datetime
         token_id=api_token.id,
         token_prefix=api_token.prefix,
         token_created_at=api_token.created_at,
+        tenant_time_zone=tenant.time_zone or "UTC",
+        user_time_zone=user.time_zone,
     )
 
 
@@ -123,3 +132,16 @@ async def tokens_of_tenant(repo: AuthRepository, tenant_name: str) -> list[tuple
     if tenant is None:
         raise NotFound(f"no tenant named {tenant_name!r}")
     return list(await repo.tokens_of_tenant(tenant.id))
+
+
+async def set_user_time_zone(repo: AuthRepository, user_id: str, zone: str | None) -> None:
+    """The user's own zone (an IANA name, already checked), or None for the tenant's."""
+    await repo.set_user_time_zone(user_id, zone)
+
+
+async def set_tenant_time_zone(repo: AuthRepository, tenant_name: str, zone: str) -> Tenant:
+    tenant = await repo.tenant_by_name(normalise_tenant_name(tenant_name))
+    if tenant is None:
+        raise NotFound(f"no tenant named {tenant_name!r}")
+    tenant.time_zone = zone
+    return tenant

@@ -39,6 +39,7 @@ from tether_contracts.connections import (
     StatusMappingOut,
     Targets,
 )
+from tether_contracts.people import OwnerTimeZone, OwnerZoneUpdated
 from tether_contracts.sync import Provider
 
 log = structlog.get_logger(__name__)
@@ -142,12 +143,41 @@ class ConnectorClient:
     # -- by provider -----------------------------------------------------------------------
 
     async def connect(
-        self, tenant_id: str, provider: Provider, credentials: Mapping[str, str]
+        self,
+        tenant_id: str,
+        provider: Provider,
+        credentials: Mapping[str, str],
+        *,
+        owner_id: str,
+        time_zone: str,
     ) -> ConnectionOut:
+        """Connect (or repair) an account for ``owner_id``, whose IANA ``time_zone`` the
+        connection keeps (where date-only dues fall on an instant-only provider)."""
         path = self._connections(tenant_id)
+        owner = {"owner_id": owner_id, "time_zone": time_zone}
         return await self._call(
-            provider, "POST", path, ConnectionOut, _route_missing, json=dict(credentials)
+            provider,
+            "POST",
+            path,
+            ConnectionOut,
+            _route_missing,
+            json=dict(credentials),
+            params=owner,
         )
+
+    async def set_owner_zone(self, tenant_id: str, owner_id: str, time_zone: str) -> int:
+        """Tell every connector a person's zone changed; how many of their connections
+        follow it. The first connector that cannot be told is the answer (a 503): the call is
+        idempotent, so sending it again finishes the job."""
+        path = f"/internal/v1/tenants/{_segment(tenant_id)}/owners/{_segment(owner_id)}/time-zone"
+        body = OwnerTimeZone(time_zone=time_zone).model_dump(mode="json")
+        count = 0
+        for provider in self.providers:
+            done = await self._call(
+                provider, "PUT", path, OwnerZoneUpdated, _route_missing, json=body
+            )
+            count += done.connections
+        return count
 
     async def connections(self, tenant_id: str) -> list[ConnectionOut]:
         found: list[ConnectionOut] = []
@@ -159,12 +189,14 @@ class ConnectorClient:
         return found
 
     async def start_authorization(
-        self, tenant_id: str, provider: Provider, user_id: str
+        self, tenant_id: str, provider: Provider, user_id: str, time_zone: str
     ) -> AuthorizationStarted:
         """The provider's consent page for a flow the connector keeps for this tenant and
-        user, and when that flow stops counting."""
+        user (and the user's zone, for the connection it makes), and when that flow stops
+        counting."""
         path = f"/internal/v1/tenants/{_segment(tenant_id)}/oauth/authorize"
-        body = AuthorizeRequest(user_id=user_id).model_dump(mode="json")
+        request = AuthorizeRequest(user_id=user_id, time_zone=time_zone)
+        body = request.model_dump(mode="json")
         return await self._call(
             provider, "POST", path, AuthorizationStarted, _no_consent_flow, json=body
         )
@@ -245,6 +277,7 @@ class ConnectorClient:
         on_not_found: OnNotFound,
         *,
         json: Any = None,
+        params: Mapping[str, str] | None = None,
     ) -> Model:
         headers = {}
         # Carry the request id so the connector's log lines join ours.
@@ -253,7 +286,7 @@ class ConnectorClient:
             headers["X-Request-ID"] = request_id
         try:
             response = await self._clients[provider].request(
-                method, path, json=json, headers=headers
+                method, path, json=json, headers=headers, params=params
             )
         except httpx.HTTPError as exc:
             log.warning("connector_unreachable", provider=provider, path=path, error=repr(exc))

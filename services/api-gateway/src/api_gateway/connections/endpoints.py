@@ -91,7 +91,13 @@ async def connect(
     body: ConnectionCreate, principal: CurrentPrincipal, connectors: Connectors
 ) -> ConnectionOut:
     provider = connectors.served(body.provider, ("body", "provider"))
-    return await connectors.connect(principal.tenant_id, provider, body.credentials)
+    return await connectors.connect(
+        principal.tenant_id,
+        provider,
+        body.credentials,
+        owner_id=principal.user_id,
+        time_zone=principal.time_zone,
+    )
 
 
 @router.get(

@@ -86,7 +86,7 @@ async def authorize(
     ] = True,
 ) -> Response:
     started = await connectors.start_authorization(
-        principal.tenant_id, connectors.provider(provider), principal.user_id
+        principal.tenant_id, connectors.provider(provider), principal.user_id, principal.time_zone
     )
     if not redirect:
         return JSONResponse(started.model_dump(mode="json"))

@@ -58,7 +58,7 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
         sides[provider] = side
     world = World(log, core, sides, clock)
     for task_id in TASKS:
-        initial = TaskFields(title=f"t-{task_id}", description="", due_date=None)
+        initial = TaskFields(title=f"t-{task_id}", description="", due=None)
         await core.create(task_id, initial)
         # Creation is every field's first edit.
         for name in FIELD_NAMES:

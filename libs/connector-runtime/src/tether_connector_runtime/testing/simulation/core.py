@@ -10,7 +10,7 @@ from datetime import datetime
 from tether_connector_runtime.testing.simulation.constants import LINK_TOPIC, T0, TASK_TOPIC, TENANT
 from tether_connector_runtime.testing.simulation.log import Log
 from tether_events import ExportRequested, LinkChanged, ProviderItemChanged, TaskChanged
-from tether_sync import FieldName, FieldValue, Provider, TaskFields, merge
+from tether_sync import FieldName, FieldValue, Provider, TaskFields, due_parts, merge
 from tether_sync.conflict import Conflict
 from tether_sync.inbound import ProviderChange
 
@@ -57,7 +57,8 @@ class Core:
             version=self.versions[task_id],
             title=task.fields.title,
             description=task.fields.description,
-            due_date=task.fields.due_date,
+            due_date=due_parts(task.fields.due)[0],
+            due_at=due_parts(task.fields.due)[1],
             completed=task.fields.completed,
             deleted=task.deleted,
             clock=task.clock,

@@ -4,7 +4,7 @@ clock; a step at a time, then drained until a round changes nothing (quiescence)
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -147,8 +147,10 @@ class World:
             return f"t{n}"
         if name == "description":
             return f"d{n}"
-        if name == "due_date":
-            return DAY0 + timedelta(days=n)
+        if name == "due":
+            # Both kinds of due, a date and an instant, each fresh.
+            day = DAY0 + timedelta(days=n)
+            return day if n % 2 else datetime.combine(day, time(n % 24), tzinfo=UTC)
         return not current
 
     def person_edit(self, provider: Provider, task_id: str) -> None:
