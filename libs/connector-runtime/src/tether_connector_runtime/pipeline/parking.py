@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, health, tasks
+from tether_connector_runtime.pipeline import announce, health, removals, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
 from tether_connector_runtime.store.repository import StoredLink
@@ -73,8 +73,22 @@ async def park(p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException)
             PARKED.labels(p.provider, "parked").inc()
             log.warning("link_parked", link_id=link_id, attempts=attempts, retry_at=next_at)
     p.outbox.committed()
-    if isinstance(exc, AuthRevokedError):
-        await health.connection_refused(p, link.connection_id, str(exc))
+    if isinstance(exc, AuthRevokedError) and not await health.grant_refused(
+        p, link.connection_id, str(exc)
+    ):
+        await _out_of_reach(p, link_id, error)
+
+
+async def _out_of_reach(p: Pipeline, link_id: str, error: str) -> None:
+    """A 401 for the item or container alone (the credentials work): retrying cannot help.
+    An item is gone from the link (unlinked, the task flagged); an export fails visibly."""
+    async with transaction(p.sessions) as session:
+        link = await p.repo.link(session, link_id, for_update=True)
+        if link is not None and link.state is None:
+            await give_up(p, session, link, f"the account cannot reach the target: {error}")
+    p.outbox.committed()
+    if link is not None and link.state is not None:
+        await removals.unlink(p, link, out_of_reach=True)
 
 
 async def keep_newer(
