@@ -250,3 +250,18 @@ async def test_a_401_for_one_item_alone_unlinks_it_and_keeps_the_connection(
         row = await rig.pipeline.repo.connection(session, connection_id)
     assert row is not None
     assert row.status == "active"
+
+
+async def test_connecting_a_working_account_again_registers_its_webhooks_anew(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    await exported(rig, state(1, {"core": 1}), token="tok-a")
+    assert fake.calls["ensure_webhook"] == 1
+    connection_id = (await rig.link("link-1")).connection_id
+
+    # The provider may have lost them (the emulator restarted empty, say).
+    assert await rig.connect("acme", "tok-a") == connection_id
+    async with transaction(rig.pipeline.sessions) as session:
+        assert await rig.pipeline.repo.webhook_for(session, connection_id, "board-1") is None
+    await reconcile.reconcile_once(rig.pipeline)
+    assert fake.calls["ensure_webhook"] == 2

@@ -6,11 +6,11 @@ nothing is asked of the provider for it: ``Connections.opened`` refuses, so writ
 exports park on their links, and the retrier passes over them (no attempt counts against
 their time limit). Nothing waiting is dropped.
 
-Connecting the same account again repairs the connection (same id): its parked work is due at
-once with a fresh time limit, its webhooks are registered again by the next reconciliation
-(the provider dropped them with the grant), which also brings the items' edits made meanwhile,
-and its links say ``active`` again, with the clock their items reflect, so core re-sends the
-tasks edited meanwhile.
+Connecting the same account again (broken or not) repairs the connection (same id): its
+parked work is due at once with a fresh time limit; its webhooks are registered again by the
+next reconciliation (the provider may have dropped them: Trello does with a revoked grant),
+which also brings the items' edits made meanwhile; and its links say ``active`` again, with
+the clock their items reflect, so core re-sends the tasks edited meanwhile.
 """
 
 from __future__ import annotations
