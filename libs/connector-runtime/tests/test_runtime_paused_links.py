@@ -265,3 +265,17 @@ async def test_connecting_a_working_account_again_registers_its_webhooks_anew(
         assert await rig.pipeline.repo.webhook_for(session, connection_id, "board-1") is None
     await reconcile.reconcile_once(rig.pipeline)
     assert fake.calls["ensure_webhook"] == 2
+
+
+async def test_an_edit_after_the_connection_broke_leaves_its_link_paused(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    await exported(rig, state(1, {"core": 1}), token="tok-a")
+    fake.revoked_tokens.add("tok-a")
+    await reconcile.reconcile_once(rig.pipeline)  # the break is seen here first
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="v2"))
+    await rig.relay()
+
+    last = [e for e in rig.events(LinkChanged) if e.link_id == "link-1"][-1]
+    assert (last.status, last.reason) == ("paused", "connection_broken")
+    assert (await rig.link("link-1")).parked is not None  # the edit waits for a reconnect

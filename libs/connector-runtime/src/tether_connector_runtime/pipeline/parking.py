@@ -39,6 +39,27 @@ def describe(exc: BaseException) -> str:
 
 
 async def park(p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException) -> None:
+    """Park ``task`` on the link after ``exc`` (caller holds the link's turn). A 401 first asks
+    whether the credentials themselves are refused (the connection breaks and pauses its
+    links: the parked work waits for a reconnect) or only this item or target is out of reach
+    (no parking: the item is unlinked, an export fails)."""
+    paused = False
+    if isinstance(exc, AuthRevokedError):
+        async with transaction(p.sessions) as session:
+            found = await p.repo.link(session, link_id)
+        if found is None:
+            return
+        if not await health.grant_refused(p, found.connection_id, str(exc)):
+            await _out_of_reach(p, link_id, describe(exc))
+            return
+        # The connection's pause speaks for an active link (health.py): no "retrying" after it.
+        paused = found.status == "active"
+    await _park(p, link_id, task, exc, announce_retry=not paused)
+
+
+async def _park(
+    p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException, *, announce_retry: bool
+) -> None:
     now = p.now()
     error = describe(exc)
     async with transaction(p.sessions) as session:
@@ -67,16 +88,13 @@ async def park(p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException)
                 retry_until=until,
                 error=error,
             )
-            await announce.link_changed(
-                p, session, link, "retrying", error=error, next_attempt_at=next_at
-            )
+            if announce_retry:
+                await announce.link_changed(
+                    p, session, link, "retrying", error=error, next_attempt_at=next_at
+                )
             PARKED.labels(p.provider, "parked").inc()
             log.warning("link_parked", link_id=link_id, attempts=attempts, retry_at=next_at)
     p.outbox.committed()
-    if isinstance(exc, AuthRevokedError) and not await health.grant_refused(
-        p, link.connection_id, str(exc)
-    ):
-        await _out_of_reach(p, link_id, error)
 
 
 async def _out_of_reach(p: Pipeline, link_id: str, error: str) -> None:
