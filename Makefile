@@ -6,36 +6,33 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := .venv/bin/python
 
-.PHONY: help bootstrap run sandbox up down test test-unit lint format schemas clean
+.PHONY: help bootstrap run sandbox up down test test-unit lint format schemas reset clean
 
-help:
-	@echo "make run       run Tether embedded (one process, SQLite, in-process bus) on :8000"
-	@echo "make test      lint + type-check + every test tier on real Kafka and PostgreSQL"
-	@echo "make sandbox   make run plus a connected Trello emulator on :9101 (no account needed)"
-	@echo "make up        distributed mode: local Kafka + PostgreSQL + each service as a process"
-	@echo "make down      stop what make up started"
-	@echo "make lint      ruff + mypy --strict"
+# Each target's "## " comment is its line in `make help`, so the list cannot miss one.
+help: ## list every target
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z][a-zA-Z_-]*:.*## / { printf "make %-10s %s\n", $$1, $$2 }' \
+	  $(MAKEFILE_LIST)
 
-bootstrap: .venv/.synced
+bootstrap: .venv/.synced ## install uv (from PyPI) and the locked environment into .venv
 
 .venv/.synced: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv from PyPI..."; python3 -m pip install -q "uv==0.13.8"; }
 	$(UV) sync --all-packages --frozen
 	@touch $@
 
-run: bootstrap
-	$(PY) -m tether_cli.main run
+run: bootstrap ## run Tether embedded (one process, SQLite, in-process bus) on :8000
+	$(PY) -m tether_cli run
 
-sandbox: bootstrap
-	$(PY) -m tether_cli.main sandbox
+sandbox: bootstrap ## make run plus a connected Trello emulator on :9101 (no account needed)
+	$(PY) -m tether_cli sandbox
 
-up: bootstrap
+up: bootstrap ## distributed mode: local Kafka + PostgreSQL + each service as a process
 	bash deploy/up.sh
 
-down:
+down: ## stop what make up started
 	bash deploy/down.sh
 
-lint: bootstrap
+lint: bootstrap ## ruff check, ruff format --check, mypy --strict
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy libs/*/src services/*/src tests conftest.py
@@ -46,18 +43,26 @@ lint: bootstrap
 	  $(PY) -m mypy $$dir >/dev/null || { $(PY) -m mypy $$dir; exit 1; }; \
 	done; echo "mypy: test folders clean"
 
-format: bootstrap
+format: bootstrap ## ruff format and ruff check --fix
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-schemas: bootstrap
+schemas: bootstrap ## regenerate the events' JSON Schemas (libs/events/schemas)
 	$(PY) -m tether_events.schema
 
-test: lint
+test: lint ## lint + type-check + every test tier on real Kafka and PostgreSQL
 	bash deploy/test.sh
 
-test-unit: bootstrap
+test-unit: bootstrap ## the fast tier only: no Kafka, no PostgreSQL, no service processes
 	$(PY) -m pytest -m "not integration and not e2e" -q
 
-clean:
-	rm -rf .venv .tether .mypy_cache .ruff_cache
+# Local state: what `make run` and `make sandbox` keep in .tether/ (SQLite databases, the event
+# log, the development encryption key) and what `make up` and the tests keep in .cache/infra/
+# (Kafka's and PostgreSQL's data, service logs). What make up started is stopped first, so no
+# process is still writing into the files being removed.
+reset: ## forget all local state (.tether/, .cache/infra/); keeps .venv and downloads
+	@if [ -x $(PY) ]; then bash deploy/down.sh; fi
+	rm -rf .tether .cache/infra
+
+clean: reset ## reset, then also remove .venv, downloaded Kafka jars (.cache/) and tool caches
+	rm -rf .venv .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,6 +1,6 @@
 """Embedded mode survives ``kill -9`` mid-burst: nothing already answered is lost.
 
-Tether runs exactly as ``make run`` starts it (``python -m tether_cli.main run``), one process
+Tether runs exactly as ``make run`` starts it (``python -m tether_cli run``), one process
 on SQLite files and the durable in-process bus in its working directory, pointed at the Trello
 emulator (its own process). A burst of exports and renames is cut short by SIGKILL after half
 of its requests were answered; the same command restarted over the same files must carry out
@@ -68,7 +68,7 @@ class EmbeddedTether:
         """As the README says: ``tether token create`` beside ``make run``, same directory."""
         command = ["token", "create", "--tenant", "acme", "--email", "ada@example.com"]
         result = subprocess.run(
-            [sys.executable, "-m", "tether_cli.main", *command],
+            [sys.executable, "-m", "tether_cli", *command],
             cwd=self.home,
             env=self.env(),
             capture_output=True,
@@ -81,7 +81,7 @@ class EmbeddedTether:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tether_cli.main", "run"],
+                [sys.executable, "-m", "tether_cli", "run"],
                 cwd=self.home,
                 env=self.env(),
                 stdout=out,

@@ -5,6 +5,7 @@ Trello" controls, and nothing else."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -143,15 +144,25 @@ async def test_deletions_unlink_and_flag_or_archive_never_destroy(world: TrelloW
     archived_task, archived_card = await world.export_new_task(title="Archived in Trello")
     deleted_task, deleted_card = await world.export_new_task(title="Deleted in Tether")
 
-    # A person archives one card in Trello: the task stays, unlinked and flagged for review.
+    # A person archives one card in Trello: the task stays, its link paused and the task
+    # flagged; then deletes it for good: unlinked, flagged as deleted.
     await world.trello.post(f"/_emulator/cards/{archived_card}/edit", json={"closed": True})
 
-    async def flagged() -> Any:
-        page = (await world.api.get("/v1/tasks", params={"needs_review": "true"})).json()
-        return [t for t in page["items"] if t["id"] == archived_task]
+    def flagged(reason: str) -> Callable[[], Awaitable[Any]]:
+        async def probe() -> Any:
+            page = (await world.api.get("/v1/tasks", params={"needs_review": "true"})).json()
+            found = [t for t in page["items"] if t["id"] == archived_task]
+            return found if found and found[0]["review"]["reason"] == reason else None
 
-    [task] = await eventually(flagged, what="the task flagged for review")
-    assert (task["deleted"], task["review"]["reason"]) == (False, "provider_deleted")
+        return probe
+
+    [task] = await eventually(flagged("provider_archived"), what="flagged as archived")
+    assert task["deleted"] is False
+    links = (await world.api.get(f"/v1/tasks/{archived_task}/links")).json()
+    assert [link["status"] for link in links] == ["paused"]
+    assert (await world.trello.delete(f"/_emulator/cards/{archived_card}")).status_code == 200
+    [task] = await eventually(flagged("provider_deleted"), what="flagged as deleted")
+    assert task["deleted"] is False
     links = (await world.api.get(f"/v1/tasks/{archived_task}/links")).json()
     assert [link["status"] for link in links] == ["unlinked"]
 

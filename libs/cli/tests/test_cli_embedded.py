@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +127,32 @@ def test_readme_configuration_table_matches_the_code() -> None:
     assert readme[start:end].strip() == markdown_table().strip(), (
         "README's configuration table is stale: paste the output of `tether config`"
     )
+
+
+async def test_ctrl_c_stops_make_run_cleanly(in_tmp: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tether_cli",
+        "run",
+        env={**os.environ, "TETHER_PORT": str(port)},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    seen: list[bytes] = []
+    # The banner (on stderr, with the logs) is printed once the server accepts connections.
+    async with asyncio.timeout(120):
+        while b"Tether is running" not in (line := await process.stderr.readline()):
+            assert line, b"".join(seen).decode()
+            seen.append(line)
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+    process.send_signal(signal.SIGINT)
+    rest = await process.stderr.read()
+    code = await asyncio.wait_for(process.wait(), 60)
+    errors = (b"".join(seen) + rest).decode()
+    assert code in (0, 130), errors
+    assert "Traceback" not in errors, errors

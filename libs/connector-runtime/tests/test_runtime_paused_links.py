@@ -18,7 +18,7 @@ from tether_connector_runtime.pipeline import (
 from tether_connector_runtime.testing import FakeProvider, PipelineRig, pipeline_rig, revoked
 from tether_connector_runtime.testing.scenarios import export_request, exported
 from tether_connector_runtime.testing.scenarios import task_state as state
-from tether_events import LinkChanged
+from tether_events import LinkChanged, ProviderItemChanged
 
 
 async def archived(rig: PipelineRig, fake: FakeProvider) -> str:
@@ -168,7 +168,7 @@ async def test_a_revoked_grant_seen_on_an_export_breaks_the_connection_once(
     rig: PipelineRig, fake: FakeProvider
 ) -> None:
     connection_id = await rig.connect("acme", "tok-a")
-    fake.fail_next("create", error=revoked)
+    fake.revoked_tokens.add("tok-a")
     await exports.export(rig.pipeline, export_request(connection_id, state(1, {"core": 1})))
     await exports.export(
         rig.pipeline,
@@ -181,7 +181,7 @@ async def test_a_revoked_grant_seen_on_an_export_breaks_the_connection_once(
     assert row is not None
     assert row.status == "broken"
     assert row.broken_since is not None
-    assert fake.calls["create"] == 1  # the second export never asked
+    assert fake.calls["resolve"] == 1  # the second export never asked
     assert {e.link_id for e in rig.events(LinkChanged) if e.status == "retrying"} == {
         "link-1",
         "link-2",
@@ -231,3 +231,51 @@ async def test_reconciliation_notices_a_restored_item_and_a_revoked_grant(
     calls = sum(fake.calls.values())
     await reconcile.reconcile_once(rig.pipeline)  # a broken connection is asked nothing
     assert sum(fake.calls.values()) == calls
+
+
+async def test_a_401_for_one_item_alone_unlinks_it_and_keeps_the_connection(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    connection_id = (await rig.link("link-1")).connection_id
+    fake.fail_next("read", error=revoked)  # the token is fine: only this read is refused
+
+    await observations.observe(rig.pipeline, fake.notice(item_id))
+    await rig.relay()
+
+    assert (await rig.link("link-1")).status == "unlinked"
+    (gone,) = [e for e in rig.events(ProviderItemChanged) if e.deleted]
+    assert gone.gone == "out_of_reach"
+    async with transaction(rig.pipeline.sessions) as session:
+        row = await rig.pipeline.repo.connection(session, connection_id)
+    assert row is not None
+    assert row.status == "active"
+
+
+async def test_connecting_a_working_account_again_registers_its_webhooks_anew(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    await exported(rig, state(1, {"core": 1}), token="tok-a")
+    assert fake.calls["ensure_webhook"] == 1
+    connection_id = (await rig.link("link-1")).connection_id
+
+    # The provider may have lost them (the emulator restarted empty, say).
+    assert await rig.connect("acme", "tok-a") == connection_id
+    async with transaction(rig.pipeline.sessions) as session:
+        assert await rig.pipeline.repo.webhook_for(session, connection_id, "board-1") is None
+    await reconcile.reconcile_once(rig.pipeline)
+    assert fake.calls["ensure_webhook"] == 2
+
+
+async def test_an_edit_after_the_connection_broke_leaves_its_link_paused(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    await exported(rig, state(1, {"core": 1}), token="tok-a")
+    fake.revoked_tokens.add("tok-a")
+    await reconcile.reconcile_once(rig.pipeline)  # the break is seen here first
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="v2"))
+    await rig.relay()
+
+    last = [e for e in rig.events(LinkChanged) if e.link_id == "link-1"][-1]
+    assert (last.status, last.reason) == ("paused", "connection_broken")
+    assert (await rig.link("link-1")).parked is not None  # the edit waits for a reconnect

@@ -20,7 +20,6 @@ from tether_connector_runtime.pipeline import exports, observations, retries, wr
 from tether_connector_runtime.testing import (
     FakeProvider,
     PipelineRig,
-    revoked,
 )
 from tether_connector_runtime.testing.scenarios import BOARD, export_request, exported
 from tether_connector_runtime.testing.scenarios import task_state as state
@@ -322,19 +321,20 @@ async def test_a_revoked_grant_parks_the_link_and_breaks_the_connection(
     rig: PipelineRig, fake: FakeProvider
 ) -> None:
     await exported(rig, state(1, {"core": 1}))
-    fake.fail_next("read", error=revoked)
+    fake.revoked_tokens.add("tok-a")
     await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="v2"))
     await rig.relay()
 
     link = await rig.link("link-1")
     assert link.parked is not None
-    parked, paused = rig.events(LinkChanged)[-2:]
-    assert parked.status == "retrying"
+    # The connection's pause is the link's last word: no "retrying" comes after it.
+    paused = rig.events(LinkChanged)[-1]
     assert (paused.status, paused.reason) == ("paused", "connection_broken")
+    assert [e.status for e in rig.events(LinkChanged)].count("retrying") == 0
     async with transaction(rig.pipeline.sessions) as session:
         connection = await rig.pipeline.repo.connection(session, link.connection_id)
     assert connection is not None
-    assert (connection.status, connection.error) == ("broken", "the grant was revoked")
+    assert (connection.status, connection.error) == ("broken", "token tok-a is revoked")
 
 
 # f. The outbox: a provider change and the new base commit together; the relay keeps order -----

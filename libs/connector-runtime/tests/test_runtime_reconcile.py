@@ -101,8 +101,10 @@ def crash() -> Exception:
     [
         (unavailable, "changes_since"),
         (unavailable, "read"),
+        # A 401 on the board alone (the token works: the board is out of the account's
+        # reach for now). A 401 on an item's read unlinks it as out of reach
+        # (test_runtime_paused_links.py).
         (revoked, "changes_since"),
-        (revoked, "read"),
         (crash, "changes_since"),
     ],
 )
@@ -126,12 +128,6 @@ async def test_a_failing_board_holds_up_no_other_and_keeps_its_cursor(
     assert await stored_cursor(rig, first, BOARD_1) == cursor_1  # read again next pass
 
     assert fake.faults_fired == 1
-    if error is revoked:
-        # The refused grant broke that connection: its board waits for the account to be
-        # connected again (the same connection is repaired), and is read from its cursor then.
-        await reconcile_once(rig.pipeline)
-        assert "link-task-1" not in await renamed(rig)
-        assert await rig.connect("acme", "tok-a") == first
     await reconcile_once(rig.pipeline)
     assert await renamed(rig) == {
         "link-task-1": "Renamed on board 1",

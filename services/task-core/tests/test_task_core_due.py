@@ -103,7 +103,7 @@ async def test_a_row_from_before_due_at_still_reads_and_changes(
     api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     task = await create(api, due_date="2026-12-01")
-    # As migration 0005 left an older row: no due_at, stamps keyed by the old name.
+    # As migration 0006 left an older row: no due_at, stamps keyed by the old name.
     async with transaction(sessions) as session:
         row = await session.get(Task, task["id"])
         assert row is not None

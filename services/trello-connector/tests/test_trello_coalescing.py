@@ -187,9 +187,14 @@ async def test_a_burst_of_core_edits_costs_one_card_update(harness: Harness) -> 
     assert await card_updates(harness, cards["task-1"]) == [200]
 
 
-async def test_a_snapshot_that_cannot_be_written_is_parked_alone(harness: Harness) -> None:
+async def test_a_snapshot_that_cannot_be_written_is_parked_alone(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refusal the connector did not foresee: its length limits unknown, Trello's 400 for a
+    # name over 16384 characters is permanent.
+    monkeypatch.setattr("trello_connector.adapter.FIELD_LIMITS", {})
     cards = await export(harness, "task-1", "task-2")
-    too_long = "x" * 16385  # Trello refuses names over 16384 characters: a permanent 400
+    too_long = "x" * 16385
     burst = [
         snapshot("task-1", 2, "Plan the week (v2)"),
         snapshot("task-2", 2, "Review (v2)"),

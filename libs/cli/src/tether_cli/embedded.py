@@ -29,6 +29,7 @@ from jira_connector.config import JiraSettings
 from task_core.app import create_app as create_task_core
 from task_core.config import TaskCoreSettings
 from tether_cli.dispatch import PathDispatcher
+from tether_cli.serving import QuietServer, Servers, StopSignal, bind
 from tether_common.logging import configure_logging
 from tether_events.inprocess import InProcessBus
 from tether_events.sqlitelog import SqliteLogStore
@@ -119,17 +120,16 @@ Tether is running (embedded mode) at {base}
 
 
 async def serve_embedded(settings: EmbeddedSettings | None = None) -> None:
+    """Serve until Ctrl-C (or SIGTERM), then stop the server and every service in order."""
     settings = settings or EmbeddedSettings()
     configure_logging("tether", settings.log_level, settings.log_json)
-    async with embedded_system(settings=settings) as system:
-        config = uvicorn.Config(
-            system.app,
-            host=settings.host,
-            port=settings.port,
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
-        print(banner(settings), file=sys.stderr, flush=True)
-        await server.serve()
+    sock = bind(settings.host, settings.port, what="Tether", setting="TETHER_PORT")
+    with StopSignal() as stop:
+        async with embedded_system(settings=settings) as system:
+            server = QuietServer(
+                uvicorn.Config(system.app, lifespan="off", log_config=None, access_log=False)
+            )
+            async with Servers(stop, [(server, sock)]) as servers:
+                if await servers.started():
+                    print(banner(settings), file=sys.stderr, flush=True)
+                    await servers.until_stopped()

@@ -18,16 +18,21 @@ app.add_typer(dlq_app, name="dlq", help="Events parked after failing: inspect an
 def run() -> None:
     """Run Tether embedded: every service in one process on http://127.0.0.1:8000."""
     from tether_cli.embedded import serve_embedded
+    from tether_cli.serving import PortInUse
 
-    asyncio.run(serve_embedded())
+    try:
+        asyncio.run(serve_embedded())
+    except PortInUse as error:
+        typer.echo(f"run: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def sandbox() -> None:
     """Run Tether embedded beside a connected Trello emulator (http://127.0.0.1:9101)."""
-    from tether_cli.sandbox import serve_sandbox
+    from tether_cli.sandbox import run_sandbox
 
-    asyncio.run(serve_sandbox())
+    run_sandbox()
 
 
 @app.command()

@@ -65,8 +65,8 @@ class Connections:
         self._repo = repo
         self._sessions = sessions
         self._cipher = cipher
-        # Called with a broken connection's id once it is repaired (the pipeline resumes its
-        # work: pipeline/health.py); set by the app factory.
+        # Called with a connection's id when its account is connected again (the pipeline
+        # resumes its work: pipeline/health.py); set by the app factory.
         self.repaired: Callable[[str], Awaitable[None]] | None = None
 
     def out(self, row: Any) -> ConnectionOut:
@@ -91,7 +91,6 @@ class Connections:
         async with transaction(self._sessions) as session:
             known = await self._repo.connection_of_account(session, tenant_id, account.account_id)
             secret = self._cipher.encrypt(account.secret)
-            was_broken = known is not None and known.status == "broken"
             if known is not None:
                 await self._repo.update_connection(
                     session,
@@ -118,7 +117,9 @@ class Connections:
                     **said,
                 )
             row = await self._repo.connection(session, connection_id)
-        if was_broken and self.repaired is not None:
+        if known is not None and self.repaired is not None:
+            # Connected again, broken or not: the provider may have dropped its webhooks (a
+            # revoked grant, a provider restarted empty); they are registered anew.
             await self.repaired(connection_id)
         return self.out(row)
 

@@ -155,6 +155,13 @@ class ProviderSession(Protocol):
     async def restore(self, external_id: str) -> None:
         """Bring an archived item back (the task was exported to it again)."""
 
+    async def check_grant(self) -> None:
+        """Raise ``AuthRevokedError`` if the provider refuses the credentials themselves.
+
+        A provider may answer 401 for a single item or container the account cannot see
+        (Trello: a card moved to a board the member is not on) as well as for a revoked token;
+        the runtime asks this before breaking the connection (Trello: ``GET /members/me``)."""
+
     async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
         """Make sure the provider calls ``callback_url`` for changes in the container;
         returns the provider's webhook id (adopting one registered before)."""

@@ -12,6 +12,7 @@ from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account, Delivery, ProviderSession
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.signatures import SignatureInvalid
+from tether_sync import FieldName
 
 
 class AnyCredentials(BaseModel):
@@ -40,6 +41,10 @@ class NotYetConnectable:
     @property
     def webhooks(self) -> NotYetConnectable:
         return self
+
+    @property
+    def field_limits(self) -> Mapping[FieldName, int]:
+        return {}  # nothing is ever written: the provider's adapter declares its own
 
     async def handshake(self, request: Request) -> Response | None:
         return None

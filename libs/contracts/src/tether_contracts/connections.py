@@ -106,7 +106,7 @@ class HeldDeletionOut(BaseModel):
     link_id: str
     task_id: str | None
     direction: Literal["provider", "core"] = Field(
-        description="`provider`: the item was deleted or archived in the provider (the task "
+        description="`provider`: the item was deleted in the provider (the task "
         "would be unlinked and flagged); `core`: the task was deleted here (the item would be "
         "archived)"
     )

@@ -104,10 +104,11 @@ class TaskPatch(BaseModel):
 class TaskReview(BaseModel):
     """Why a person should look at a task. Tether flags rather than deletes: a provider-side
     delete unlinks the copy and flags the task here (``provider_deleted``); an archived copy
-    pauses its link and flags the task (``provider_archived``; restoring the copy clears it);
+    pauses its link and flags the task (``provider_archived``; restoring the copy clears it); a
+    copy moved where the connection's account cannot see it unlinks (``provider_out_of_reach``);
     ``DELETE /v1/tasks/{id}/review`` clears either."""
 
-    reason: Literal["provider_deleted", "provider_archived"]
+    reason: Literal["provider_deleted", "provider_archived", "provider_out_of_reach"]
     message: str
     provider: str | None = None
     link_id: str | None = None

@@ -73,6 +73,12 @@ class ProviderItemChanged(EventData):
     )
     new_values: dict[str, Any] = Field(description="The provider's values of those fields")
     deleted: bool = Field(default=False, description="The provider item was deleted")
+    gone: Literal["deleted", "out_of_reach"] | None = Field(
+        default=None,
+        description="With deleted: how the item went away: deleted for good, or moved where "
+        "the connection's account cannot see it (e.g. a Trello card moved to a board the "
+        "account is not on); absent from older connectors (read as deleted)",
+    )
     edited_at: datetime = Field(description="The provider's modification time (latest_wins)")
     field_edited_at: dict[str, datetime] = Field(
         default_factory=dict,

@@ -29,6 +29,7 @@ from tether_common.db import create_engine, ping, session_factory
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
+from tether_common.service import offline_docs_app
 from tether_contracts.sync import Provider
 
 SERVICE = "api-gateway"
@@ -125,7 +126,7 @@ def create_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    app = offline_docs_app(
         title="Tether API",
         version=version("tether-api-gateway"),
         description=DESCRIPTION,

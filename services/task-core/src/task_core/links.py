@@ -43,7 +43,13 @@ class AlreadyExported(Conflict):
 
 
 async def unlink(
-    writer: TaskWriter, session: AsyncSession, task: Task, link: Link, *, origin: str
+    writer: TaskWriter,
+    session: AsyncSession,
+    task: Task,
+    link: Link,
+    *,
+    origin: str,
+    out_of_reach: bool = False,
 ) -> None:
     """Mark ``link`` unlinked, flag the task for review and note both in its history
     (``task`` locked by the caller).
@@ -58,10 +64,14 @@ async def unlink(
     link.updated_at = now
     name = link.provider.capitalize()
     item = f" ({link.external_id})" if link.external_id else ""
+    why = (
+        f"was moved where this {name} connection's account cannot see it (another board?)"
+        if out_of_reach
+        else f"was deleted in {name}"
+    )
     task.review = TaskReview(
-        reason="provider_deleted",
-        message=f"Its {name} copy{item} was deleted or archived in {name}; the task stays "
-        "here but is no longer linked to it.",
+        reason="provider_out_of_reach" if out_of_reach else "provider_deleted",
+        message=f"Its {name} copy{item} {why}; the task stays here but is no longer linked to it.",
         provider=link.provider,
         link_id=link.id,
         flagged_at=now,

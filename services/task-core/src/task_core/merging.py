@@ -158,5 +158,12 @@ class ProviderChangeService:
             log.warning("provider_delete_for_unknown_link", link_id=data.link_id)
             return "unknown_link"
         if link.status != "unlinked":
-            await unlink(self._writer, session, task, link, origin=data.replica)
+            await unlink(
+                self._writer,
+                session,
+                task,
+                link,
+                origin=data.replica,
+                out_of_reach=data.gone == "out_of_reach",
+            )
         return "unlinked"

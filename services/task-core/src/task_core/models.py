@@ -55,7 +55,7 @@ class Task(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     # The due: a calendar date or an instant (UTC), never both (tether_sync.due).
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)

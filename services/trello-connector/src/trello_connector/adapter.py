@@ -3,17 +3,35 @@ one app key, boards of lists of cards (PROVIDERS.md, Trello)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 from pydantic import BaseModel, Field
 
 from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account
 from tether_connector_runtime.ratelimit import RateLimiter
+from tether_sync import FieldName
 from trello_connector.client import TrelloClient, trello_limiter
 from trello_connector.config import TrelloSettings
 from trello_connector.dialect import TrelloWebhooks
+from trello_connector.mapping import marked_desc
 from trello_connector.oauth import TrelloConsent
 from trello_connector.session import TrelloSession
+
+# Trello refuses a card's ``name`` or ``desc`` over 16384 characters with a 400, it does not
+# truncate (PROVIDERS.md, Trello: "`desc` and `name` are rejected above 16384 characters").
+TRELLO_TEXT_MAX = 16_384
+# The longest link id the connector stores (its links table): the marker naming it is the
+# room a description must leave.
+_LONGEST_LINK_ID = "x" * 64
+# What ``marked_desc`` adds to a description: a blank line and the marker.
+MARKER_ROOM = len(marked_desc("d", _LONGEST_LINK_ID)) - len("d")
+FIELD_LIMITS: Mapping[FieldName, int] = {
+    "title": TRELLO_TEXT_MAX,
+    "description": TRELLO_TEXT_MAX - MARKER_ROOM,
+}
+"""The port's ``field_limits`` for Trello: ``name`` whole, ``desc`` less our marker's room."""
 
 
 class TrelloCredentials(BaseModel):
@@ -63,3 +81,7 @@ class TrelloAdapter:
     @property
     def consent(self) -> TrelloConsent:
         return self._consent
+
+    @property
+    def field_limits(self) -> Mapping[FieldName, int]:
+        return FIELD_LIMITS

@@ -119,6 +119,11 @@ class TrelloSession:
         # "Send to board": an archived card is reopened where it was.
         await self._client.update_card(external_id, {"closed": False})
 
+    async def check_grant(self) -> None:
+        # A 401 on a card may only mean its board is out of the member's reach; a 401 here
+        # means the token itself is refused.
+        await self._client.me()
+
     async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
         try:
             # Trello first sends HEAD to the callback and needs a 200 (the intake answers it).

@@ -69,8 +69,15 @@ async def provider_changed(
     await _provider_event(pipeline, session, link, event)
 
 
-async def provider_deleted(pipeline: Pipeline, session: AsyncSession, link: StoredLink) -> None:
-    """The provider copy went away (deleted, archived): core unlinks and flags the task."""
+async def provider_deleted(
+    pipeline: Pipeline,
+    session: AsyncSession,
+    link: StoredLink,
+    *,
+    gone: Literal["deleted", "out_of_reach"] = "deleted",
+) -> None:
+    """The provider copy went away (deleted, or out of the account's reach): core unlinks
+    and flags the task."""
     assert link.state is not None
     event = ProviderItemChanged(
         task_id=link.task_id,
@@ -83,6 +90,7 @@ async def provider_deleted(pipeline: Pipeline, session: AsyncSession, link: Stor
         base_values={},
         new_values={},
         deleted=True,
+        gone=gone,
         edited_at=pipeline.now(),
     )
     await _provider_event(pipeline, session, link, event)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
 from tether_common.errors import NotFound
-from tether_connector_runtime.pipeline import announce, limits, parking, tasks
+from tether_connector_runtime.pipeline import announce, limits, parking, tasks, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.places import StatusMapping
@@ -141,7 +141,7 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
         item = await _new_item(provider, mapping, placement, snapshot.fields, link_id)
     # Before the link says active: from then on a person may edit the item, and the webhook
     # must be there to tell us (a failure here leaves it to reconciliation).
-    await ensure_webhook(p, link.connection_id, item.container_id)
+    await watching.ensure_webhook(p, link.connection_id, item.container_id)
     replica = link_replica(p.provider, item.external_id)  # type: ignore[arg-type]
     # The base is the state exported; an adopted item may hold a person's edit since, which
     # then flows back as a change.
@@ -195,30 +195,6 @@ async def _new_item(
             move = mapping.placement(item.place_id, item.container_id, fields.completed)
         item = await provider.update(item, changes, link_id, move)
     return item
-
-
-async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> None:
-    """Make sure the container's changes are delivered to us; a failure is logged and
-    reconciliation (which also polls meanwhile) tries again."""
-    async with transaction(p.sessions) as session:
-        if await p.repo.webhook_for(session, connection_id, container_id) is not None:
-            return
-        _, provider = await p.connections.opened(session, connection_id)
-    try:
-        hook_id = await provider.ensure_webhook(container_id, p.adapter.webhook_url())
-    except (RetryableProviderError, PermanentProviderError) as exc:
-        log.warning("webhook_not_registered", container_id=container_id, error=str(exc))
-        return
-    async with transaction(p.sessions) as session:
-        if await p.repo.webhook_for(session, connection_id, container_id) is None:
-            await p.repo.add_webhook(
-                session,
-                id=f"{connection_id}:{container_id}"[:64],
-                connection_id=connection_id,
-                model_id=container_id,
-                external_webhook_id=hook_id,
-                callback_url=p.adapter.webhook_url(),
-            )
 
 
 async def _fail(p: Pipeline, link_id: str, error: str) -> None:

@@ -6,11 +6,11 @@ nothing is asked of the provider for it: ``Connections.opened`` refuses, so writ
 exports park on their links, and the retrier passes over them (no attempt counts against
 their time limit). Nothing waiting is dropped.
 
-Connecting the same account again repairs the connection (same id): its parked work is due at
-once with a fresh time limit, its webhooks are registered again by the next reconciliation
-(the provider dropped them with the grant), which also brings the items' edits made meanwhile,
-and its links say ``active`` again, with the clock their items reflect, so core re-sends the
-tasks edited meanwhile.
+Connecting the same account again (broken or not) repairs the connection (same id): its
+parked work is due at once with a fresh time limit; its webhooks are registered again by the
+next reconciliation (the provider may have dropped them: Trello does with a revoked grant),
+which also brings the items' edits made meanwhile; and its links say ``active`` again, with
+the clock their items reflect, so core re-sends the tasks edited meanwhile.
 """
 
 from __future__ import annotations
@@ -22,8 +22,32 @@ import structlog
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import announce
 from tether_connector_runtime.pipeline.context import Pipeline
+from tether_connector_runtime.retry import AuthRevokedError, ProviderError
 
 log = structlog.get_logger(__name__)
+
+
+async def grant_refused(p: Pipeline, connection_id: str, reason: str) -> bool:
+    """A call for the connection was answered 401: whether the credentials themselves are
+    refused (then the connection is broken, see :func:`connection_refused`), or only the one
+    item or container the call was about is out of the account's reach (False).
+
+    Provider errors other than a refusal while checking leave the question open: taken as
+    refused for now would break a working connection, so False (the caller's work parks and
+    is retried)."""
+    try:
+        async with transaction(p.sessions) as session:
+            _, provider = await p.connections.opened(session, connection_id)
+    except AuthRevokedError:
+        return True  # broken already
+    try:
+        await provider.check_grant()
+    except AuthRevokedError as exc:
+        await connection_refused(p, connection_id, str(exc) or reason)
+        return True
+    except ProviderError as exc:
+        log.warning("grant_check_failed", connection_id=connection_id, error=str(exc))
+    return False
 
 
 async def connection_refused(p: Pipeline, connection_id: str, reason: str) -> None:

@@ -9,7 +9,8 @@ the item holds:
 - the echo of the write holds exactly the base, so it is recognised as ours and core's whole
   value is never overwritten by its own shortened copy;
 - a person's edit of the shortened text differs from the base, so it is published as their
-  edit (core merges it against the shortened base like any other change);
+  edit; its base value (the shortened text) is not core's whole value, so core records a
+  conflict, which ``latest_wins`` gives to the person's later edit;
 - core's value changing beyond the cut shortens to the same text: nothing to write.
 
 A value the base already holds whole is left whole even when it is over the limit: the item

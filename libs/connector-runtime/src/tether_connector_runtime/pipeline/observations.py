@@ -9,16 +9,19 @@ twice against two bases.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, pauses, removals
+from tether_connector_runtime.pipeline import announce, health, pauses, removals, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ItemNotice, ProviderItem
+from tether_connector_runtime.retry import AuthRevokedError
 from tether_connector_runtime.store.repository import WATCHED, StoredLink, WriteIntent
 from tether_sync import (
     FIELD_NAMES,
@@ -29,6 +32,16 @@ from tether_sync import (
     decide_inbound,
 )
 
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A link whose item went away: deleted, or out of the account's reach."""
+
+    link: StoredLink
+    out_of_reach: bool = False
+
 
 async def observe(p: Pipeline, notice: ItemNotice) -> None:
     async with transaction(p.sessions) as session:
@@ -38,20 +51,41 @@ async def observe(p: Pipeline, notice: ItemNotice) -> None:
     async with p.turns.turn(found.link_id):
         gone = await _observe_in_turn(p, found.link_id, notice)
         if gone is not None:
-            await removals.unlink(p, gone)
+            await removals.unlink(p, gone.link, out_of_reach=gone.out_of_reach)
 
 
-async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> StoredLink | None:
+async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> Gone | None:
     """Publish the item's news; returns the link when the item is gone (to unlink). An
-    archived item pauses its link, a restored one resumes it (pauses.py)."""
+    archived item pauses its link, a restored one resumes it (pauses.py); an item moved to
+    another container is followed there (its webhook registered)."""
+    try:
+        gone, moved_to = await _look(p, link_id, notice)
+    except AuthRevokedError as exc:
+        return await _refused(p, link_id, exc)
+    p.outbox.committed()
+    if moved_to is not None:
+        await watching.ensure_webhook(p, moved_to[0], moved_to[1])
+    return gone
+
+
+async def _look(
+    p: Pipeline, link_id: str, notice: ItemNotice
+) -> tuple[Gone | None, tuple[str, str] | None]:
+    """The item read and its news published, in one transaction; what went away, and the
+    (connection, container) to watch when the item moved."""
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
         if link is None or link.state is None or link.status not in WATCHED:
-            return None
+            return None, None
         row, provider = await p.connections.opened(session, link.connection_id)
         item = await provider.read(notice.external_id)
         if item is None:
-            return link
+            return Gone(link), None
+        moved_to = None
+        if item.container_id and item.container_id != link.container_id:
+            await p.repo.move_link(session, link_id, item.container_id)
+            moved_to = (link.connection_id, item.container_id)
+            log.info("item_moved", link_id=link_id, container_id=item.container_id)
         if item.closed:
             if link.status == "active":
                 await pauses.pause(p, session, link)
@@ -61,8 +95,20 @@ async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> Sto
             # A late notice's times date only the values the item still holds.
             fields = StatusMapping.stored(row.list_mapping).fields_of(item)
             await publish_news(p, session, link, row, item, notice.times_still_true(fields))
-    p.outbox.committed()
-    return None
+    return None, moved_to
+
+
+async def _refused(p: Pipeline, link_id: str, exc: AuthRevokedError) -> Gone | None:
+    """The provider answered 401 for the item: its credentials refused (the connection
+    breaks), or the item is where the account cannot see it (moved to a board the member is
+    not on): then it is gone from this link."""
+    async with transaction(p.sessions) as session:
+        link = await p.repo.link(session, link_id)
+    if link is None or link.state is None:
+        return None
+    if await health.grant_refused(p, link.connection_id, str(exc)):
+        return None
+    return Gone(link, out_of_reach=True)
 
 
 async def publish_news(

@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, health, tasks
+from tether_connector_runtime.pipeline import announce, health, removals, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
 from tether_connector_runtime.store.repository import StoredLink
@@ -39,6 +39,27 @@ def describe(exc: BaseException) -> str:
 
 
 async def park(p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException) -> None:
+    """Park ``task`` on the link after ``exc`` (caller holds the link's turn). A 401 first asks
+    whether the credentials themselves are refused (the connection breaks and pauses its
+    links: the parked work waits for a reconnect) or only this item or target is out of reach
+    (no parking: the item is unlinked, an export fails)."""
+    paused = False
+    if isinstance(exc, AuthRevokedError):
+        async with transaction(p.sessions) as session:
+            found = await p.repo.link(session, link_id)
+        if found is None:
+            return
+        if not await health.grant_refused(p, found.connection_id, str(exc)):
+            await _out_of_reach(p, link_id, describe(exc))
+            return
+        # The connection's pause speaks for an active link (health.py): no "retrying" after it.
+        paused = found.status == "active"
+    await _park(p, link_id, task, exc, announce_retry=not paused)
+
+
+async def _park(
+    p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException, *, announce_retry: bool
+) -> None:
     now = p.now()
     error = describe(exc)
     async with transaction(p.sessions) as session:
@@ -67,14 +88,25 @@ async def park(p: Pipeline, link_id: str, task: TaskChanged, exc: BaseException)
                 retry_until=until,
                 error=error,
             )
-            await announce.link_changed(
-                p, session, link, "retrying", error=error, next_attempt_at=next_at
-            )
+            if announce_retry:
+                await announce.link_changed(
+                    p, session, link, "retrying", error=error, next_attempt_at=next_at
+                )
             PARKED.labels(p.provider, "parked").inc()
             log.warning("link_parked", link_id=link_id, attempts=attempts, retry_at=next_at)
     p.outbox.committed()
-    if isinstance(exc, AuthRevokedError):
-        await health.connection_refused(p, link.connection_id, str(exc))
+
+
+async def _out_of_reach(p: Pipeline, link_id: str, error: str) -> None:
+    """A 401 for the item or container alone (the credentials work): retrying cannot help.
+    An item is gone from the link (unlinked, the task flagged); an export fails visibly."""
+    async with transaction(p.sessions) as session:
+        link = await p.repo.link(session, link_id, for_update=True)
+        if link is not None and link.state is None:
+            await give_up(p, session, link, f"the account cannot reach the target: {error}")
+    p.outbox.committed()
+    if link is not None and link.state is not None:
+        await removals.unlink(p, link, out_of_reach=True)
 
 
 async def keep_newer(

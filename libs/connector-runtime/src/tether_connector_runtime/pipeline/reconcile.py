@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import exports, health, observations
+from tether_connector_runtime.pipeline import health, observations, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.port import ItemNotice
 from tether_connector_runtime.retry import AuthRevokedError, ProviderError
@@ -46,8 +46,10 @@ async def reconcile_once(p: Pipeline) -> int:
         try:
             observed += await _reconcile(p, connection_id, container_id, linked)
         except AuthRevokedError as exc:
-            # The grant is gone: the connection breaks (once) and its links say so.
-            await health.connection_refused(p, connection_id, str(exc))
+            # The grant is gone (the connection breaks, once, and its links say so), or only
+            # this container is out of the account's reach (its items' reads will say).
+            if not await health.grant_refused(p, connection_id, str(exc)):
+                log.warning("reconcile_container_refused", container_id=container_id)
         except ProviderError as exc:
             log.warning("reconcile_container_failed", container_id=container_id, error=str(exc))
         except Exception:
@@ -71,7 +73,7 @@ def cursor_key(connection_id: str, container_id: str) -> str:
 
 
 async def _reconcile(p: Pipeline, connection_id: str, container_id: str, linked: set[str]) -> int:
-    await exports.ensure_webhook(p, connection_id, container_id)
+    await watching.ensure_webhook(p, connection_id, container_id)
     key = cursor_key(connection_id, container_id)
     async with transaction(p.sessions) as session:
         cursor = await p.repo.cursor(session, key)

@@ -23,19 +23,22 @@ from tether_sync import ArchiveProviderCopy, on_provider_deleted
 LIVE = ("active", "archiving", "paused")
 
 
-async def unlink(p: Pipeline, link: StoredLink) -> None:
-    """The item is gone on the provider's side (caller holds the link's turn)."""
+async def unlink(p: Pipeline, link: StoredLink, *, out_of_reach: bool = False) -> None:
+    """The item is gone on the provider's side, deleted or out of the account's reach
+    (caller holds the link's turn)."""
     assert link.state is not None
     if await p.brake.admit(link.connection_id, on_provider_deleted(link.state)):
-        await unlink_now(p, link.link_id)
+        await unlink_now(p, link.link_id, out_of_reach=out_of_reach)
 
 
-async def unlink_now(p: Pipeline, link_id: str) -> None:
+async def unlink_now(p: Pipeline, link_id: str, *, out_of_reach: bool = False) -> None:
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
         if link is None or link.state is None or link.status not in LIVE:
             return
-        await announce.provider_deleted(p, session, link)
+        await announce.provider_deleted(
+            p, session, link, gone="out_of_reach" if out_of_reach else "deleted"
+        )
         await p.repo.set_link_status(session, link_id, "unlinked")
         await p.repo.unpark(session, link_id)
     p.outbox.committed()

@@ -180,3 +180,12 @@ class LinkQueries:
             .where(links.c.link_id == link_id)
             .values(status=status, updated_at=utcnow())
         )
+
+    async def move_link(self, session: AsyncSession, link_id: str, container_id: str) -> None:
+        """The link's item moved to another container (Trello: another board)."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(container_id=container_id, updated_at=utcnow())
+        )

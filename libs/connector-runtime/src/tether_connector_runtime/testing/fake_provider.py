@@ -54,6 +54,8 @@ class FakeProvider:
         self.faults_fired = 0  # calls that raised because a test asked them to
         self.webhooks_registered: dict[str, str] = {}  # container id -> webhook id
         self.revoked_tokens: set[str] = set()
+        # Containers the accounts cannot see (an item moved there is read with a 401).
+        self.out_of_reach: set[str] = set()
         # Every change to an item, in order: what changes_since reports after a cursor.
         self.changes: list[tuple[str, ItemNotice]] = []  # (container id, notice)
         self._faults: list[Fault] = []
@@ -130,6 +132,20 @@ class FakeProvider:
         when = at or self.tick()
         item.place_id = place_id
         item.edited_at = max(item.edited_at, when)
+        return self._changed(item, {})
+
+    def move_to_container(
+        self, external_id: str, container_id: str, place_id: str | None = None
+    ) -> ItemNotice:
+        """A person moves the item to another container (Trello: to another board); the
+        change is noted in both containers (moveCardFromBoard, moveCardToBoard)."""
+        item = self.items[external_id]
+        before = item.container_id
+        item.container_id = container_id
+        places = self.containers.get(container_id, [])
+        item.place_id = place_id or (places[0] if places else None)
+        item.edited_at = self.tick()
+        self.changes.append((before, ItemNotice(external_id)))
         return self._changed(item, {})
 
     def close(self, external_id: str) -> ItemNotice:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tether_connector_runtime.port import ChangesSince, ItemNotice, Placement, ProviderItem
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.testing.fake_items import FakeItem, Update
-from tether_connector_runtime.testing.faults import CallKind
+from tether_connector_runtime.testing.faults import CallKind, no_access
 from tether_contracts.connections import Container, Place
 from tether_sync import FIELD_NAMES, FieldName, FieldValue, TaskFields
 
@@ -95,6 +95,8 @@ class FakeSession:
         item = self._fake._item(external_id)
         await self._enter("read", item.container_id if item else None)
         item = self._fake._item(external_id)  # as it is now, after any hold
+        if item is not None and item.container_id in self._fake.out_of_reach:
+            raise no_access(f"no access to {external_id}'s container {item.container_id}")
         found = item.view() if item is not None else None
         await self._fake._leave("read", found.container_id if found else None)
         return found
@@ -145,6 +147,10 @@ class FakeSession:
         item.edited_at = self._fake.tick()
         self._fake.changes.append((item.container_id, ItemNotice(external_id)))
         await self._fake._leave("restore", item.container_id)
+
+    async def check_grant(self) -> None:
+        await self._enter("check_grant", None)
+        await self._fake._leave("check_grant", None)
 
     async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
         await self._enter("ensure_webhook", container_id)

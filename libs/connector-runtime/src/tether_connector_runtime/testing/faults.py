@@ -19,6 +19,7 @@ CallKind = Literal[
     "update",
     "archive",
     "restore",
+    "check_grant",
     "ensure_webhook",
     "changes_since",
 ]
@@ -31,6 +32,12 @@ def unavailable(message: str = "the provider is unavailable") -> Exception:
 
 
 def revoked(message: str = "the grant was revoked") -> Exception:
+    return AuthRevokedError(message, status=401)
+
+
+def no_access(message: str = "unauthorized card permission requested") -> Exception:
+    """What a provider says, with a 401, of an item the account cannot see (Trello's answer
+    for a card on a board the member is not on): the same error as a revoked grant."""
     return AuthRevokedError(message, status=401)
 
 

@@ -191,14 +191,19 @@ async def person_creates_card(request: Request, emu: Emu) -> JSON:
 
 @router.post("/cards/{card_id}/edit")
 async def person_edits_card(card_id: str, request: Request, emu: Emu) -> JSON:
-    """Edit a card as someone using Trello would: records the action, fires webhooks."""
+    """Edit a card as someone using Trello would: records the actions, fires webhooks.
+
+    ``idBoard`` moves the card to another board, as ``PUT /1/cards/{id}`` does; ``member``
+    must then be on both boards. ``action`` is the last action recorded, ``actions`` all.
+    """
     params = await _params(request)
     actor = emu.actor(params.pop("member", None))
     card = emu.store.card(card_id)
-    action = emu.update_card(actor, card, params)
+    actions = emu.update_card(actor, card, params)
     return {
         "card": emu.store.card_json(card),
-        "action": None if action is None else action.to_json(),
+        "action": actions[-1].to_json() if actions else None,
+        "actions": [action.to_json() for action in actions],
     }
 
 

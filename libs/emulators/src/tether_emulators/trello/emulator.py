@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from tether_emulators.trello import moves
 from tether_emulators.trello.errors import NOT_FOUND, UNAUTHORIZED, TrelloError, invalid_value
 from tether_emulators.trello.limits import Clock, LimitConfig, RateLimiter
 from tether_emulators.trello.outages import Outages
@@ -177,15 +178,29 @@ class TrelloEmulator:
         self._publish(action, self.store.card_json(card))
         return card
 
-    def update_card(self, actor: Member, card: Card, params: Params) -> Action | None:
+    def update_card(self, actor: Member, card: Card, params: Params) -> list[Action]:
+        """A ``PUT /1/cards/{id}``: the actions it recorded, oldest first (none for a no-op).
+
+        With ``idBoard`` naming another board the card moves there first (moves.py), and the
+        other fields change on its new board.
+        """
         patch = card_patch(params)
-        if "idBoard" in params and params["idBoard"] != card.id_board:
-            # Moving a card to another board is not modelled (see TrelloStore.update_card).
-            raise invalid_value("idBoard")
-        action = self.store.update_card(actor, card, patch)
-        if action is not None:
+        actions: list[Action] = []
+        board = None
+        if "idBoard" in params:
+            board = moves.target_board(self.store, actor, card, params["idBoard"])
+        if board is not None:
+            # Validated before anything changes: a refused move leaves the card as it was.
+            trello_list = moves.target_list(self.store, board, patch.pop("idList", None))
+            actions.extend(
+                moves.move_card(self.store, actor, card, board, trello_list, patch.pop("pos", None))
+            )
+        update = self.store.update_card(actor, card, patch)
+        if update is not None:
+            actions.append(update)
+        for action in actions:
             self._publish(action, self.store.card_json(card))
-        return action
+        return actions
 
     def delete_card(self, actor: Member, card: Card) -> Action:
         snapshot, action = self.store.delete_card(actor, card)

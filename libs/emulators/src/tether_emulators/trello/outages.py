@@ -93,8 +93,12 @@ def boards_concerned(
     elif kind == "cards":
         if ident:
             boards.add(_quietly(lambda: store.card(ident).id_board))
-        # A new card goes into idList's board; an edit may move the card into it.
+        # A new card goes into idList's board; an edit may move the card into it, or into
+        # idBoard's board.
         boards.add(_list_board(store, params.get("idList")))
+        board_id = params.get("idBoard")
+        if isinstance(board_id, str):
+            boards.add(_quietly(lambda: store.board(board_id).id))
     elif kind == "webhooks" or (kind == "tokens" and parts[2:3] == ["webhooks"]):
         hook = store.webhooks.get(ident or "") if kind == "webhooks" else None
         if hook is not None:

@@ -415,8 +415,8 @@ class TrelloStore:
         board = self.boards[card.id_board]
         if "idList" in patch:
             target = self.lists.get(str(patch["idList"]))
-            # Moving to another board is a different Trello operation (moveCardToBoard),
-            # which this emulator does not model.
+            # Trello moves a card to another board only when idBoard names it too (moves.py);
+            # a list of another board alone is refused.
             if target is None or target.id_board != card.id_board:
                 raise invalid_value("idList")
         list_before = self.lists[card.id_list]

@@ -3,8 +3,8 @@
 Never both: the sync engine holds one due (tether_sync.due). Existing rows keep their
 ``due_date`` and get no ``due_at``, which is exactly what they meant; nothing is rewritten.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
