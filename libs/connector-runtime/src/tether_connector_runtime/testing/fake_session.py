@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from tether_connector_runtime.port import ChangesSince, ItemNotice, Placement, ProviderItem
 from tether_connector_runtime.retry import PermanentProviderError
@@ -127,26 +127,23 @@ class FakeSession:
         return written
 
     async def archive(self, external_id: str) -> None:
-        item = self._fake._item(external_id)
-        await self._enter("archive", item.container_id if item else None)
-        item = self._fake._item(external_id)
-        if item is None:
-            raise PermanentProviderError(f"no item {external_id}", status=404)
-        item.closed = True
-        item.edited_at = self._fake.tick()
-        self._fake.changes.append((item.container_id, ItemNotice(external_id)))
-        await self._fake._leave("archive", item.container_id)
+        await self._set_closed(external_id, closed=True, kind="archive")
 
     async def restore(self, external_id: str) -> None:
+        await self._set_closed(external_id, closed=False, kind="restore")
+
+    async def _set_closed(
+        self, external_id: str, *, closed: bool, kind: Literal["archive", "restore"]
+    ) -> None:
         item = self._fake._item(external_id)
-        await self._enter("restore", item.container_id if item else None)
+        await self._enter(kind, item.container_id if item else None)
         item = self._fake._item(external_id)
         if item is None:
             raise PermanentProviderError(f"no item {external_id}", status=404)
-        item.closed = False
+        item.closed = closed
         item.edited_at = self._fake.tick()
         self._fake.changes.append((item.container_id, ItemNotice(external_id)))
-        await self._fake._leave("restore", item.container_id)
+        await self._fake._leave(kind, item.container_id)
 
     async def check_grant(self) -> None:
         await self._enter("check_grant", None)

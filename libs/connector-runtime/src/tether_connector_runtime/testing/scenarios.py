@@ -11,7 +11,7 @@ from tether_connector_runtime.testing.rig import PipelineRig
 from tether_events import ExportRequested, TaskChanged, VectorClock
 
 BOARD = "board-1"
-TODO_LIST = f"{BOARD}/todo"
+TO_DO_LIST = f"{BOARD}/todo"
 
 
 def task_state(
@@ -49,7 +49,7 @@ def export_request(
     task: TaskChanged,
     *,
     link_id: str = "link-1",
-    place_id: str = TODO_LIST,
+    place_id: str = TO_DO_LIST,
     tenant_id: str = "acme",
     provider: str = "trello",
 ) -> ExportRequested:
