@@ -27,8 +27,8 @@ file, wired by the app factory itself, driven by hand: its clock is a :class:`Ma
 test says, and :meth:`PipelineRig.restart` builds a new pipeline over the same database, as a
 process started after a crash would.
 
-The pipeline simulation's machinery (steps, bus, core, connectors, world, checks, bench) lives
-in :mod:`tether_connector_runtime.testing.simulation`, imported from its modules directly.
+The simulation of the whole pipeline (task-core, connectors and the bus; ``tests/simulation``
+at the repository's root) builds on these.
 """
 
 from __future__ import annotations

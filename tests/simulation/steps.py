@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tether_connector_runtime.testing.simulation.constants import CONSUMERS
+from tests.simulation.constants import CONSUMERS
 from tether_sync import FieldName, Provider
 
 
 class Crash(Exception):
-    """The connector process dies here (raised at a chosen point, never caught by the runtime)."""
+    """A process (a connector, or task-core's relay) dies here: raised at a chosen point,
+    never caught by the code under test."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,15 @@ class Redeliver:
     def __repr__(self) -> str:
         who, topic = CONSUMERS[self.consumer]
         return f"redeliver last {topic.split('.')[1]} to {who}"
+
+
+@dataclass(frozen=True)
+class CoreCrash:
+    """Task-core's relay dies after the bus took the next event it publishes, before the
+    outbox row was marked: the restarted relay publishes that event again."""
+
+    def __repr__(self) -> str:
+        return "core's relay dies after its next publish"
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,7 @@ Step = (
     | Tussle
     | Deliver
     | Redeliver
+    | CoreCrash
     | Relay
     | Webhook
     | Poll

@@ -1,31 +1,40 @@
-"""The connector pipeline under a hostile schedule: the runtime's real code, two providers at
-once, crashes and restarts, a bus that delivers late, twice, or after a crash.
+"""The whole sync pipeline under a hostile schedule: task-core's and the connector runtime's
+real code, two providers at once, crashes and restarts, a bus that delivers late, twice, or
+after a crash.
 
-Each schedule renews two connector rigs kept for the whole test (their databases emptied, new
-pipelines built) on one event loop, over SQLite run on the loop's own thread
-(:mod:`tether_connector_runtime.testing.inline_sqlite`): 2,000 schedules in a few minutes.
+Each schedule renews task-core's database and two connector rigs kept for the whole test (rows
+deleted, new services and pipelines built) on one event loop, over SQLite run on the loop's own
+thread (:mod:`tether_connector_runtime.testing.inline_sqlite`): 2,000 schedules in a few
+minutes.
 
-What is real: every connector step is the runtime's own pipeline function (``exports.export``,
-``writes.on_task_changed``, ``observations.observe``, ``reconcile.reconcile_once``,
-``retries.retry_due``, the outbox relay), wired by the app factory's ``_build_state`` over its
-own SQLite file, one per provider ("trello" and "asana"), against an in-memory provider
-(:class:`~tether_connector_runtime.testing.FakeProvider`). Task-core is played by a small core
-(:mod:`tether_connector_runtime.testing.simulation.core`) that uses the real merge engine
-(``tether_sync``: ``apply_core_edit``, ``delete_task``, ``merge_provider_change``), parks a
-change whose predecessor is missing, and re-sends a task whose activation says its item
-reflects an older state.
+What is real:
+
+- task-core (:mod:`tests.simulation.core`): its own services over its own migrated SQLite
+  schema: ``TaskService`` (create, update, delete), ``LinkService`` (export; link news, with
+  the resend of a state a new item missed), ``ProviderChangeService`` (inbox, three-way merge,
+  conflicts, history and the merged TaskChanged in one transaction; a change whose predecessor
+  is missing is not acknowledged) and its ``OutboxRelay``, run when a writer rings the outbox's
+  doorbell, as in the service;
+- every connector step: the runtime's own pipeline functions (``exports.export``,
+  ``writes.on_task_changed``, ``observations.observe``, ``reconcile.reconcile_once``,
+  ``retries.retry_due``, the outbox relay), wired by the app factory's ``_build_state`` over
+  its own SQLite file, one per provider ("trello" and "asana"), against an in-memory provider
+  (:class:`~tether_connector_runtime.testing.FakeProvider`);
+- the bus (:mod:`tests.simulation.log`): the embedded bus's durable log
+  (``tether_events.sqlitelog.SqliteLogStore``), every event encoded on publish and decoded on
+  delivery, each consumer group committing its offset only after its handler returned.
 
 What the schedule controls (hypothesis writes it): edits in core and by persons in the
 providers, exports and deletions of several tasks; which consumer takes its next event, or
 takes the last one again (at-least-once); when each connector's relay runs; webhooks delivered
 in any order, twice, or dropped (polls repair them); provider calls failing with 503 (the link
 is parked and retried on a manual clock); crashes at chosen points (after the provider applied
-a create or an update, in a link-state write, in an outbox write, after the bus took an event
-but before the outbox row went), each followed by a restart (a new pipeline over the same
-database; the event is delivered again); and a write held inside the provider while its item is
-observed, a retry's write held while the next task change for its link arrives, an item's read
-held while it is observed again (the per-link turn). The bus is a durable log: consumers commit
-an offset only after their handler returned.
+a create or an update, in a link-state write, in an outbox write, after the bus took a
+connector's or task-core's event but before its outbox row was marked), each followed by a
+restart (new services over the same database; the event is published or delivered again); and
+a write held inside the provider while its item is observed, a retry's write held while the
+next task change for its link arrives, an item's read held while it is observed again (the
+per-link turn).
 
 Edit times, so that ``latest_wins`` has one right answer: persons edit titles only (when the
 write path finds an edit first it knows only the item's last modification, so a person editing
@@ -52,12 +61,12 @@ It must fail for deliberate bugs (the tests at the end find a counterexample for
 the echo check removed, core's field stamps ignored, the provider's edit time replaced by now,
 a late notice's time trusted for a value edited since, the per-link turn removed, the link
 state saved before (not with) the publish, the outbox bypassed (a change published straight to
-the bus inside the transaction, whatever becomes of it).
+the bus inside the transaction, whatever becomes of it), and task-core never resending a state
+a new item missed.
 
-The machinery lives in :mod:`tether_connector_runtime.testing.simulation` (the steps, the bus,
-core, each connector's side, the world and its drain, the interleavings, the checks, and the
-bench that runs a schedule); this file holds the schedules hypothesis writes, the property, and
-the deliberate bugs.
+The machinery lives beside this file (the steps, the bus, task-core, each connector's side, the
+world and its drain, the interleavings, the checks, and the bench that runs a schedule); this
+file holds the schedules hypothesis writes, the property, and the deliberate bugs.
 """
 
 from __future__ import annotations
@@ -76,14 +85,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, exports, observations, writes
-from tether_connector_runtime.pipeline.context import Pipeline
-from tether_connector_runtime.port import ItemNotice, ProviderItem
-from tether_connector_runtime.store.repository import StoredLink
-from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig
-from tether_connector_runtime.testing.simulation.bench import _LIVE_LOG, Bench, failure_of, run
-from tether_connector_runtime.testing.simulation.constants import (
+from task_core.links import LinkService
+from tests.simulation.bench import _LIVE_LOG, Bench, failure_of, run
+from tests.simulation.constants import (
     CONSUMERS,
     CRASH_POINTS,
     FAULT_KINDS,
@@ -92,8 +96,10 @@ from tether_connector_runtime.testing.simulation.constants import (
     T0,
     TASKS,
 )
-from tether_connector_runtime.testing.simulation.log import Log
-from tether_connector_runtime.testing.simulation.steps import (
+from tests.simulation.core import CoreDatabase
+from tests.simulation.log import Log
+from tests.simulation.steps import (
+    CoreCrash,
     CoreDelete,
     CoreEdit,
     Deliver,
@@ -110,6 +116,12 @@ from tether_connector_runtime.testing.simulation.steps import (
     Tussle,
     Webhook,
 )
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import announce, exports, observations, writes
+from tether_connector_runtime.pipeline.context import Pipeline
+from tether_connector_runtime.port import ItemNotice, ProviderItem
+from tether_connector_runtime.store.repository import StoredLink
+from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig
 from tether_connector_runtime.turns import LinkTurns
 from tether_events import ProviderItemChanged, Topic, topic_name
 from tether_sync import FIELD_NAMES, FieldName, Provider, inbound, merge
@@ -121,8 +133,11 @@ MUTANT_EXAMPLES = 400
 
 @pytest.fixture
 def bench(tmp_path: Path) -> Iterator[Bench]:
-    """A migrated database and a connector rig per provider, renewed for each schedule."""
+    """Task-core's migrated database and a connector rig per provider, renewed for each
+    schedule."""
     with asyncio.Runner() as runner:
+        core = CoreDatabase(str(tmp_path / "task-core.db"))
+        runner.run(core.start())
         rigs: dict[Provider, PipelineRig] = {}
         for provider in PROVIDERS:
             rig = PipelineRig(
@@ -137,10 +152,11 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
             runner.run(rig.start())
             rigs[provider] = rig
         try:
-            yield Bench(runner, rigs)
+            yield Bench(runner, core, rigs)
         finally:
             for rig in rigs.values():
                 runner.run(rig.close())
+            runner.run(core.close())
 
 
 # Strategies ------------------------------------------------------------------------------------
@@ -176,6 +192,7 @@ _noise = st.one_of(
         Webhook, _provider, _index, st.just(False), st.sampled_from(("save_state", "outbox"))
     ),
     st.builds(Relay, _provider, st.just(True)),
+    st.just(CoreCrash()),
     st.builds(Redeliver, _consumer),
     st.builds(Webhook, _provider, _index, st.just(True)),
     st.builds(Fail, _provider, st.sampled_from(FAULT_KINDS)),
@@ -241,6 +258,10 @@ def _decide_inbound_at_now(link: Any, observed: Any, **kwargs: Any) -> Any:
 
 def _every_stated_time(notice: ItemNotice, item: Any) -> dict[FieldName, datetime]:
     return dict(notice.field_edited_at)
+
+
+async def _never_behind(*args: Any) -> bool:
+    return False
 
 
 @asynccontextmanager
@@ -317,6 +338,8 @@ MUTANTS: list[tuple[str, list[tuple[Any, str, Any]], str]] = [
         [(announce, "_provider_event", _publish_straight_to_the_bus)],
         "atomicity",
     ),
+    # Task-core's part: an item created from an older state is never sent the newer one.
+    ("core never resends", [(LinkService, "_resend_if_behind", _never_behind)], "convergence"),
 ]
 
 

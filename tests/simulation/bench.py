@@ -1,6 +1,7 @@
-"""Running a schedule: the bench (one event loop and a connector rig per provider, kept for a
-whole test), the world each schedule starts from, the prelude every schedule begins with, and
-:func:`simulate` (steps, drain, checks; a failure carries the schedule's trace)."""
+"""Running a schedule: the bench (one event loop, task-core's database and a connector rig per
+provider, kept for a whole test), the world each schedule starts from, the prelude every
+schedule begins with, and :func:`simulate` (steps, drain, checks; a failure carries the
+schedule's trace)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig
-from tether_connector_runtime.testing.simulation.checks import check
-from tether_connector_runtime.testing.simulation.constants import (
+from tests.simulation.checks import check
+from tests.simulation.constants import (
     CONSUMERS,
     LINK_TOPIC,
     T0,
@@ -19,11 +19,12 @@ from tether_connector_runtime.testing.simulation.constants import (
     TASKS,
     TENANT,
 )
-from tether_connector_runtime.testing.simulation.core import Core, EditRecord
-from tether_connector_runtime.testing.simulation.log import Log
-from tether_connector_runtime.testing.simulation.side import Side
-from tether_connector_runtime.testing.simulation.steps import Deliver, Export, Relay, Step
-from tether_connector_runtime.testing.simulation.world import World
+from tests.simulation.core import Core, CoreDatabase, EditRecord, seeded_ids
+from tests.simulation.log import Log
+from tests.simulation.side import Side
+from tests.simulation.steps import Deliver, Export, Relay, Step
+from tests.simulation.world import World
+from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig
 from tether_sync import FIELD_NAMES, Provider, TaskFields
 
 # The bus of the schedule running now (only the "outbox bypassed" bug publishes to it directly).
@@ -32,11 +33,12 @@ _LIVE_LOG: list[Log] = []
 
 @dataclass
 class Bench:
-    """One event loop and one connector rig per provider for every schedule of a test: each
-    schedule renews the rigs (empties their databases, builds new pipelines) instead of
-    migrating new databases."""
+    """One event loop, task-core's database and one connector rig per provider for every
+    schedule of a test: each schedule empties the databases and builds new services and
+    pipelines over them, instead of migrating new databases."""
 
     runner: asyncio.Runner
+    core: CoreDatabase
     rigs: dict[Provider, PipelineRig]
 
 
@@ -45,25 +47,30 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
     log = Log()
     _LIVE_LOG[:] = [log]
     clock = ManualClock(T0)
-    core = Core(log, lambda: clock.now)
-    sides: dict[Provider, Side] = {}
-    for provider, rig in bench.rigs.items():
-        fake = FakeProvider(provider)
-        fake.add_container(f"{provider}-board")
-        fake.now = clock.now
-        await rig.renew(fake, log, clock)
-        side = Side(provider, fake, rig)
-        side.install()
-        side.connection_id = await rig.connect(TENANT, f"token-{provider}")
-        sides[provider] = side
-    world = World(log, core, sides, clock)
-    for task_id in TASKS:
-        initial = TaskFields(title=f"t-{task_id}", description="", due=None)
-        await core.create(task_id, initial)
-        # Creation is every field's first edit.
-        for name in FIELD_NAMES:
-            world.edits.append(EditRecord(task_id, name, initial.value(name), T0, "core"))
-    yield world
+    await bench.core.renew()
+    with seeded_ids():
+        core = Core(bench.core, log, lambda: clock.now)
+        sides: dict[Provider, Side] = {}
+        for provider, rig in bench.rigs.items():
+            fake = FakeProvider(provider)
+            fake.add_container(f"{provider}-board")
+            fake.now = clock.now
+            await rig.renew(fake, log, clock)
+            side = Side(provider, fake, rig)
+            side.install()
+            side.connection_id = await rig.connect(TENANT, f"token-{provider}")
+            sides[provider] = side
+        world = World(log, core, sides, clock)
+        for task_id in TASKS:
+            initial = TaskFields(title=f"t-{task_id}", description="", due=None)
+            await core.create(task_id, initial)
+            # Creation is every field's first edit.
+            for name in FIELD_NAMES:
+                world.edits.append(EditRecord(task_id, name, initial.value(name), T0, "core"))
+        try:
+            yield world
+        finally:
+            await log.close()
 
 
 # Every schedule starts with task-1 exported to both providers (the items exist, core knows the

@@ -8,13 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
-from tether_common.db import transaction
-from tether_connector_runtime.pipeline import exports, observations, retries, writes
-from tether_connector_runtime.pipeline.reconcile import reconcile_once
-from tether_connector_runtime.port import ItemNotice
-from tether_connector_runtime.retry import ProviderError
-from tether_connector_runtime.testing import ManualClock
-from tether_connector_runtime.testing.simulation.constants import (
+from tests.simulation.constants import (
     CONSUMERS,
     DAY0,
     DRAIN_DELIVERIES,
@@ -22,15 +16,16 @@ from tether_connector_runtime.testing.simulation.constants import (
     PROVIDERS,
     TASK_TOPIC,
 )
-from tether_connector_runtime.testing.simulation.core import Core, EditRecord
-from tether_connector_runtime.testing.simulation.interleavings import (
+from tests.simulation.core import Core, EditRecord
+from tests.simulation.interleavings import (
     interleave_look,
     interleave_retry,
     interleave_write,
 )
-from tether_connector_runtime.testing.simulation.log import Log
-from tether_connector_runtime.testing.simulation.side import Side
-from tether_connector_runtime.testing.simulation.steps import (
+from tests.simulation.log import Log
+from tests.simulation.side import Side
+from tests.simulation.steps import (
+    CoreCrash,
     CoreDelete,
     CoreEdit,
     Deliver,
@@ -46,6 +41,12 @@ from tether_connector_runtime.testing.simulation.steps import (
     Tussle,
     Webhook,
 )
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import exports, observations, retries, writes
+from tether_connector_runtime.pipeline.reconcile import reconcile_once
+from tether_connector_runtime.port import ItemNotice
+from tether_connector_runtime.retry import ProviderError
+from tether_connector_runtime.testing import ManualClock
 from tether_events import CloudEvent, ExportRequested, LinkChanged, ProviderItemChanged, TaskChanged
 from tether_sync import FieldName, FieldValue, Provider
 
@@ -56,7 +57,6 @@ class World:
         self.core = core
         self.sides = sides
         self.clock = clock
-        self.offsets = [0] * len(CONSUMERS)
         self.edits: list[EditRecord] = []
         self.trace: list[str] = []
 
@@ -81,22 +81,24 @@ class World:
         if isinstance(step, CoreEdit):
             await self.core_edit(step.task, step.field)
         elif isinstance(step, CoreDelete):
+            await self.core.mirror()
             if not self.core.tasks[step.task].deleted:
                 await self.core.delete(step.task)
         elif isinstance(step, Export):
-            link_id = f"link-{step.task}-{step.provider}"
-            if link_id not in self.core.links and not self.core.tasks[step.task].deleted:
+            await self.core.mirror()
+            exported = self.core.link_of(step.task, step.provider) is not None
+            if not exported and not self.core.tasks[step.task].deleted:
                 await self.core.export(
                     step.task, step.provider, self.sides[step.provider].connection_id
                 )
         elif isinstance(step, PersonEdit):
-            self.person_edit(step.provider, step.task)
+            await self.person_edit(step.provider, step.task)
         elif isinstance(step, Tussle):
-            self.person_edit(step.provider, "task-1")
+            await self.person_edit(step.provider, "task-1")
             self.tick()
             await self.core_edit("task-1", "title")
             self.tick()
-            self.person_edit(step.provider, "task-1")
+            await self.person_edit(step.provider, "task-1")
         elif isinstance(step, Deliver):
             who = CONSUMERS[step.consumer][0]
             if who == "core":
@@ -105,9 +107,12 @@ class World:
                 with self.sides[who].crashing(step.crash):  # type: ignore[index]
                     await self.deliver(step.consumer)
         elif isinstance(step, Redeliver):
-            if self.offsets[step.consumer] > 0:
-                who, topic = CONSUMERS[step.consumer]
-                await self.handle(who, self.log.topics[topic][self.offsets[step.consumer] - 1])
+            who, topic = CONSUMERS[step.consumer]
+            last = await self.log.last_taken(who, topic)
+            if last is not None:
+                await self.handle(who, last)
+        elif isinstance(step, CoreCrash):
+            self.core.crash_relay = True
         elif isinstance(step, Relay):
             await self.relay(step.provider, crash=step.crash)
         elif isinstance(step, Webhook):
@@ -134,6 +139,7 @@ class World:
             await interleave_write(self, step.provider)
 
     async def core_edit(self, task_id: str, name: FieldName) -> None:
+        await self.core.mirror()
         task = self.core.tasks[task_id]
         if task.deleted:
             return
@@ -153,9 +159,11 @@ class World:
             return day if n % 2 else datetime.combine(day, time(n % 24), tzinfo=UTC)
         return not current
 
-    def person_edit(self, provider: Provider, task_id: str) -> None:
+    async def person_edit(self, provider: Provider, task_id: str) -> None:
+        await self.core.mirror()
         side = self.sides[provider]
-        items = [i for i in side.fake.items_marked(f"link-{task_id}-{provider}") if not i.closed]
+        link_id = self.core.link_of(task_id, provider)
+        items = [i for i in side.fake.items_marked(link_id) if not i.closed] if link_id else []
         if not items or self.core.tasks[task_id].deleted:
             return
         value = self.fresh("title", None)
@@ -166,23 +174,25 @@ class World:
         side.webhooks.append(notice)
 
     async def deliver(self, consumer: int) -> bool:
-        """The consumer's next event; its offset moves only once the handler returned."""
+        """The consumer's next event; its group commits only once the handler returned. False
+        when there was none, or core could not merge it yet (it stays next: nothing behind it
+        is delivered meanwhile, as on a partition)."""
         who, topic = CONSUMERS[consumer]
-        events = self.log.topics[topic]
-        offset = self.offsets[consumer]
-        if offset >= len(events):
+        taken = await self.log.next_for(who, topic)
+        if taken is None:
             return False
-        if await self.handle(who, events[offset]):
-            self.offsets[consumer] = offset + 1
-        return True
+        offset, event = taken
+        if await self.handle(who, event):
+            await self.log.commit(who, topic, offset + 1)
+        return who != "core" or self.core.not_ready is None
 
     async def handle(self, who: str, event: CloudEvent[Any]) -> bool:
         data = event.data
         if who == "core":
             if isinstance(data, ProviderItemChanged):
-                await self.core.on_change(data)
-            elif isinstance(data, LinkChanged):
-                await self.core.on_link(data)
+                return await self.core.on_change(event)
+            if isinstance(data, LinkChanged):
+                return await self.core.on_link(event)
             return True
         side = self.sides[who]  # type: ignore[index]
         p = side.p
@@ -242,10 +252,12 @@ class World:
         for side in self.sides.values():
             side.armed.clear()
             side.fake.clear_faults()
-        self.log.crash_next = False
+        self.log.crash_next = self.core.crash_relay = False
         for _ in range(DRAIN_ROUNDS):
             before = self.activity()
             for _ in range(DRAIN_DELIVERIES):
+                if self.core.unrelayed:
+                    await self.core.relay()
                 for provider in PROVIDERS:
                     if self.sides[provider].unrelayed:
                         await self.relay(provider)

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.simulation.steps import Crash
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.port import ItemNotice
 from tether_connector_runtime.testing import FakeProvider, PipelineRig
-from tether_connector_runtime.testing.simulation.steps import Crash
 from tether_sync import Provider
 
 

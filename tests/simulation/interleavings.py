@@ -7,14 +7,14 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tests.simulation.constants import CONSUMERS, TASK_TOPIC
 from tether_connector_runtime.pipeline import retries
 from tether_connector_runtime.testing import Hold
-from tether_connector_runtime.testing.simulation.constants import CONSUMERS, TASK_TOPIC
 from tether_connector_runtime.turns import LinkTurns
 from tether_sync import Provider
 
 if TYPE_CHECKING:
-    from tether_connector_runtime.testing.simulation.world import World
+    from tests.simulation.world import World
 
 
 async def interleave_write(world: World, provider: Provider) -> None:
@@ -25,7 +25,7 @@ async def interleave_write(world: World, provider: Provider) -> None:
     consumer = CONSUMERS.index((provider, TASK_TOPIC))
     held = side.fake.hold("update", when="after")
     try:
-        for _ in range(len(world.log.topics[TASK_TOPIC])):
+        for _ in range(await world.log.pending(provider, TASK_TOPIC)):
             if not await _deliver_until(world, consumer, held):
                 return  # nothing left to deliver
             if held.reached.is_set():
@@ -74,7 +74,8 @@ async def interleave_look(world: World, provider: Provider) -> None:
 
 async def _deliver_until(world: World, consumer: int, held: Hold) -> bool:
     """Deliver the consumer's next event; if it reaches the hold, observe meanwhile."""
-    if world.offsets[consumer] >= len(world.log.topics[CONSUMERS[consumer][1]]):
+    who, topic = CONSUMERS[consumer]
+    if await world.log.next_for(who, topic) is None:
         return False
     side = world.sides[CONSUMERS[consumer][0]]  # type: ignore[index]
     writing = asyncio.create_task(world.deliver(consumer))
@@ -94,8 +95,8 @@ def _someone_waits(turns: LinkTurns) -> bool:
 
 
 async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
-    """Let the other tasks run until ``condition`` (the database answers from a thread; the
-    deadline only guards against a hang)."""
+    """Let the other tasks run until ``condition`` (each database statement yields to the
+    loop once; the deadline only guards against a hang)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not condition():

@@ -3,18 +3,25 @@ atomicity (one change per base) and loop freedom."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from tests.simulation.constants import CHANGE_TOPIC, T0
+from tests.simulation.side import Side
+from tests.simulation.world import World
 from tether_connector_runtime.store.repository import StoredLink
-from tether_connector_runtime.testing.simulation.constants import CHANGE_TOPIC, T0
-from tether_connector_runtime.testing.simulation.side import Side
-from tether_connector_runtime.testing.simulation.world import World
-from tether_events import ProviderItemChanged, VectorClock
+from tether_events import CloudEvent, ProviderItemChanged, VectorClock
 from tether_sync import FIELD_NAMES
 
 
 async def check(world: World) -> None:
-    _check_atomicity(world)
+    changes = await world.log.events(CHANGE_TOPIC)
+    _check_atomicity(changes)
     core = world.core
-    assert not core.waiting, "convergence: provider changes still wait for predecessors"
+    await core.mirror()
+    assert core.not_ready is None, (
+        f"convergence: core cannot merge provider change {core.not_ready}: its predecessor "
+        "never came"
+    )
     for side in world.sides.values():
         assert await side.rig.outbox_rows() == [], "convergence: events left in an outbox"
     for link in core.links.values():
@@ -46,15 +53,15 @@ async def check(world: World) -> None:
                 f"lost update: {task_id}.{name} is {task.fields.value(name)!r}, its latest "
                 f"edit ({latest.site} at {latest.at:%H:%M:%S}) {latest.value!r}"
             )
-    _check_loop_freedom(world)
+    _check_loop_freedom(world, changes)
 
 
-def _check_atomicity(world: World) -> None:
+def _check_atomicity(changes: list[CloudEvent[Any]]) -> None:
     # A change commits with the base it moves (one outbox transaction), so each published change
     # of a link is one more event of its replica: two events with one clock are one change
     # sent twice against one base (a relay's retry resends the same event id, which is fine).
     sent: dict[tuple[str, VectorClock], str] = {}
-    for event in world.log.topics[CHANGE_TOPIC]:
+    for event in changes:
         change = event.data
         if not isinstance(change, ProviderItemChanged) or change.deleted:
             continue
@@ -71,16 +78,12 @@ async def _stored(side: Side, link_id: str) -> StoredLink:
     return await side.rig.link(link_id)
 
 
-def _check_loop_freedom(world: World) -> None:
+def _check_loop_freedom(world: World, changes: list[CloudEvent[Any]]) -> None:
     fired = world.faults_fired
     person = [e for e in world.edits if e.site != "core"]
-    changes = {
-        e.id
-        for e in world.log.topics[CHANGE_TOPIC]
-        if isinstance(e.data, ProviderItemChanged) and not e.data.deleted
-    }
-    assert len(changes) <= len(person) + fired, (
-        f"loop freedom: {len(changes)} provider changes for {len(person)} person edits "
+    sent = {e.id for e in changes if isinstance(e.data, ProviderItemChanged) and not e.data.deleted}
+    assert len(sent) <= len(person) + fired, (
+        f"loop freedom: {len(sent)} provider changes for {len(person)} person edits "
         f"and {fired} faults"
     )
     for provider, side in world.sides.items():
