@@ -1,0 +1,113 @@
+"""Markdown <-> html_notes, one construct at a time: what Asana receives, and that it comes back."""
+
+from __future__ import annotations
+
+import pytest
+
+from asana_connector.rich_text import (
+    InvalidHtmlNotes,
+    html_notes_to_markdown,
+    markdown_to_html_notes,
+)
+
+EXAMPLES = [
+    ("plain words", "<body>plain words</body>"),
+    ("**bold** and *italic*", "<body><strong>bold</strong> and <em>italic</em></body>"),
+    ("~~gone~~ `x < y`", "<body><s>gone</s> <code>x &lt; y</code></body>"),
+    ("[site](https://example.com/a?b=1&c=2)",
+     '<body><a href="https://example.com/a?b=1&amp;c=2">site</a></body>'),
+    ("intro\n- one\n- two", "<body>intro<ul><li>one</li><li>two</li></ul></body>"),
+    ("1. one\n2. two\n   - nested",
+     "<body><ol><li>one</li><li>two<ul><li>nested</li></ul></li></ol></body>"),
+    ("# Title\ntext", "<body><h1>Title</h1>text</body>"),
+    ("## Part\n---\nend", "<body><h2>Part</h2><hr/>end</body>"),
+    ("> quoted\n> twice\n\nafter", "<body><blockquote>quoted\ntwice</blockquote>after</body>"),
+    ("```\nif a < b:\n    go()\n```", "<body><pre>if a &lt; b:\n    go()</pre></body>"),
+    ("- a\n\n* b", "<body><ul><li>a</li></ul><ul><li>b</li></ul></body>"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("markdown", "html"), EXAMPLES)
+def test_each_construct_becomes_asanas_tag_and_comes_back(markdown: str, html: str) -> None:
+    assert markdown_to_html_notes(markdown) == html
+    assert html_notes_to_markdown(html) == markdown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "*",
+        "a * b",
+        "  leading spaces\ntrailing spaces   \n\n\n\nafter three blank lines\n",
+        "    four spaces are not code",
+        "Price: 5 * 3 = 15, a_b_c, 100%",
+        "-",
+        "1.",
+        "### not an Asana heading",
+        "tabs\there & <angle> brackets",
+        "ünïcödé 日本語 🎉",
+    ],
+)
+def test_plain_text_survives_byte_for_byte(text: str) -> None:
+    assert html_notes_to_markdown(markdown_to_html_notes(text)) == text
+
+
+def test_markdown_characters_typed_in_asana_are_escaped_only_when_needed() -> None:
+    assert html_notes_to_markdown("<body>2 * 3 * 4</body>") == "2 * 3 * 4"
+    assert html_notes_to_markdown("<body>*not em*</body>") == r"\*not em\*"
+    assert markdown_to_html_notes(r"\*not em\*") == "<body>*not em*</body>"
+
+
+def test_no_paragraph_or_break_tags_newlines_are_text() -> None:
+    assert markdown_to_html_notes("one\ntwo\n\nthree") == "<body>one\ntwo\n\nthree</body>"
+
+
+def test_characters_xml_cannot_carry_are_replaced_not_sent() -> None:
+    assert markdown_to_html_notes("a\x00b\x07c\r\nd") == "<body>a\ufffdb\ufffdc\nd</body>"
+
+
+def test_a_link_asana_would_refuse_stays_text() -> None:
+    assert markdown_to_html_notes("[x]()") == "<body>x</body>"
+    assert (
+        markdown_to_html_notes("[x](javascript:alert(1))")
+        == "<body>[x](javascript:alert(1))</body>"
+    )
+
+
+def test_mentions_images_tables_and_embeds_degrade_to_their_text() -> None:
+    html = (
+        '<body>ask <a href="https://app.asana.com/0/1/list" data-asana-gid="9" '
+        'data-asana-type="user">@Tim</a> <a data-asana-gid="5"/>'
+        '<img data-asana-gid="2" alt="diagram" src="s"/>'
+        "<table><tr><td>cell</td></tr></table>"
+        '<object type="application/vnd.asana.external_media"><a href="https://v">v</a></object>'
+        "<u>under</u></body>"
+    )
+    assert html_notes_to_markdown(html) == "ask @Tim diagram\ncell\n[v](https://v)\nunder"
+
+
+def test_blocks_nested_where_markdown_cannot_follow_keep_their_text() -> None:
+    html = (
+        "<body><ul><li>a<h1>b</h1><pre>c</pre></li></ul><strong><ul><li>d</li></ul></strong></body>"
+    )
+    assert html_notes_to_markdown(html) == "- abc\n\n**d**"
+
+
+def test_emphasis_spaces_move_outside_so_markdown_can_hold_them() -> None:
+    assert html_notes_to_markdown("<body>a<strong> b </strong>c</body>") == "a **b** c"
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["<body>unclosed", "not xml at all <", '<!DOCTYPE b [<!ENTITY x "y">]><body>&x;</body>'],
+)
+def test_what_is_not_xml_is_refused_with_a_specific_error(html: str) -> None:
+    with pytest.raises(InvalidHtmlNotes):
+        html_notes_to_markdown(html)
+
+
+def test_empty_notes_are_empty_markdown() -> None:
+    assert html_notes_to_markdown("") == ""
+    assert html_notes_to_markdown("<body></body>") == ""
+    assert markdown_to_html_notes("") == "<body></body>"
