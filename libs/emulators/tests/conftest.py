@@ -175,3 +175,18 @@ async def project(asana_control: httpx.AsyncClient) -> dict[str, Any]:
 def asana_as(asana_app: FastAPI) -> Callable[[str | None], httpx.AsyncClient]:
     """A client of the Asana API with another Bearer token (None: no Authorization header)."""
     return lambda token: asana_client(asana_app, token)
+
+
+@pytest.fixture
+async def asana_root(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The emulator's root URL: Asana's OAuth endpoints (``/-/...``) and the control API."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=asana_app), base_url="http://asana.test"
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def tether_user(asana: httpx.AsyncClient) -> str:
+    """The gid of the user behind Tether's personal access token."""
+    return str((await asana.get("/users/me")).json()["data"]["gid"])

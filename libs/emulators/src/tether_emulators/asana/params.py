@@ -130,7 +130,7 @@ def select(doc: JSON, fields: list[str]) -> JSON:
 def _value(value: Any, subfields: list[str]) -> Any:
     if isinstance(value, list):
         return [_value(item, subfields) for item in value]
-    if isinstance(value, dict) and "gid" in value:
+    if isinstance(value, dict) and "resource_type" in value:
         base = {k: value[k] for k in ("gid", "resource_type") if k in value}
         return {**base, **select(value, subfields)} if subfields else base
     if isinstance(value, dict):

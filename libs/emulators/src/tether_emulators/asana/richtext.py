@@ -70,7 +70,7 @@ def plain_text(body: ET.Element) -> str:
 
 
 def _render(element: ET.Element, parts: list[str]) -> None:
-    if element.tag in _BLOCKS and parts and not parts[-1].endswith("\n"):
+    if element.tag in _BLOCKS and not _at_line_start(parts):
         parts.append("\n")
     if element.tag == "li":
         parts.append("• ")
@@ -85,6 +85,11 @@ def _render(element: ET.Element, parts: list[str]) -> None:
         parts.append(child.tail or "")
     if element.tag in _BLOCKS:
         parts.append("\n")
+
+
+def _at_line_start(parts: list[str]) -> bool:
+    last = next((part for part in reversed(parts) if part), "\n")
+    return last.endswith("\n")
 
 
 def html_of_plain(notes: str) -> str:

@@ -8,7 +8,10 @@ with statuses the test chooses. Tests that want Tether's real receiver pass
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +20,7 @@ import httpx
 
 from tether_emulators.trello.testing import ManualClock
 
-__all__ = ["HookRecorder", "ManualClock", "RecordedPost"]
+__all__ = ["HookRecorder", "ManualClock", "RecordedPost", "oauth_tokens", "pkce_pair"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,47 @@ class HookRecorder(httpx.AsyncBaseTransport):
     def events(self) -> list[dict[str, Any]]:
         """Every event delivered so far, heartbeats (empty lists) contributing none."""
         return [event for post in self.deliveries for event in post.json()["events"]]
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE ``code_verifier`` and its S256 ``code_challenge``."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+async def oauth_tokens(
+    root: httpx.AsyncClient,
+    *,
+    user_gid: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+) -> dict[str, Any]:
+    """The token answer of a whole code grant with PKCE: consent through the control
+    shortcut (``root`` is a client on the emulator's root URL), then ``/-/oauth_token``."""
+    verifier, challenge = pkce_pair()
+    consent = await root.post(
+        "/_emulator/oauth/authorize",
+        json={
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "user": user_gid,
+            "code_challenge": challenge,
+        },
+    )
+    consent.raise_for_status()
+    answer = await root.post(
+        "/-/oauth_token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uri": redirect_uri,
+            "code": consent.json()["code"],
+            "code_verifier": verifier,
+        },
+    )
+    answer.raise_for_status()
+    tokens: dict[str, Any] = answer.json()
+    return tokens
