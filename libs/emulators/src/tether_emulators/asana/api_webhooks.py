@@ -14,7 +14,7 @@ from tether_emulators.asana.gate import RequestContext
 from tether_emulators.asana.params import gid, opt_fields
 from tether_emulators.asana.representation import listed
 from tether_emulators.asana.store import JSON, asana_time
-from tether_emulators.asana.webhooks import Webhook, check_target, webhook_filters
+from tether_emulators.asana.webhook_model import Webhook, check_target, webhook_filters
 
 router = APIRouter(prefix="/api/1.0")
 

@@ -68,22 +68,7 @@ def create_asana_emulator(
         sandbox=sandbox,
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await emulator.aclose()
-
-    # FastAPIOffline serves Swagger UI's assets from its package: the sandbox works offline.
-    app = FastAPIOffline(
-        title="Asana emulator",
-        description="Asana's REST API as Tether uses it, plus a control API under /_emulator.",
-        lifespan=lifespan,
-        docs_url="/_emulator/docs",
-        openapi_url="/_emulator/openapi.json",
-        redoc_url=None,
-        static_url="/_emulator/docs/assets",
-        swagger_ui_oauth2_redirect_url="/_emulator/docs/oauth2-redirect",
-    )
+    app = _application(emulator)
     app.state.asana = emulator
     app.state.asana_holds = holds = ResponseHolds()
 
@@ -100,6 +85,25 @@ def create_asana_emulator(
     # Outermost: a held request has been through the gate like any other (see trello.holds).
     app.add_middleware(HoldingMiddleware, holds=holds, applies_to=is_api_path)
     return app
+
+
+def _application(emulator: AsanaEmulator) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await emulator.aclose()
+
+    # FastAPIOffline serves Swagger UI's assets from its package: the sandbox works offline.
+    return FastAPIOffline(
+        title="Asana emulator",
+        description="Asana's REST API as Tether uses it, plus a control API under /_emulator.",
+        lifespan=lifespan,
+        docs_url="/_emulator/docs",
+        openapi_url="/_emulator/openapi.json",
+        redoc_url=None,
+        static_url="/_emulator/docs/assets",
+        swagger_ui_oauth2_redirect_url="/_emulator/docs/oauth2-redirect",
+    )
 
 
 def get_emulator(app: FastAPI) -> AsanaEmulator:

@@ -28,7 +28,8 @@ from tether_emulators.asana.store import (
     Workspace,
     asana_time,
 )
-from tether_emulators.asana.webhooks import Webhook, WebhookDispatcher
+from tether_emulators.asana.webhook_model import Webhook
+from tether_emulators.asana.webhooks import WebhookDispatcher
 
 MAX_LOGGED_REQUESTS = 10_000
 SANDBOX_TOKEN = "sandbox-asana-token"

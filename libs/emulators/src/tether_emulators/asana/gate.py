@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tether_emulators.asana.errors import NOT_AUTHORIZED, RATE_LIMITED, AsanaError, error_body
+from tether_emulators.asana.errors import NOT_AUTHORIZED, RATE_LIMITED, AsanaError
 from tether_emulators.asana.outages import Outage, projects_concerned
 from tether_emulators.asana.params import request_data
 from tether_emulators.asana.store import Credential, User
@@ -180,4 +180,4 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-__all__ = ["API_PREFIX", "CONTEXT_KEY", "AsanaGate", "RequestContext", "error_body"]
+__all__ = ["API_PREFIX", "CONTEXT_KEY", "AsanaGate", "RequestContext", "error_response"]

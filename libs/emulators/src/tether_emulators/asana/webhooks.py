@@ -23,87 +23,22 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
 import httpx
 
-from tether_emulators.asana.errors import AsanaError, bad_request, forbidden
+from tether_emulators.asana.errors import bad_request
 from tether_emulators.asana.events import Event
 from tether_emulators.asana.store import JSON
+from tether_emulators.asana.webhook_model import Webhook
 
 DeliveryStatus = Literal["pending", "held", "delivered", "failed", "dropped", "cancelled"]
 MAX_LOGGED_DELIVERIES = 10_000
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
 def asana_signature(secret: str, body: bytes) -> str:
     """``X-Hook-Signature``: hex HMAC-SHA256 of the raw body, keyed with the webhook's secret."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-@dataclass
-class Webhook:
-    gid: str
-    resource: JSON  # {gid, resource_type, name}
-    target: str
-    filters: list[JSON]
-    user_gid: str
-    app: str | None  # the OAuth app that made it; None for a personal access token
-    workspace_gid: str
-    secret: str
-    created_at: str
-    active: bool = True
-    last_success_at: str | None = None
-    last_failure_at: str | None = None
-    last_failure_content: str | None = None
-    delivery_retry_count: int = 0
-
-    def to_json(self) -> JSON:
-        return {
-            "gid": self.gid,
-            "resource_type": "webhook",
-            "active": self.active,
-            "resource": self.resource,
-            "target": self.target,
-            "created_at": self.created_at,
-            "filters": self.filters,
-            "last_success_at": self.last_success_at,
-            "last_failure_at": self.last_failure_at,
-            "last_failure_content": self.last_failure_content,
-            "delivery_retry_count": self.delivery_retry_count,
-        }
-
-    def wants(self, event: Event) -> bool:
-        """The webhook's resource sees the event and it passes one of the filters (if any)."""
-        if not self.active or self.resource["gid"] not in event.concerns:
-            return False
-        return not self.filters or any(_passes(f, event) for f in self.filters)
-
-
-def _passes(webhook_filter: JSON, event: Event) -> bool:
-    resource = event.resource
-    checks = [
-        webhook_filter.get("resource_type") in (None, resource["resource_type"]),
-        webhook_filter.get("resource_subtype") in (None, resource.get("resource_subtype")),
-        webhook_filter.get("action") in (None, event.action),
-    ]
-    fields = webhook_filter.get("fields")
-    if fields:
-        checks.append(event.change is not None and event.change.get("field") in fields)
-    return all(checks)
-
-
-def check_target(target: object, *, allow_local: bool) -> str:
-    if not isinstance(target, str) or not target:
-        raise AsanaError(400, "target: Missing input")
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise bad_request(f"target: Invalid URL: {target}")
-    host = parts.hostname
-    if not allow_local and (host in _LOCAL_HOSTS or host.endswith(".localhost")):
-        raise forbidden(f"target: Invalid hostname: {host}")
-    return target
 
 
 @dataclass
@@ -289,12 +224,3 @@ class WebhookDispatcher:
             # Network errors, timeouts and receivers that raised are all failed attempts.
             return type(exc).__name__
         return response.status_code
-
-
-def webhook_filters(value: Any) -> list[JSON]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
-        raise bad_request("filters: Not an array of objects")
-    allowed = {"resource_type", "resource_subtype", "action", "fields"}
-    return [{k: v for k, v in f.items() if k in allowed} for f in value]
