@@ -8,13 +8,16 @@ parametrizing ``emulator_kwargs``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from tether_emulators.asana import AsanaEmulator, create_asana_emulator
+from tether_emulators.asana import get_emulator as get_asana_emulator
+from tether_emulators.asana.testing import HookRecorder
 from tether_emulators.trello import TrelloEmulator, create_trello_emulator, get_emulator
 from tether_emulators.trello.testing import CallbackRecorder, ManualClock
 
@@ -94,3 +97,96 @@ async def board(control: httpx.AsyncClient) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+# --- the Asana emulator ---------------------------------------------------------------------
+# Same pattern: one in-process emulator per test, spoken to over HTTP only. ``asana`` is
+# Tether's personal access token on the API, ``asana_control`` the remote control; webhook
+# handshakes and deliveries go to a ``HookRecorder``.
+
+ASANA_PAT = "tether-asana-pat"
+
+
+@pytest.fixture
+def asana_kwargs() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def hooks() -> HookRecorder:
+    return HookRecorder()
+
+
+@pytest.fixture
+async def asana_app(
+    asana_kwargs: dict[str, Any], clock: ManualClock, hooks: HookRecorder
+) -> AsyncIterator[FastAPI]:
+    kwargs: dict[str, Any] = {
+        "tokens": {ASANA_PAT: "Tether"},
+        "clock": clock,
+        "wall_clock": clock.now,
+        "webhook_transport": hooks,
+        "webhook_retry_delays": (0.0, 0.0, 0.0),
+        **asana_kwargs,
+    }
+    application = create_asana_emulator(**kwargs)
+    yield application
+    await get_asana_emulator(application).aclose()
+
+
+@pytest.fixture
+def asana_emulator(asana_app: FastAPI) -> AsanaEmulator:
+    return get_asana_emulator(asana_app)
+
+
+def asana_client(app: FastAPI, token: str | None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://asana.test/api/1.0",
+        headers=headers,
+    )
+
+
+@pytest.fixture
+async def asana(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asana_client(asana_app, ASANA_PAT) as http:
+        yield http
+
+
+@pytest.fixture
+async def asana_control(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=asana_app), base_url="http://asana.test/_emulator"
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def project(asana_control: httpx.AsyncClient) -> dict[str, Any]:
+    """A project with the sections "To do", "Doing" and "Done" in the emulated workspace."""
+    response = await asana_control.post("/projects", json={"name": "Team"})
+    assert response.status_code == 200, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+@pytest.fixture
+def asana_as(asana_app: FastAPI) -> Callable[[str | None], httpx.AsyncClient]:
+    """A client of the Asana API with another Bearer token (None: no Authorization header)."""
+    return lambda token: asana_client(asana_app, token)
+
+
+@pytest.fixture
+async def asana_root(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The emulator's root URL: Asana's OAuth endpoints (``/-/...``) and the control API."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=asana_app), base_url="http://asana.test"
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def tether_user(asana: httpx.AsyncClient) -> str:
+    """The gid of the user behind Tether's personal access token."""
+    return str((await asana.get("/users/me")).json()["data"]["gid"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -121,14 +122,21 @@ class ResponseHolds:
 class HoldingMiddleware:
     """Serves held requests in full, then keeps their answer until released or abandoned."""
 
-    def __init__(self, app: ASGIApp, holds: ResponseHolds) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        holds: ResponseHolds,
+        applies_to: Callable[[str], bool] = is_api_path,
+    ) -> None:
         self.app = app
         self.holds = holds
+        # Which paths are the provider's API (other emulators reuse this middleware).
+        self.applies_to = applies_to
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or not is_api_path(scope["path"])
+            or not self.applies_to(scope["path"])
             or not self.holds.take(scope["method"], scope["path"])
         ):
             await self.app(scope, receive, send)

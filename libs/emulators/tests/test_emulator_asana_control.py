@@ -1,0 +1,69 @@
+"""The control API: withheld answers, outages, the request log, person-created tasks, reset."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+
+async def test_a_held_create_is_performed_but_not_answered(
+    asana: httpx.AsyncClient, asana_control: httpx.AsyncClient, project: dict[str, Any]
+) -> None:
+    armed = await asana_control.post("/holds", json={"method": "POST", "path": "/api/1.0/tasks"})
+    assert armed.status_code == 200
+    pending = asyncio.create_task(
+        asana.post("/tasks", json={"data": {"name": "Held", "projects": [project["gid"]]}})
+    )
+    # Polls a state, not a clock: the request runs in this loop and is held once performed.
+    while (await asana_control.get("/holds")).json()["waiting"] == 0:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    # Asana has the task, the client has not heard of it.
+    [there] = (await asana_control.get(f"/projects/{project['gid']}/tasks")).json()
+    assert there["name"] == "Held"
+    assert not pending.done()
+    assert (await asana_control.post("/holds/release")).json() == {"released": 1}
+    answer = await pending
+    assert (answer.status_code, answer.json()["data"]["gid"]) == (201, there["gid"])
+
+
+async def test_outage_of_one_project(
+    asana: httpx.AsyncClient, asana_control: httpx.AsyncClient, project: dict[str, Any]
+) -> None:
+    other = (await asana_control.post("/projects", json={"name": "Other"})).json()
+    started = await asana_control.post("/outages", json={"project_gid": project["gid"]})
+    assert started.json() == {"project_gid": project["gid"], "status": 500}
+    failing = await asana.post("/tasks", json={"data": {"projects": [project["gid"]]}})
+    assert failing.status_code == 500
+    [error] = failing.json()["errors"]
+    assert error["message"] == "Server Error"
+    assert error["phrase"]
+    fine = await asana.post("/tasks", json={"data": {"projects": [other["gid"]]}})
+    assert fine.status_code == 201
+    assert (await asana_control.get(f"/projects/{project['gid']}/tasks")).json() == []
+    await asana_control.delete("/outages")
+    assert (await asana.get(f"/projects/{project['gid']}/sections")).status_code == 200
+
+
+async def test_request_log_counts_the_clients_calls_only(
+    asana: httpx.AsyncClient, asana_control: httpx.AsyncClient, project: dict[str, Any]
+) -> None:
+    await asana_control.post("/tasks", json={"projects": [project["gid"]], "name": "By a person"})
+    await asana.get("/users/me")
+    await asana.get("/tasks/0")
+    log = (await asana_control.get("/requests")).json()
+    assert [(e["method"], e["path"], e["status"]) for e in log] == [
+        ("GET", "/api/1.0/users/me", 200),
+        ("GET", "/api/1.0/tasks/0", 404),
+    ]
+
+
+async def test_reset_returns_to_the_start(
+    asana: httpx.AsyncClient, asana_control: httpx.AsyncClient, project: dict[str, Any]
+) -> None:
+    await asana.post("/tasks", json={"data": {"projects": [project["gid"]]}})
+    assert (await asana_control.post("/reset")).json() == {"reset": True}
+    overview = (await asana_control.get("")).json()
+    assert overview["projects"] == []
+    assert (await asana.get("/users/me")).status_code == 200  # configured tokens survive
