@@ -129,6 +129,8 @@ async def publish_news(
         observed,
         edited_at=item.edited_at or p.now(),
         field_edited_at=field_edited_at,
+        # Core takes a base that is its value cut to the limit for that value (limits.py).
+        field_limits=p.adapter.field_limits,
     )
     if change is None:
         if link.intent is not None:
