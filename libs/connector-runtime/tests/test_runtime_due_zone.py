@@ -81,9 +81,11 @@ def test_a_notices_due_read_in_utc_is_read_again_in_the_links_zones() -> None:
         due_read_in=ZoneInfo("UTC"),
     )
     card = TaskFields(title="Plan", due=date(2026, 12, 3))
-    assert notice.times_still_true(card, (AUCKLAND,)) == notice.field_edited_at
-    assert notice.times_still_true(card, (HONOLULU,)) == {}
-    assert notice.times_still_true(card, (HONOLULU, AUCKLAND)) == notice.field_edited_at
+    assert notice.read_in((AUCKLAND,)).times_still_true(card) == notice.field_edited_at
+    assert notice.read_in((HONOLULU,)).times_still_true(card) == {}
+    assert notice.read_in((HONOLULU, AUCKLAND)).times_still_true(card) == notice.field_edited_at
+    # Unread in the card's zones, the UTC reading names no value the card holds.
+    assert notice.times_still_true(card) == {}
     # A notice whose due needs no zone (a provider with real dates) is compared as it is.
     plain = ItemNotice("card-1", notice.field_edited_at, {"due": date(2026, 12, 3)})
-    assert plain.times_still_true(card, (HONOLULU,)) == notice.field_edited_at
+    assert plain.read_in((HONOLULU,)).times_still_true(card) == notice.field_edited_at

@@ -18,7 +18,7 @@ good), ``PermanentProviderError`` (the same call will fail again).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -85,7 +85,8 @@ class ItemNotice:
     ``due_read_in``: for a provider whose due is always an instant (Trello), the zone the
     notice's due was read in (a date there is 12:00 that day in it); a notice is often read
     before its link is known (a webhook), so the due is read again in the link's zones before
-    it is compared with the item. None: the due needs no zone (or the notice names none).
+    it is compared with the item (:meth:`read_in`). None: the due needs no zone, or was read
+    in the item's zones already.
     """
 
     external_id: str
@@ -93,25 +94,24 @@ class ItemNotice:
     field_values: Mapping[FieldName, FieldValue] = field(default_factory=dict)
     due_read_in: ZoneInfo | None = None
 
-    def times_still_true(
-        self, item: TaskFields, zones: tuple[ZoneInfo, ...] = ()
-    ) -> dict[FieldName, datetime]:
+    def times_still_true(self, item: TaskFields) -> dict[FieldName, datetime]:
         """The stated times of the fields ``item`` still holds as the notice's action set them
-        (every stated time whose value the notice does not name). ``zones``: where ``item``'s
-        due was read as a date (``Owner.reading_zones``); the notice's due is read there too."""
-        values = self.values_in(zones)
+        (every stated time whose value the notice does not name). Read the notice in the
+        item's zones first (:meth:`read_in`) when its due was read before they were known."""
         return {
             name: at
             for name, at in self.field_edited_at.items()
-            if name not in values or values[name] == item.value(name)
+            if name not in self.field_values or self.field_values[name] == item.value(name)
         }
 
-    def values_in(self, zones: tuple[ZoneInfo, ...]) -> Mapping[FieldName, FieldValue]:
-        """``field_values`` with the due read in ``zones`` (see ``due_read_in``)."""
+    def read_in(self, zones: tuple[ZoneInfo, ...]) -> ItemNotice:
+        """The notice with its due read in ``zones`` (where the item's due reads as a date:
+        ``Owner.reading_zones``), as the item's is; itself when its due needs no zone."""
         due = self.field_values.get("due")
-        if self.due_read_in is None or not isinstance(due, date):
-            return self.field_values
-        return {**self.field_values, "due": read_again(due, self.due_read_in, zones)}
+        if self.due_read_in is None or not zones or not isinstance(due, date):
+            return self
+        again = read_again(due, self.due_read_in, zones)
+        return replace(self, field_values={**self.field_values, "due": again}, due_read_in=None)
 
 
 @dataclass(frozen=True)

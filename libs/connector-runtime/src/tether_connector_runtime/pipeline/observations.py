@@ -99,7 +99,7 @@ async def _look(
             # in the same zones as the item's.
             fields = StatusMapping.stored(row.list_mapping).fields_of(item)
             zones = p.connections.owner_of(row, link.due_zone).reading_zones
-            times = notice.times_still_true(fields, zones)
+            times = notice.read_in(zones).times_still_true(fields)
             await publish_news(p, session, link, row, item, times)
     return None, moved_to
 
