@@ -114,8 +114,36 @@ def test_config_command_lists_every_setting() -> None:
         "TETHER_TASK_CORE_DATABASE_URL",
         "TETHER_TRELLO_API_URL",
         "TETHER_PORT",
+        "TETHER_SANDBOX_EMULATOR_PORT",
     ):
         assert f"`{env}`" in result.stdout
+
+
+def test_config_lists_every_settings_class_a_command_reads() -> None:
+    # A settings class nobody lists is a setting no one can find: every concrete one (a leaf
+    # of the BaseSettings tree in Tether's packages, not a test's own) must be in
+    # ``tether config``.
+    import inspect
+
+    from pydantic_settings import BaseSettings
+
+    import tether_cli.sandbox  # noqa: F401  (its settings class must be imported to be seen)
+    from tether_cli.configdoc import SETTINGS
+
+    def leaves(cls: type[BaseSettings]) -> set[type[BaseSettings]]:
+        below = cls.__subclasses__()
+        if not below:
+            return {cls}
+        return set().union(*(leaves(sub) for sub in below))
+
+    ours = {
+        c
+        for c in leaves(BaseSettings)
+        if not c.__module__.startswith("pydantic") and "/src/" in inspect.getfile(c)
+    }
+    listed = {settings for _, settings in SETTINGS}
+    assert ours - listed == set(), "add these to tether_cli.configdoc.SETTINGS"
+    assert listed <= ours  # the walk does see Tether's own classes
 
 
 def test_readme_configuration_table_matches_the_code() -> None:

@@ -144,6 +144,8 @@ async def test_a_persons_edit_of_a_shortened_value_is_published_as_their_edit(
         {"title": CUT_TITLE},
         {"title": "Plan the month"},
     )
+    # With the limit, core takes the cut base for its own value: a plain edit, no conflict.
+    assert change.field_limits == {"title": TITLE_LIMIT}
 
 
 async def test_a_long_value_a_person_put_in_the_item_is_not_cut_by_its_echo_from_core(

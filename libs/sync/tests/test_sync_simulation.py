@@ -500,7 +500,9 @@ def _every_observation_is_news(link: LinkState, observed: TaskFields) -> bool:
     return False
 
 
-def _merge_ignoring_base(core: FieldValue, base: FieldValue, new: FieldValue) -> merge.FieldMerge:
+def _merge_ignoring_base(
+    core: FieldValue, base: FieldValue, new: FieldValue, limit: int | None = None
+) -> merge.FieldMerge:
     return merge.FieldMerge.TAKE_PROVIDER
 
 

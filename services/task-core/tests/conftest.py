@@ -212,8 +212,10 @@ def provider_event(
     link_id: str = "link-1",
     deleted: bool = False,
     event_id: str | None = None,
+    limits: dict[str, int] | None = None,
 ) -> CloudEvent[ProviderItemChanged]:
-    """A connector's ProviderItemChanged, as it would publish it."""
+    """A connector's ProviderItemChanged, as it would publish it (``limits``: the provider's
+    field limits it names)."""
     provider, _, external_id = replica.partition(":")
     data = ProviderItemChanged(
         task_id=task_id,
@@ -227,6 +229,7 @@ def provider_event(
         new_values=new or {},
         deleted=deleted,
         edited_at=edited_at or datetime.now(UTC),
+        field_limits=limits or {},
     )
     return data.envelope(
         source="/tether/test-connector", subject=task_id, tenant_id=tenant_id, event_id=event_id

@@ -190,6 +190,34 @@ async def test_conflict_policies_come_from_settings_per_field(
     ]
 
 
+async def test_a_persons_edit_of_a_copy_cut_to_the_providers_limit_is_no_conflict(
+    settings: TaskCoreSettings,
+    start_task_core: StartTaskCore,
+    bus: InProcessBus,
+    wait_for_events: WaitForEvents,
+    make_provider_event: ProviderEvent,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Jira's summary holds 255: the copy shows the title cut with an ellipsis. Under
+    # core_wins a conflict would throw the person's edit away.
+    configured = settings.model_copy(update={"conflict_policy": "core_wins"})
+    long_title = "Plan " + "w" * 300
+    async with start_task_core(settings=configured) as api:
+        task = await create(api, title=long_title)
+        change = make_provider_event(
+            task["id"],
+            replica="jira:acme/TT-1",
+            base={"title": long_title[:254] + "\N{HORIZONTAL ELLIPSIS}"},
+            new={"title": "Plan the month"},
+            limits={"title": 255},
+        )
+        await bus.publish(PROVIDER_CHANGED, change)
+        await wait_for_events(2)
+        final = (await api.get(f"{TASKS}/{task['id']}")).json()
+    assert final["title"] == "Plan the month"
+    assert await conflicts(sessions) == []
+
+
 async def test_a_redelivered_or_already_merged_change_is_ignored(
     api: httpx.AsyncClient,
     bus: InProcessBus,

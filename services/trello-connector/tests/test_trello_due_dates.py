@@ -97,9 +97,27 @@ def test_a_webhook_action_read_before_its_connection_is_known_reads_due_in_utc()
     notice = action_notice(action)
     assert notice is not None
     assert notice.field_values == {"due": datetime(2026, 11, 30, 23, tzinfo=UTC)}
+    # It says so, and the runtime reads it again in the link's zones before comparing.
+    assert notice.due_read_in == ZoneInfo("UTC")
+    assert notice.read_in((AUCKLAND,)).field_values == {"due": date(2026, 12, 1)}
     in_auckland = action_notice(action, AUCKLAND)
     assert in_auckland is not None
     assert in_auckland.field_values == {"due": date(2026, 12, 1)}
+    assert in_auckland.read_in((HONOLULU,)).field_values == {
+        "due": datetime(2026, 11, 30, 23, tzinfo=UTC)
+    }
+
+
+def test_a_card_reads_its_due_in_the_zone_it_was_written_in_then_the_owners() -> None:
+    # Written in Auckland, the owner now in Honolulu: Auckland's noon is still our date, and
+    # Honolulu's noon (a person who moved with the owner setting "that day") is a date too.
+    assert due_from_trello("2026-11-30T23:00:00.000Z", AUCKLAND, HONOLULU) == date(2026, 12, 1)
+    assert due_from_trello("2026-12-05T22:00:00.000Z", AUCKLAND, HONOLULU) == date(2026, 12, 5)
+    assert due_from_trello("2026-12-05T20:00:00.000Z", AUCKLAND, HONOLULU) == datetime(
+        2026, 12, 5, 20, tzinfo=UTC
+    )
+    fields = card_fields({"name": "x", "due": "2026-11-30T23:00:00.000Z"}, AUCKLAND, HONOLULU)
+    assert fields.due == date(2026, 12, 1)
 
 
 @given(day=DAYS, zone=st.timezones())

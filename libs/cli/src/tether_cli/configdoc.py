@@ -13,10 +13,12 @@ from asana_connector.config import AsanaSettings
 from jira_connector.config import JiraSettings
 from task_core.config import TaskCoreSettings
 from tether_cli.embedded import EmbeddedSettings
+from tether_cli.sandbox import SandboxSettings
 from trello_connector.config import TrelloSettings
 
 SETTINGS: tuple[tuple[str, type[BaseSettings]], ...] = (
     ("embedded host (make run)", EmbeddedSettings),
+    ("sandbox emulator (make sandbox)", SandboxSettings),
     ("api-gateway", GatewaySettings),
     ("task-core", TaskCoreSettings),
     ("trello-connector", TrelloSettings),

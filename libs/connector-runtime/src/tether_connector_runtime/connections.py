@@ -142,10 +142,19 @@ class Connections:
     def decrypt(self, ciphertext: str) -> str:
         return self._cipher.decrypt(ciphertext)
 
-    def session_of(self, row: Any) -> ProviderSession:
-        """The provider session of a connection row (its secret decrypted, its owner's
-        zone)."""
-        owner = Owner(zone=time_zone(row.time_zone))
+    @staticmethod
+    def owner_of(row: Any, written_in: str | None = None) -> Owner:
+        """The owner of a connection row: their zone now and, for one link, the zone its
+        item's due was last written in (``written_in``, an IANA name; None: not known)."""
+        return Owner(
+            zone=time_zone(row.time_zone),
+            written_in=time_zone(written_in) if written_in else None,
+        )
+
+    def session_of(self, row: Any, written_in: str | None = None) -> ProviderSession:
+        """The provider session of a connection row (its secret decrypted, its owner's zone;
+        ``written_in``: see :meth:`owner_of`)."""
+        owner = self.owner_of(row, written_in)
         return self.adapter.session(self._cipher.decrypt(row.token_encrypted), owner)
 
     async def set_owner_zone(self, tenant_id: str, owner_id: str, zone: str) -> int:
@@ -155,9 +164,10 @@ class Connections:
             return await self._repo.set_owner_zone(session, tenant_id, owner_id, zone)
 
     async def opened(
-        self, session: AsyncSession, connection_id: str
+        self, session: AsyncSession, connection_id: str, *, written_in: str | None = None
     ) -> tuple[Any, ProviderSession]:
-        """A connection's row and provider session, inside the caller's transaction."""
+        """A connection's row and provider session, inside the caller's transaction;
+        ``written_in``: the link's ``due_zone``, when the session reads that link's item."""
         row = await self._repo.connection(session, connection_id)
         if row is None:
             raise ConnectionNotFound(f"no {self.adapter.provider} connection {connection_id}")
@@ -168,7 +178,7 @@ class Connections:
                 f"({row.error}); reconnect the account",
                 status=401,
             )
-        return row, self.session_of(row)
+        return row, self.session_of(row, written_in)
 
     async def mark_broken(self, session: AsyncSession, connection_id: str, reason: str) -> bool:
         """The provider refused the credentials: say so on the connection, in the caller's

@@ -43,9 +43,25 @@ def time_zone(name: str | None) -> ZoneInfo:
 @dataclass(frozen=True)
 class Owner:
     """The person a connection belongs to, as far as a provider mapping needs them: their
-    time zone (the zone of a date-only due on an instant-only provider)."""
+    time zone (the zone of a date-only due on an instant-only provider), and, for a session
+    opened for one link, the zone that link's due was last written in.
+
+    ``zone``: where a date is written now. ``written_in``: where the link's item got its due
+    (the owner's zone at that time; None: not known, or no link). The owner may have moved
+    since: an item's due that is 12:00 in ``written_in`` is still the date we wrote.
+    """
 
     zone: ZoneInfo = field(default=UTC_ZONE)
+    written_in: ZoneInfo | None = None
+
+    @property
+    def reading_zones(self) -> tuple[ZoneInfo, ...]:
+        """The zones an instant is read as a date in, first match wins: where the item's due
+        was written (our own write must read back as no change, whatever the owner's zone
+        now), then the owner's (a person who sets 12:00 in their zone means that day)."""
+        if self.written_in is None or self.written_in == self.zone:
+            return (self.zone,)
+        return (self.written_in, self.zone)
 
 
 def instant_of(due: Due, zone: ZoneInfo) -> datetime:
@@ -56,15 +72,25 @@ def instant_of(due: Due, zone: ZoneInfo) -> datetime:
     return datetime.combine(due, ALL_DAY_LOCAL_TIME, tzinfo=zone).astimezone(UTC)
 
 
-def due_of(instant: datetime, zone: ZoneInfo) -> Due:
+def due_of(instant: datetime, zone: ZoneInfo, *more: ZoneInfo) -> Due:
     """What an instant read from the provider means: the date whose 12:00 local time in
-    ``zone`` it is, else the instant itself (UTC, to the millisecond). ``ValueError`` for a
-    naive datetime."""
+    ``zone`` (else in each of ``more``, in order) it is, else the instant itself (UTC, to the
+    millisecond). ``ValueError`` for a naive datetime."""
     exact = normalise_due(instant)
     assert isinstance(exact, datetime)
-    local = exact.astimezone(zone)
-    if local.timetz().replace(tzinfo=None) == ALL_DAY_LOCAL_TIME:
-        day: date = local.date()
-        if instant_of(day, zone) == exact:
-            return day
+    for each in (zone, *more):
+        local = exact.astimezone(each)
+        if local.timetz().replace(tzinfo=None) == ALL_DAY_LOCAL_TIME:
+            day: date = local.date()
+            if instant_of(day, each) == exact:
+                return day
     return exact
+
+
+def read_again(due: Due, read_in: ZoneInfo, zones: tuple[ZoneInfo, ...]) -> Due:
+    """A due an instant-only provider gave, read in ``read_in`` before the zones that matter
+    were known (a webhook parsed before its link is found), as it reads in ``zones``. Lossless:
+    a date read in ``read_in`` is exactly 12:00 that day there."""
+    if not zones:
+        return due
+    return due_of(instant_of(due, read_in), *zones)

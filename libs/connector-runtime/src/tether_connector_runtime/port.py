@@ -18,14 +18,15 @@ good), ``PermanentProviderError`` (the same call will fail again).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from pydantic import BaseModel
 
-from tether_connector_runtime.due_dates import Owner
+from tether_connector_runtime.due_dates import Owner, read_again
 from tether_contracts.connections import Container
 from tether_sync import FieldName, FieldValue, TaskFields
 
@@ -80,20 +81,37 @@ class ItemNotice:
     after the field was edited again; its time then dates an older value, so it is used only
     while the item still holds the value it names (otherwise the item's last activity, which
     is no earlier than the newer edit, dates the field).
+
+    ``due_read_in``: for a provider whose due is always an instant (Trello), the zone the
+    notice's due was read in (a date there is 12:00 that day in it); a notice is often read
+    before its link is known (a webhook), so the due is read again in the link's zones before
+    it is compared with the item (:meth:`read_in`). None: the due needs no zone, or was read
+    in the item's zones already.
     """
 
     external_id: str
     field_edited_at: Mapping[FieldName, datetime] = field(default_factory=dict)
     field_values: Mapping[FieldName, FieldValue] = field(default_factory=dict)
+    due_read_in: ZoneInfo | None = None
 
     def times_still_true(self, item: TaskFields) -> dict[FieldName, datetime]:
         """The stated times of the fields ``item`` still holds as the notice's action set them
-        (every stated time whose value the notice does not name)."""
+        (every stated time whose value the notice does not name). Read the notice in the
+        item's zones first (:meth:`read_in`) when its due was read before they were known."""
         return {
             name: at
             for name, at in self.field_edited_at.items()
             if name not in self.field_values or self.field_values[name] == item.value(name)
         }
+
+    def read_in(self, zones: tuple[ZoneInfo, ...]) -> ItemNotice:
+        """The notice with its due read in ``zones`` (where the item's due reads as a date:
+        ``Owner.reading_zones``), as the item's is; itself when its due needs no zone."""
+        due = self.field_values.get("due")
+        if self.due_read_in is None or not zones or not isinstance(due, date):
+            return self
+        again = read_again(due, self.due_read_in, zones)
+        return replace(self, field_values={**self.field_values, "due": again}, due_read_in=None)
 
 
 @dataclass(frozen=True)
@@ -224,7 +242,9 @@ class ProviderAdapter(Protocol):
     def session(self, secret: str, owner: Owner) -> ProviderSession:
         """One account's session from its stored secret; ``owner`` is whose connection it is
         (their time zone: where a date-only due falls on an instant-only provider, see
-        :mod:`tether_connector_runtime.due_dates`)."""
+        :mod:`tether_connector_runtime.due_dates`) and, for a session opened for one link,
+        the zone its item's due was last written in: the session writes dates in
+        ``owner.zone`` and reads them back in ``owner.reading_zones``."""
 
     def webhook_url(self) -> str:
         """Where this provider's webhooks arrive (registered with it)."""

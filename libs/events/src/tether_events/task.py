@@ -86,6 +86,13 @@ class ProviderItemChanged(EventData):
         "Trello's action that set it), for latest_wins; a field not named here takes "
         "edited_at",
     )
+    field_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="The most the provider's copy holds of each changed text field, in UTF-16 "
+        "code units, where it holds less than core: a base value that is core's value cut to "
+        "it with an ellipsis is core's value (the copy showed all of it that fits); absent "
+        "from older connectors (no limit)",
+    )
 
 
 Provider = Literal["trello", "asana", "jira"]

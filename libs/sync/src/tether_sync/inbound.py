@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from tether_events.clock import VectorClock
 from tether_sync.fields import (
@@ -36,7 +43,9 @@ class ProviderChange(BaseModel):
     ``field_edited_at`` the time the provider gives for a field's own edit (an action's date),
     which is what ``latest_wins`` compares when it is known: an item's last modification also
     moves for edits of other fields (or comments), so it would make a provider side look later
-    than it is.
+    than it is. ``field_limits``: the most the provider's copy holds of each changed text field
+    (UTF-16 units, its adapter's ``field_limits``): a base value that is core's value cut to it
+    (``tether_sync.lengths``) is core's value, all of it that fits in the copy.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -49,6 +58,7 @@ class ProviderChange(BaseModel):
     new_values: dict[FieldName, FieldValue]
     edited_at: AwareDatetime
     field_edited_at: dict[FieldName, AwareDatetime] = {}
+    field_limits: dict[FieldName, PositiveInt] = {}
 
     @field_validator("base_values", "new_values", mode="before")
     @classmethod
@@ -92,15 +102,19 @@ def decide_inbound(
     *,
     edited_at: AwareDatetime,
     field_edited_at: Mapping[FieldName, AwareDatetime] | None = None,
+    field_limits: Mapping[FieldName, int] | None = None,
 ) -> ProviderChange | None:
     """``edited_at``: the item's modification time; ``field_edited_at``: per-field edit times
-    the provider reported (only those of changed fields are kept)."""
+    the provider reported; ``field_limits``: the longest text the provider holds per field
+    (UTF-16 units). Only those of changed fields are kept."""
     if is_echo(link, observed):
         return None
     names = changed_fields(link.synced_fields, observed)
     times = {n: t for n, t in (field_edited_at or {}).items() if n in names}
+    limits = {n: v for n, v in (field_limits or {}).items() if n in names}
     return ProviderChange(
         field_edited_at=times,
+        field_limits=limits,
         task_id=link.task_id,
         link_id=link.link_id,
         replica=link.replica,

@@ -30,6 +30,7 @@ from tether_sync.fields import (
     renamed,
 )
 from tether_sync.inbound import ProviderChange
+from tether_sync.lengths import holds_as_much_as_fits
 from tether_sync.policy import DEFAULT_POLICY, Candidate, Side, SyncPolicy, choose_winner
 from tether_sync.replica import CORE_REPLICA
 
@@ -105,11 +106,20 @@ class FieldMerge(enum.Enum):
     CONFLICT = "conflict"
 
 
-def merge_field(core: FieldValue, base: FieldValue, new: FieldValue) -> FieldMerge:
+def merge_field(
+    core: FieldValue, base: FieldValue, new: FieldValue, limit: int | None = None
+) -> FieldMerge:
+    """``limit``: the most the provider's copy holds of the field (None: no limit below
+    core's). A base that is core's value cut to it is core's value: the copy showed all of it
+    that fits, so a person's edit of the cut text is a plain provider edit, not a conflict.
+    Consequence, by design: core's edits beyond the cut were never visible in the copy, and a
+    person's edit of the copy replaces them."""
     if core == base:
         return FieldMerge.TAKE_PROVIDER
     if core == new:
         return FieldMerge.KEEP
+    if holds_as_much_as_fits(base, core, limit):
+        return FieldMerge.TAKE_PROVIDER
     return FieldMerge.CONFLICT
 
 
@@ -145,7 +155,7 @@ def merge_provider_change(
     conflicts: list[Conflict] = []
     for name, new in change.new_values.items():
         core, base = task.fields.value(name), change.base_values[name]
-        verdict = merge_field(core, base, new)
+        verdict = merge_field(core, base, new, change.field_limits.get(name))
         if verdict is FieldMerge.CONFLICT:
             conflict, side = _resolve(task, change, name, policy, now)
             conflicts.append(conflict)

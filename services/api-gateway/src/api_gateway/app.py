@@ -13,11 +13,12 @@ from sqlalchemy.engine import make_url
 
 from api_gateway.auth.endpoints import router as auth_router
 from api_gateway.config import GatewaySettings
-from api_gateway.connections.client import PROVIDERS, ConnectorClient
+from api_gateway.connections.client import ConnectorClient
 from api_gateway.connections.deletions import router as deletions_router
 from api_gateway.connections.endpoints import router as connections_router
 from api_gateway.connections.mapping import router as mapping_router
 from api_gateway.connections.oauth import router as oauth_router
+from api_gateway.connections.providers import PROVIDERS
 from api_gateway.migrate import migrate
 from api_gateway.observability import request_log_middleware
 from api_gateway.state import GatewayState, get_state

@@ -56,6 +56,7 @@ def provider_change(data: ProviderItemChanged) -> ProviderChange:
         edited_at=data.edited_at,
         # Fields outside the change are ignored (an older connector may name none at all).
         field_edited_at={k: v for k, v in data.field_edited_at.items() if k in data.new_values},
+        field_limits={k: v for k, v in data.field_limits.items() if k in data.new_values},
     )
 
 

@@ -69,7 +69,7 @@ class TrelloAdapter:
         return Account(account_id=str(member["id"]), account_name=name, secret=token)
 
     def session(self, secret: str, owner: Owner) -> TrelloSession:
-        return TrelloSession(self.client(secret), zone=owner.zone)
+        return TrelloSession(self.client(secret), owner=owner)
 
     def webhook_url(self) -> str:
         return self._settings.webhook_url

@@ -9,10 +9,11 @@ of our own write would look like a person's edit.
 - ``due`` (always an instant: PROVIDERS.md, Trello) <-> due (a date or an instant): an
   instant is itself; a date is 12:00 local time that day in the connection owner's zone, and
   an instant exactly at 12:00 local in that zone reads back as the date
-  (:mod:`tether_connector_runtime.due_dates` says why noon). A webhook's action is read
-  before its connection is known, so its ``due`` is read in UTC: for a date-only due in
-  another zone it then names no value the card holds, and the card's last activity dates the
-  edit instead of the action (never a later time than the truth).
+  (:mod:`tether_connector_runtime.due_dates` says why noon). A card's due is read back in
+  the zone its link's due was last written in, then the owner's current one, so a date we
+  wrote stays that date after the owner moves. A webhook's action is read before its link
+  is known: its ``due`` is read in UTC and the notice says so (``due_read_in``), and the
+  runtime reads it again in the link's zones before comparing it with the card.
 """
 
 from __future__ import annotations
@@ -101,34 +102,35 @@ def due_to_trello(due: Due | None, zone: ZoneInfo) -> str | None:
     return instant_of(due, zone).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def due_from_trello(due: str | None, zone: ZoneInfo) -> Due | None:
-    """Our due for Trello's: a date when it is 12:00 local time in ``zone``, else the instant.
-    ``ValueError`` for text that is no instant."""
+def due_from_trello(due: str | None, *zones: ZoneInfo) -> Due | None:
+    """Our due for Trello's: a date when it is 12:00 local time in one of ``zones`` (the first
+    that matches; none given: UTC), else the instant. ``ValueError`` for text that is no
+    instant."""
     if not due:
         return None
     instant = normalise_due(str(due))
     if not isinstance(instant, datetime):
         raise ValueError(f"not an instant: {due!r}")
-    return due_of(instant, zone)
+    return due_of(instant, *(zones or (UTC_ZONE,)))
 
 
-def card_fields(card: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> TaskFields:
-    """The card's own reading (``dueComplete`` for completion); ``zone``: the connection
-    owner's."""
+def card_fields(card: dict[str, Any], *zones: ZoneInfo) -> TaskFields:
+    """The card's own reading (``dueComplete`` for completion); ``zones``: where its due reads
+    as a date (``Owner.reading_zones``; none given: UTC)."""
     return TaskFields(
         title=str(card.get("name", "")),
         description=strip_marker(str(card.get("desc") or "")),
-        due=due_from_trello(card.get("due"), zone),
+        due=due_from_trello(card.get("due"), *zones),
         completed=bool(card.get("dueComplete", False)),
     )
 
 
-def card_item(card: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> ProviderItem:
+def card_item(card: dict[str, Any], *zones: ZoneInfo) -> ProviderItem:
     return ProviderItem(
         external_id=str(card["id"]),
         container_id=str(card.get("idBoard") or ""),
         place_id=str(card["idList"]) if card.get("idList") else None,
-        fields=card_fields(card, zone),
+        fields=card_fields(card, *zones),
         closed=bool(card.get("closed")),
         url=str(card.get("shortUrl") or card.get("url") or ""),
         marker=link_id_of(str(card.get("desc") or "")),
@@ -155,7 +157,8 @@ def action_notice(action: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> ItemNoti
     Trello names the fields an ``updateCard`` changed in ``data.old`` and carries their new
     values in ``data.card`` (https://developer.atlassian.com/cloud/trello/guides/rest-api/action-types/);
     a ``createCard`` sets every field, though its ``data.card`` holds only the name. ``zone``
-    reads ``due`` (the connection owner's, when known).
+    reads ``due`` (the connection owner's, when known; the notice names it in
+    ``due_read_in``, so the runtime can read the due again in the link's zones).
     """
     data = action.get("data") or {}
     card = data.get("card") or {}
@@ -173,7 +176,7 @@ def action_notice(action: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> ItemNoti
     for key in changed:
         if key in card and key in _VALUE_OF:
             values[_FIELD_OF[key]] = _VALUE_OF[key](card[key], zone)
-    return ItemNotice(str(card["id"]), times, values)
+    return ItemNotice(str(card["id"]), times, values, due_read_in=zone)
 
 
 # Our value of a card field as an action's ``data.card`` carries it (``idList`` and

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tether_connector_runtime.due_dates import UTC_ZONE
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import (
     ChangesSince,
     ItemNotice,
@@ -44,11 +44,15 @@ class TrelloSession:
         *,
         actions_page: int = ACTIONS_PAGE,
         actions_pages: int = ACTIONS_PAGES,
-        zone: ZoneInfo = UTC_ZONE,
+        owner: Owner | None = None,
     ) -> None:
-        """``zone``: the connection owner's time zone, where a date-only due falls."""
+        """``owner``: whose connection it is: a date-only due is written as 12:00 in their
+        zone, and a card's due read back as a date in ``owner.reading_zones`` (the zone the
+        link's due was written in, then theirs). None: UTC."""
         self._client = client
-        self._zone = zone
+        owner = owner or Owner()
+        self._zone = owner.zone
+        self._reading = owner.reading_zones
         self._actions_page = actions_page
         self._actions_pages = actions_pages
 
@@ -84,18 +88,18 @@ class TrelloSession:
         # Only after a crashed attempt: reads the whole board, archived cards too.
         for card in await self._client.board_cards(placement.container_id):
             if carries_marker(str(card.get("desc") or ""), link_id):
-                return card_item(card, self._zone)
+                return card_item(card, *self._reading)
         return None
 
     async def create(self, placement: Placement, fields: TaskFields, link_id: str) -> ProviderItem:
         params = card_params(fields.model_dump(), link_id=link_id, zone=self._zone)
         params["desc"] = marked_desc(fields.description, link_id)
         card = await self._client.create_card({"idList": placement.place_id, **params})
-        return card_item(card, self._zone)
+        return card_item(card, *self._reading)
 
     async def read(self, external_id: str) -> ProviderItem | None:
         card = await self._client.card(external_id)
-        return None if card is None else card_item(card, self._zone)
+        return None if card is None else card_item(card, *self._reading)
 
     async def update(
         self,
@@ -109,7 +113,7 @@ class TrelloSession:
         )
         if move_to is not None:
             params["idList"] = move_to
-        return card_item(await self._client.update_card(item.external_id, params), self._zone)
+        return card_item(await self._client.update_card(item.external_id, params), *self._reading)
 
     async def archive(self, external_id: str) -> None:
         # Closing is recoverable in Trello, unlike DELETE /cards.
@@ -200,4 +204,4 @@ def _card_notices(actions: Sequence[dict[str, Any]], zone: ZoneInfo) -> list[Ite
             card_times[name] = at
             if name in notice.field_values:
                 card_values[name] = notice.field_values[name]
-    return [ItemNotice(card, times[card], values[card]) for card in times]
+    return [ItemNotice(card, times[card], values[card], due_read_in=zone) for card in times]

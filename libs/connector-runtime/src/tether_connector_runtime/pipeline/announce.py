@@ -65,6 +65,7 @@ async def provider_changed(
         new_values={k: _json(v) for k, v in change.new_values.items()},
         edited_at=change.edited_at,
         field_edited_at=dict(change.field_edited_at),
+        field_limits=dict(change.field_limits),
     )
     await _provider_event(pipeline, session, link, event)
 

@@ -160,6 +160,8 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
         url=item.url,
         status="active",
         state=state,
+        # Created with its due in the owner's zone: where it reads back as the date we wrote.
+        due_zone=p.connections.owner_of(row).zone.key,
     )
     async with transaction(p.sessions) as session:
         await p.repo.save_link(session, active, state)

@@ -9,8 +9,9 @@ the item holds:
 - the echo of the write holds exactly the base, so it is recognised as ours and core's whole
   value is never overwritten by its own shortened copy;
 - a person's edit of the shortened text differs from the base, so it is published as their
-  edit; its base value (the shortened text) is not core's whole value, so core records a
-  conflict, which ``latest_wins`` gives to the person's later edit;
+  edit, with the provider's limits: core's merge takes a base that is its own value cut to the
+  limit for that value (``tether_sync.lengths``), so the edit is applied as a plain provider
+  edit, not a conflict a ``core_wins`` policy would give to core;
 - core's value changing beyond the cut shortens to the same text: nothing to write.
 
 A value the base already holds whole is left whole even when it is over the limit: the item
@@ -24,26 +25,10 @@ from collections.abc import Mapping
 
 from tether_sync import FieldName, LinkState, TaskFields, TaskSnapshot
 
-ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"  # one UTF-16 unit: the visible sign of a cut
+# One definition with core's merge, which recognises the cut copy as core's value.
+from tether_sync.lengths import ELLIPSIS, shortened, text_length
 
-
-def text_length(value: str) -> int:
-    """``value``'s length in UTF-16 code units (a character beyond the BMP counts 2)."""
-    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
-
-
-def shortened(value: str, limit: int) -> str:
-    """``value`` if it fits in ``limit`` UTF-16 units (``limit`` >= 1), else its longest prefix
-    that fits with an ellipsis after it. Never splits a character."""
-    if text_length(value) <= limit:
-        return value
-    room = limit - text_length(ELLIPSIS)
-    used = 0
-    for cut, ch in enumerate(value):
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > room:
-            return value[:cut] + ELLIPSIS
-    raise AssertionError("unreachable: the value did not fit")
+__all__ = ["ELLIPSIS", "fitted", "fitted_fields", "shortened", "text_length"]
 
 
 def fitted_fields(

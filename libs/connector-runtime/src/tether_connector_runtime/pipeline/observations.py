@@ -77,7 +77,10 @@ async def _look(
         link = await p.repo.link(session, link_id, for_update=True)
         if link is None or link.state is None or link.status not in WATCHED:
             return None, None
-        row, provider = await p.connections.opened(session, link.connection_id)
+        # Read in the zones the item's due may be in (a due we wrote before the owner moved).
+        row, provider = await p.connections.opened(
+            session, link.connection_id, written_in=link.due_zone
+        )
         item = await provider.read(notice.external_id)
         if item is None:
             return Gone(link), None
@@ -92,9 +95,12 @@ async def _look(
         else:
             if link.status == "paused":
                 await pauses.resume(p, session, link)
-            # A late notice's times date only the values the item still holds.
+            # A late notice's times date only the values the item still holds, its due read
+            # in the same zones as the item's.
             fields = StatusMapping.stored(row.list_mapping).fields_of(item)
-            await publish_news(p, session, link, row, item, notice.times_still_true(fields))
+            zones = p.connections.owner_of(row, link.due_zone).reading_zones
+            times = notice.read_in(zones).times_still_true(fields)
+            await publish_news(p, session, link, row, item, times)
     return None, moved_to
 
 
@@ -129,6 +135,8 @@ async def publish_news(
         observed,
         edited_at=item.edited_at or p.now(),
         field_edited_at=field_edited_at,
+        # Core takes a base that is its value cut to the limit for that value (limits.py).
+        field_limits=p.adapter.field_limits,
     )
     if change is None:
         if link.intent is not None:

@@ -87,7 +87,8 @@ async def _write(
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
         if link is not None and link.state is not None:
-            await p.repo.save_state(session, after_write(link.state, plan.decision))
+            state = after_write(link.state, plan.decision)
+            await p.repo.save_state(session, state, due_zone=plan.due_zone)
     return None
 
 
@@ -97,6 +98,7 @@ class _Planned:
     item: ProviderItem
     decision: WritePlan
     move_to: str | None
+    due_zone: str | None  # the IANA zone a due is written in, if the write sets the due
 
 
 async def _plan(
@@ -123,7 +125,9 @@ async def _plan(
             if decision.is_empty:
                 await p.repo.save_state(session, after_write(link.state, decision))
                 return None
-            row, provider = await p.connections.opened(session, link.connection_id)
+            row, provider = await p.connections.opened(
+                session, link.connection_id, written_in=link.due_zone
+            )
             item = await provider.read(link.external_id)
             if item is None:
                 return link
@@ -155,7 +159,8 @@ async def _plan(
             await p.repo.record_intent(
                 session, link_id, WriteIntent(decision.target, decision.clock)
             )
-        return _Planned(provider, item, decision, move_to)
+        zone = p.connections.owner_of(row).zone.key if "due" in decision.changes else None
+        return _Planned(provider, item, decision, move_to, zone)
     finally:
         if published:
             p.outbox.committed()  # after the commit: the change leaves at once

@@ -121,6 +121,7 @@ class LinkQueries:
             "replica": link.replica,
             "url": link.url,
             "status": link.status,
+            "due_zone": link.due_zone,
             "synced_clock": state.synced_clock.to_dict() if state else {},
             "synced_fields": state.synced_fields.model_dump(mode="json") if state else {},
             "updated_at": utcnow(),
@@ -132,9 +133,14 @@ class LinkQueries:
         if not updated.rowcount:  # type: ignore[attr-defined]
             await session.execute(insert(links).values(link_id=link.link_id, **values))
 
-    async def save_state(self, session: AsyncSession, state: LinkState) -> None:
-        """The link's new base; any write intent is settled by it."""
+    async def save_state(
+        self, session: AsyncSession, state: LinkState, *, due_zone: str | None = None
+    ) -> None:
+        """The link's new base; any write intent is settled by it. ``due_zone``: the IANA zone
+        a due was just written in, kept with the base it belongs to (None: the due was not
+        written, the zone stays)."""
         links = self.t.links
+        zone = {"due_zone": due_zone} if due_zone is not None else {}
         await session.execute(
             update(links)
             .where(links.c.link_id == state.link_id)
@@ -143,6 +149,7 @@ class LinkQueries:
                 synced_fields=state.synced_fields.model_dump(mode="json"),
                 intent=None,
                 updated_at=utcnow(),
+                **zone,
             )
         )
 

@@ -56,6 +56,7 @@ class StoredLink:
     target: dict[str, str] | None = None  # where the export asked the item to go
     parked: Parked | None = None  # work waiting for a retry
     intent: WriteIntent | None = None  # a write that may have reached the provider
+    due_zone: str | None = None  # the IANA zone the item's due was last written in
 
     @property
     def is_parked(self) -> bool:
@@ -95,6 +96,7 @@ class StoredLink:
             dict(row.target) if row.target is not None else None,
             parked,
             _intent(row.intent),
+            row.due_zone,
         )
 
 

@@ -95,6 +95,10 @@ def connector_tables(prefix: str) -> ConnectorTables:
         # The write under way, recorded before the provider is called ({fields, clock}): an
         # item found holding it after a crash is that write's echo, not a person's edit.
         Column("intent", JSON, nullable=True),
+        # The IANA zone the item's due was last written in (the owner's zone then): a date we
+        # wrote reads back as that date after the owner moves. NULL: not written since this
+        # column exists, read in the owner's zone.
+        Column("due_zone", String(64), nullable=True),
         Index(f"ix_{prefix}_links_external_id", "external_id"),
         Index(f"ix_{prefix}_links_next_attempt_at", "next_attempt_at"),
     )

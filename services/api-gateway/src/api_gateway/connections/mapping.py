@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from api_gateway.auth.dependencies import CurrentPrincipal
-from api_gateway.connections.client import invalid, provider_of
+from api_gateway.connections.providers import invalid, provider_of
 from api_gateway.schemas import (
     CONNECTION_NOT_FOUND,
     CONNECTOR_UPSTREAM,

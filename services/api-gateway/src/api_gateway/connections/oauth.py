@@ -21,7 +21,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api_gateway.auth.dependencies import CurrentPrincipal
-from api_gateway.connections.client import NAMES
+from api_gateway.connections.providers import NAMES
 from api_gateway.schemas import CONNECTOR_UPSTREAM, UNAUTHORIZED, error_response
 from api_gateway.state import Connectors
 from tether_common.errors import DomainError
