@@ -111,3 +111,18 @@ def test_empty_notes_are_empty_markdown() -> None:
     assert html_notes_to_markdown("") == ""
     assert html_notes_to_markdown("<body></body>") == ""
     assert markdown_to_html_notes("") == "<body></body>"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        # A hard break opening an emphasis: its line end goes outside, as reading back puts it.
+        ("*\\\n0*\n", "<body>\n<em>0</em>\n</body>"),
+        # A list Asana cannot hold stays its source; no emphasis spans its blank line.
+        ("- >\n- 0\n_*\n\n- 0\n  1. 0_\n", "<body>- &gt;\n- 0\n_*\n\n- 0\n  1. 0_\n</body>"),
+    ],
+)
+def test_what_we_send_is_what_reading_it_back_gives(markdown: str, html: str) -> None:
+    assert markdown_to_html_notes(markdown) == html
+    normalised = html_notes_to_markdown(html)
+    assert markdown_to_html_notes(normalised) == html

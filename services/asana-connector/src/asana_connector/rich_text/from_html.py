@@ -16,12 +16,12 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
+from asana_connector.rich_text.emphasis import EMPHASIS, strip_edges, tidy
 from asana_connector.rich_text.markdown_in import PARSER
 from asana_connector.rich_text.tags import Element, Node, push, text_of
 
 _BLANK_RUN = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
 _DECLARATION = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_EMPHASIS = ("strong", "em", "s")
 # Unknown tags that stand on lines of their own in Asana (or in HTML): their text ends one.
 _LINE_TAGS = frozenset({"p", "div", "tr", "table", "object", "h3", "h4", "h5", "h6", "img"})
 
@@ -58,7 +58,7 @@ def _body(root: ET.Element) -> list[Node]:
     for part in _content(root):
         for node in [part] if isinstance(part, str) else _block(part):
             push(nodes, node)
-    return _tidy(nodes)
+    return tidy(nodes)
 
 
 def _block(element: ET.Element) -> list[Node]:
@@ -67,16 +67,16 @@ def _block(element: ET.Element) -> list[Node]:
         listed = _list(element) if tag != "li" else _list_of([element], "ul")
         return [listed] if listed.children else []
     if tag in ("h1", "h2"):
-        inner = _tidy(_inline(element, in_link=False))
-        inner = _strip_edges(_map_text(inner, lambda t: t.replace("\n", " ")))
+        inner = tidy(_inline(element, in_link=False))
+        inner = strip_edges(_map_text(inner, lambda t: t.replace("\n", " ")))
         return [Element(tag, tuple(inner))] if inner else []
     if tag == "hr":
         return [Element("hr")]
     if tag == "pre":
         return [Element("pre", (_plain(element),))]
     if tag == "blockquote":
-        inner = _tidy(_inline(element, in_link=False))
-        inner = _strip_edges(_map_text(inner, lambda t: _BLANK_RUN.sub("\n\n", t)))
+        inner = tidy(_inline(element, in_link=False))
+        inner = strip_edges(_map_text(inner, lambda t: _BLANK_RUN.sub("\n\n", t)))
         return [Element("blockquote", tuple(inner))] if inner else []
     if _is_unknown(tag):
         return _unknown(element, _body)
@@ -112,10 +112,10 @@ def _list_of(items: list[ET.Element], tag: str) -> Element:
             else:
                 for node in [part] if isinstance(part, str) else _flat(part):
                     push(text, node)
-        tidy = _strip_edges(_map_text(_tidy(text), lambda t: _BLANK_RUN.sub("\n", t)))
+        tidied = strip_edges(_map_text(tidy(text), lambda t: _BLANK_RUN.sub("\n", t)))
         sublist = _merge_lists(nested)
-        if tidy:
-            out.append(Element("li", (*tidy, *([sublist] if sublist else []))))
+        if tidied:
+            out.append(Element("li", (*tidied, *([sublist] if sublist else []))))
         elif sublist:  # an item with no text of its own: its sub-items take its place
             out.extend(sublist.children)
     return Element(tag, tuple(out))
@@ -143,7 +143,7 @@ def _inline(element: ET.Element, in_link: bool) -> list[Node]:
 
 def _inline_element(element: ET.Element, in_link: bool) -> list[Node]:
     tag = element.tag
-    if tag in _EMPHASIS:
+    if tag in EMPHASIS:
         return [Element(str(tag), tuple(_inline(element, in_link)))]
     if tag == "code":
         return [Element("code", (_plain(element).replace("\n", " "),))]
@@ -179,34 +179,6 @@ def _plain(element: ET.Element) -> str:
     return "".join(element.itertext())
 
 
-def _tidy(nodes: list[Node]) -> list[Node]:
-    """Emphasis Markdown can write: no edge spaces, never empty, never doubled or split."""
-    out: list[Node] = []
-    for node in nodes:
-        if not isinstance(node, Element) or node.tag not in _EMPHASIS:
-            if isinstance(node, Element) and node.tag == "a":
-                node = Element("a", tuple(_tidy(list(node.children))), node.href)
-            push(out, node)
-            continue
-        inner: list[Node] = []
-        for child in _tidy(list(node.children)):
-            same = isinstance(child, Element) and child.tag == node.tag
-            for grandchild in child.children if isinstance(child, Element) and same else [child]:
-                push(inner, grandchild)
-        text = text_of(inner)
-        if not text.strip():
-            push(out, text)
-            continue
-        lead, trail = len(text) - len(text.lstrip()), len(text) - len(text.rstrip())
-        push(out, text[:lead])
-        core = Element(node.tag, tuple(_strip_edges(inner)))
-        if out and isinstance(out[-1], Element) and out[-1].tag == node.tag and not lead:
-            core = Element(node.tag, (*out.pop().children, *core.children))  # type: ignore[union-attr]
-        out.append(core)
-        push(out, text[len(text) - trail :] if trail else "")
-    return out
-
-
 def _map_text(nodes: list[Node], change: object) -> list[Node]:
     assert callable(change)
     out: list[Node] = []
@@ -217,18 +189,4 @@ def _map_text(nodes: list[Node], change: object) -> list[Node]:
             push(out, node)
         else:
             push(out, Element(node.tag, tuple(_map_text(list(node.children), change)), node.href))
-    return out
-
-
-def _strip_edges(nodes: list[Node]) -> list[Node]:
-    """Whitespace off both ends of a run of inline nodes (markdown-it drops it there)."""
-    out = list(nodes)
-    while out and isinstance(out[0], str) and not out[0].strip():
-        out.pop(0)
-    while out and isinstance(out[-1], str) and not out[-1].strip():
-        out.pop()
-    if out and isinstance(out[0], str):
-        out[0] = out[0].lstrip()
-    if out and isinstance(out[-1], str):
-        out[-1] = out[-1].rstrip()
     return out

@@ -13,11 +13,13 @@ spaces).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from asana_connector.rich_text.emphasis import tidy
 from asana_connector.rich_text.tags import Element, Node, push
 
 _DISABLED = [
@@ -41,6 +43,8 @@ def new_parser() -> MarkdownIt:
 
 
 PARSER = new_parser()
+# A blank line and the line end before it: where one paragraph of a block's source ends.
+_BLANK_LINE = re.compile(r"(\n[ \t]*\n)")
 
 
 def parse_markdown(text: str) -> list[Node]:
@@ -58,7 +62,7 @@ def parse_markdown(text: str) -> list[Node]:
         push(nodes, "".join(gap))
         element = _block(block)
         if element is None:  # a paragraph, or a block Asana cannot hold: its source as text
-            for node in parse_inline("".join(lines[start:end])):
+            for node in _inline_by_paragraph("".join(lines[start:end])):
                 push(nodes, node)
             skip_blank = False
         else:
@@ -80,6 +84,16 @@ def parse_inline(source: str) -> list[Node]:
     """Inline Markdown (emphasis, code, links) to nodes, every other character kept."""
     tokens = PARSER.parseInline(source)
     return _inline(tokens[0].children or []) if tokens else []
+
+
+def _inline_by_paragraph(source: str) -> list[Node]:
+    """Inline Markdown of a block kept as its source: a span never crosses a blank line (in
+    Markdown no emphasis or link does), so each run between blank lines is read alone."""
+    nodes: list[Node] = []
+    for index, part in enumerate(_BLANK_LINE.split(source)):
+        for node in [part] if index % 2 else parse_inline(part):
+            push(nodes, node)
+    return nodes
 
 
 def _top_level_blocks(tokens: Sequence[Token]) -> list[tuple[int, int, list[Token]]]:
@@ -195,7 +209,7 @@ def _inline(tokens: Sequence[Token]) -> list[Node]:
             _close(stack[-1][2], tag, href, children)
         else:
             push(stack[-1][2], token.content)
-    return stack[0][2]
+    return tidy(stack[0][2])
 
 
 def _close(into: list[Node], tag: str, href: str | None, children: list[Node]) -> None:
