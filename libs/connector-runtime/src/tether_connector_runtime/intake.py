@@ -50,7 +50,7 @@ def intake_router(provider: str) -> APIRouter:
 
     def verify(request: Request, body: bytes) -> None:
         adapter = connector_state(request).adapter
-        adapter.webhooks.verify(body, request.headers, adapter.webhook_url())
+        adapter.webhooks.verify(body, request.headers, adapter.webhook_url(), None)
 
     def delivery_id(request: Request, body: bytes) -> str:
         adapter = connector_state(request).adapter

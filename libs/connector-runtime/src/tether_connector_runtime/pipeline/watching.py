@@ -20,7 +20,7 @@ async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> 
             return
         _, provider = await p.connections.opened(session, connection_id)
     try:
-        hook_id = await provider.ensure_webhook(container_id, p.adapter.webhook_url())
+        hook = await provider.ensure_webhook(container_id, p.adapter.webhook_url())
     except (RetryableProviderError, PermanentProviderError) as exc:
         log.warning("webhook_not_registered", container_id=container_id, error=str(exc))
         return
@@ -31,6 +31,6 @@ async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> 
                 id=f"{connection_id}:{container_id}"[:64],
                 connection_id=connection_id,
                 model_id=container_id,
-                external_webhook_id=hook_id,
+                external_webhook_id=hook.webhook_id,
                 callback_url=p.adapter.webhook_url(),
             )

@@ -22,13 +22,15 @@ class FakeWebhooks:
     "field_edited_at": {field: iso time}, "field_values": {field: value}}]}`` signed by hex
     HMAC-SHA256 of the raw body."""
 
+    per_webhook_url = False
+
     def __init__(self, secret: str) -> None:
         self._secret = secret
 
     async def handshake(self, request: Request) -> Response | None:
         return None
 
-    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str, secret: str | None) -> None:
         received = headers.get(SIGNATURE_HEADER)
         if not received:
             raise SignatureInvalid(f"the {SIGNATURE_HEADER} header is missing")
