@@ -157,10 +157,9 @@ class FakeSession:
 
     async def ensure_webhook(self, container_id: str, callback_url: str) -> RegisteredWebhook:
         await self._enter("ensure_webhook", container_id)
-        hooks = self._fake.webhooks_registered
-        hook_id = hooks.setdefault(container_id, f"hook-{container_id}")
+        hook = await self._fake.registered(container_id, callback_url)
         await self._fake._leave("ensure_webhook", container_id)
-        return RegisteredWebhook(hook_id)
+        return hook
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         """Each item of the container changed after ``cursor`` once, naming when each of its
