@@ -3,7 +3,7 @@ and for an OAuth app's token."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from asana_connector.adapter import AsanaAdapter
+from asana_connector.client import AsanaClient
 from asana_connector.config import AsanaSettings
 from asana_connector.secret import AsanaSecret
 from asana_connector.session import AsanaSession
@@ -24,6 +25,7 @@ OAUTH_URL = "http://127.0.0.1:9102"  # https, or http on a loopback address with
 CALLBACK = "http://tether.test/v1/connections/asana/callback"
 PAT = "pat-of-ada-0001"
 CLIENT_ID, CLIENT_SECRET = "tether-client", "tether-secret"
+UNLIMITED = 1_000_000
 
 
 def asana_settings(**overrides: Any) -> AsanaSettings:
@@ -34,8 +36,23 @@ def asana_settings(**overrides: Any) -> AsanaSettings:
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "public_url": "http://tether.test",
+        # Tests make more calls a minute than Asana's free quota allows, and never wait for it
+        # (the quota's own tests use a manual clock).
+        "requests_per_minute": UNLIMITED,
     }
     return AsanaSettings(**(values | overrides))
+
+
+@pytest.fixture
+def settings_for() -> Callable[..., AsanaSettings]:
+    """Settings for an adapter on the emulator, with overrides."""
+    return asana_settings
+
+
+@pytest.fixture
+def pat() -> str:
+    """Ada's personal access token."""
+    return PAT
 
 
 @pytest.fixture
@@ -51,6 +68,7 @@ def emulator(hooks: HookRecorder) -> FastAPI:
         webhook_transport=hooks,
         webhook_retry_delays=(0, 0, 0),
         allow_local_targets=True,
+        per_minute=UNLIMITED,
     )
 
 
@@ -92,6 +110,11 @@ async def root(emulator: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def adapter(http: httpx.AsyncClient, emulator: FastAPI) -> AsanaAdapter:
     return AsanaAdapter(http, asana_settings(), transport=httpx.ASGITransport(app=emulator))
+
+
+@pytest.fixture
+def pat_client(adapter: AsanaAdapter) -> AsanaClient:
+    return adapter.client(PAT)
 
 
 @pytest.fixture
