@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ async def test_a_token_is_renewed_once_it_expires_within_the_margin_and_not_befo
     rig: PipelineRig, oauth: OAuthFakeProvider, clock: ManualClock
 ) -> None:
     connection_id = await rig.connect("acme", "tok-a")
-    assert (await stored(rig, connection_id)).expires_at == clock.now + oauth.lifetime
+    assert (await stored(rig, connection_id)).expires_at == clock.now + timedelta(seconds=HOUR)
 
     clock.advance(HOUR - MARGIN - 1)
     await open_session(rig, connection_id)
@@ -83,7 +84,7 @@ async def test_a_token_is_renewed_once_it_expires_within_the_margin_and_not_befo
     row = await open_session(rig, connection_id)
     assert oauth.refreshed == ["grant-tok-a:0"]
     assert secret_of(rig, row) == "grant-tok-a:1"
-    assert row.expires_at == clock.now + oauth.lifetime
+    assert row.expires_at == clock.now + timedelta(seconds=HOUR)
     assert secret_of(rig, await stored(rig, connection_id)) == "grant-tok-a:1"
 
 
@@ -243,6 +244,21 @@ async def test_a_refusal_renewal_does_not_cure_goes_to_the_grant_check(
 
     assert oauth.calls["refresh"] == 1
     assert oauth.calls["read"] == 2
+    assert oauth.calls["check_grant"] == 1
+    link = await rig.link("link-1")
+    assert link.status == "unlinked"
+    assert (await stored(rig, link.connection_id)).status == "active"
+
+
+async def test_a_secret_that_does_not_expire_is_never_renewed_on_a_refusal(
+    rig: PipelineRig, oauth: OAuthFakeProvider
+) -> None:
+    oauth.lifetime = None  # a personal access token: nothing to renew it with
+    item_id = await exported(rig, state(1, {"core": 1}))
+    oauth.fail_next("read", error=no_access)
+    await observations.observe(rig.pipeline, oauth.edit(item_id, title="Edited"))
+
+    assert oauth.calls["refresh"] == 0
     assert oauth.calls["check_grant"] == 1
     link = await rig.link("link-1")
     assert link.status == "unlinked"

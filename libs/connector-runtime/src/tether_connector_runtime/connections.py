@@ -211,7 +211,9 @@ class Connections:
     async def usable(self, row: Any, connection_id: str) -> tuple[Any, ProviderSession]:
         """The row (as renewed, if its token was expiring) and a session over it."""
         self._check(row, connection_id)
-        if self.renewer is None:
+        if self.renewer is None or row.expires_at is None:
+            # A secret that does not expire (an Asana personal access token) has nothing to
+            # renew: a refusal goes straight to the grant check.
             return row, self.session_of(row)
         row = await self.renewer.fresh(row)
         self._check(row, connection_id)  # deleted or broken while it waited

@@ -259,7 +259,8 @@ class CredentialRenewal(Protocol):
     ``AuthRevokedError``, which asks the person to reconnect."""
 
     async def refresh(self, secret: str) -> Account:
-        """New credentials from the stored ``secret``: the account with its new secret and
+        """New credentials from the stored ``secret`` (only ever one whose account had an
+        ``expires_at``): the account with its new secret and
         ``expires_at``. ``AuthRevokedError`` when the provider refuses for good (a revoked or
         expired grant: the connection breaks); ``RetryableProviderError`` when it may work
         later (5xx, 429, network)."""

@@ -25,7 +25,8 @@ class OAuthFakeProvider(FakeProvider):
 
     Connecting with ``{"token": t}`` grants ``grant-t``; a secret is ``<grant>:<n>``, the
     ``n``-th access token of that grant, good for ``lifetime`` seconds of ``clock`` (the
-    runtime's manual clock, so expiry is the test's to decide). :meth:`refresh` issues the next
+    runtime's manual clock, so expiry is the test's to decide; None: for ever, as a personal
+    access token). :meth:`refresh` issues the next
     one; ``rotating``: only the latest secret may be refreshed, and an older one offered
     revokes the whole grant (Jira's rotating refresh tokens, without their leeway).
     :meth:`revoke` ends a grant. ``handshake``: what a webhook's registration calls back."""
@@ -35,12 +36,12 @@ class OAuthFakeProvider(FakeProvider):
         provider: Provider = "asana",
         *,
         clock: Callable[[], datetime],
-        lifetime: float = 3600.0,
+        lifetime: float | None = 3600.0,
         rotating: bool = False,
     ) -> None:
         super().__init__(provider, webhook_url=f"http://tether.test/webhooks/{provider}")
         self.clock = clock
-        self.lifetime = timedelta(seconds=lifetime)
+        self.lifetime = None if lifetime is None else timedelta(seconds=lifetime)
         self.rotating = rotating
         self.latest: dict[str, int] = {}  # grant -> its newest access token's number
         self.expiry: dict[str, datetime] = {}  # secret -> when it stops working
@@ -82,7 +83,8 @@ class OAuthFakeProvider(FakeProvider):
         grant, _ = _parsed(token)
         if grant in self.revoked_grants:
             return f"the grant {grant} is revoked"
-        if self.clock() >= self.expiry.get(token, self.clock()):
+        expires = self.expiry.get(token)
+        if expires is not None and self.clock() >= expires:
             return f"the access token {token} has expired"
         return super().refusal(token)
 
@@ -96,12 +98,14 @@ class OAuthFakeProvider(FakeProvider):
     def _issued(self, grant: str, token: str, number: int) -> Account:
         secret = f"{grant}:{number}"
         self.latest[grant] = number
-        self.expiry[secret] = self.clock() + self.lifetime
+        expires = None if self.lifetime is None else self.clock() + self.lifetime
+        if expires is not None:
+            self.expiry[secret] = expires
         return Account(
             account_id=f"account-{token}",
             account_name=f"Account {token}",
             secret=secret,
-            expires_at=self.expiry[secret],
+            expires_at=expires,
         )
 
 
