@@ -4,6 +4,7 @@ with PKCE, projects of sections of tasks (PROVIDERS.md, Asana)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import httpx
 from pydantic import BaseModel, Field
@@ -43,8 +44,11 @@ class AsanaAdapter:
         self._settings = settings
         # One limiter for every connection of this process; its budgets are per token.
         self._limiter: RateLimiter = asana_limiter(settings.requests_per_minute)
-        self._webhooks = AsanaWebhooks()
-        self._oauth = AsanaOAuth(settings, self._whoami, transport)
+        self.webhooks = AsanaWebhooks()
+        self.consent = self._oauth = AsanaOAuth(settings, self._whoami, transport)
+        # Asana documents no length limit for a task's name or notes (its API reference and
+        # OpenAPI document give none), so core's own limits are the only ones.
+        self.field_limits: Mapping[FieldName, int] = MappingProxyType({})
 
     def client(self, token: str) -> AsanaClient:
         return AsanaClient(
@@ -66,6 +70,9 @@ class AsanaAdapter:
         stored = AsanaSecret.loads(secret)
         return AsanaSession(self.client(stored.access_token), oauth=stored.oauth)
 
+    def webhook_url(self) -> str:
+        return self._settings.webhook_url
+
     async def refresh(self, secret: str) -> Account:
         stored = AsanaSecret.loads(secret)
         if not stored.oauth:
@@ -78,20 +85,3 @@ class AsanaAdapter:
         stored = AsanaSecret.loads(secret)
         if stored.oauth:  # a personal access token is the person's to revoke in Asana
             await self._oauth.revoke(stored)
-
-    def webhook_url(self) -> str:
-        return self._settings.webhook_url
-
-    @property
-    def webhooks(self) -> AsanaWebhooks:
-        return self._webhooks
-
-    @property
-    def consent(self) -> AsanaOAuth:
-        return self._oauth
-
-    @property
-    def field_limits(self) -> Mapping[FieldName, int]:
-        # Asana documents no length limit for a task's name or notes (its API reference and
-        # OpenAPI document give none), so core's own limits are the only ones.
-        return {}

@@ -86,16 +86,10 @@ class AsanaClient:
     """One token's view of Asana (a personal access token or an OAuth access token)."""
 
     def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        api_url: str,
-        token: str,
-        limiter: RateLimiter | None = None,
+        self, http: httpx.AsyncClient, *, api_url: str, token: str, limiter: RateLimiter | None
     ) -> None:
-        self._http = http
-        self._api = api_url.rstrip("/")
-        self._token = token
+        """``limiter``: the process's budgets (None: calls are not limited here)."""
+        self._http, self._api, self._token = http, api_url.rstrip("/"), token
         self._limiter = limiter
         # Budgets are per token; their keys hold a digest, never a piece of the token.
         self._key = hashlib.sha256(token.encode()).hexdigest()[:16]

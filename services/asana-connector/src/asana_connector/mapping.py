@@ -140,16 +140,15 @@ def task_item(task: Mapping[str, Any]) -> ProviderItem:
         fields=task_fields(task),
         url=str(task.get("permalink_url") or ""),
         marker=marker_of(task),
-        edited_at=parse_instant(task.get("modified_at")),
+        edited_at=modified_at(task),
     )
 
 
-def parse_instant(value: object) -> datetime | None:
-    if not value:
-        return None
+def modified_at(task: Mapping[str, Any]) -> datetime | None:
+    """When the task last changed (Asana's ``modified_at``, ISO 8601 in UTC); None if unsaid."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        return datetime.fromisoformat(str(task["modified_at"]))
+    except (KeyError, ValueError):
         return None
 
 

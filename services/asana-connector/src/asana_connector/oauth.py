@@ -83,13 +83,13 @@ class AsanaOAuth:
         return ConsentStarted(authorize_url=url, state=str(state), secret=verifier)
 
     def state_of(self, params: Mapping[str, str]) -> str:
-        if params.get("error"):
-            said = params.get("error_description") or params["error"]
-            raise ValueError(f"Asana did not grant access: {said}")
-        if not params.get("state"):
-            raise ValueError("the callback needs the state Asana sends back")
-        if not params.get("code"):
-            raise ValueError("Asana sent no code: consent was not given")
+        """``state``; ``ValueError`` saying why when consent was refused or is incomplete."""
+        refused = params.get("error_description") or params.get("error")
+        missing = [name for name in ("state", "code") if not params.get(name)]
+        if refused:
+            raise ValueError(f"Asana did not grant access: {refused}")
+        if missing:
+            raise ValueError(f"Asana sent no {' and no '.join(missing)}: consent was not given")
         return params["state"]
 
     async def complete(self, params: Mapping[str, str], secret: str) -> Account:

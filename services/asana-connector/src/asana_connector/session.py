@@ -43,6 +43,7 @@ WEBHOOK_FILTERS = [
     {"resource_type": "task", "action": action}
     for action in ("changed", "added", "removed", "deleted", "undeleted")
 ]
+Changes = Mapping[FieldName, FieldValue]
 # Asana's gids are strings of digits; anything else would only reach another route.
 _GID = re.compile(r"\d{1,32}")
 
@@ -143,11 +144,7 @@ class AsanaSession:
         return None if task is None else task_item(task)
 
     async def update(
-        self,
-        item: ProviderItem,
-        changes: Mapping[FieldName, FieldValue],
-        link_id: str,
-        move_to: str | None,
+        self, item: ProviderItem, changes: Changes, link_id: str, move_to: str | None
     ) -> ProviderItem:
         """Only the changed fields (an unchanged description is never rewritten: Asana's
         mentions and underlines would not survive the Markdown), then the section move."""
