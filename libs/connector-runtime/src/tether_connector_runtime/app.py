@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -125,7 +126,13 @@ def _build_state(
     repo = ConnectorRepository(connector_tables(provider))
     sessions = session_factory(engine)
     adapter = adapter_for(http)
-    conns = Connections(adapter, repo, sessions, TokenCipher.from_settings(settings))
+    conns = Connections(
+        adapter,
+        repo,
+        sessions,
+        TokenCipher.from_settings(settings),
+        renewal_margin=timedelta(seconds=settings.credential_renewal_margin),
+    )
     pipeline = Pipeline(
         provider=provider,
         sessions=sessions,
@@ -140,6 +147,7 @@ def _build_state(
         ),
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
+    conns.refused = partial(health.connection_refused, pipeline)
     return ConnectorState(settings, engine, bus, http, adapter, conns, pipeline)
 
 

@@ -3,6 +3,11 @@
 Every way of connecting (pasted credentials, a consent flow) ends in :meth:`Connections.store`:
 connecting the same account again in the same tenant repairs the existing connection (new
 secret, ``active`` again) instead of making a second one, so links keep working.
+
+Every provider session is opened here (:meth:`Connections.opened`, :meth:`Connections.current`):
+credentials about to expire are renewed first, and a call the provider refuses is tried once
+more with renewed credentials (credentials.py, renewing_session.py), for an adapter that can
+renew (``port.CredentialRenewal``).
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -18,8 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_common.db import transaction
 from tether_common.errors import DomainError, NotFound
+from tether_connector_runtime.credentials import CredentialRenewer
 from tether_connector_runtime.due_dates import Owner, time_zone
-from tether_connector_runtime.port import Account, ProviderAdapter, ProviderSession
+from tether_connector_runtime.port import (
+    Account,
+    CredentialRenewal,
+    ProviderAdapter,
+    ProviderSession,
+)
+from tether_connector_runtime.renewing_session import RenewingSession
 from tether_connector_runtime.retry import AuthRevokedError
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.store.repository import ConnectorRepository
@@ -60,14 +73,35 @@ class Connections:
         repo: ConnectorRepository,
         sessions: async_sessionmaker[AsyncSession],
         cipher: TokenCipher,
+        *,
+        renewal_margin: timedelta = timedelta(seconds=300),
     ) -> None:
+        """``renewal_margin``: how long before its expiry a token is renewed."""
         self.adapter = adapter
         self._repo = repo
         self._sessions = sessions
         self._cipher = cipher
+        # The pipeline's clock (a test's manual one): when a token counts as expiring.
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         # Called with a connection's id when its account is connected again (the pipeline
         # resumes its work: pipeline/health.py); set by the app factory.
         self.repaired: Callable[[str], Awaitable[None]] | None = None
+        # Called with a connection's id and why when the provider refuses to renew its
+        # credentials (the connection breaks: pipeline/health.py); set by the app factory.
+        self.refused: Callable[[str, str], Awaitable[None]] | None = None
+        self.renewer: CredentialRenewer | None = None
+        if isinstance(adapter, CredentialRenewal):
+            self.renewer = CredentialRenewer(
+                adapter.provider, adapter, repo, sessions, cipher, renewal_margin, self._now
+            )
+            self.renewer.refused = self._refused
+
+    def _now(self) -> datetime:
+        return self.now()
+
+    async def _refused(self, connection_id: str, reason: str) -> None:
+        if self.refused is not None:
+            await self.refused(connection_id, reason)
 
     def out(self, row: Any) -> ConnectionOut:
         return ConnectionOut(
@@ -96,6 +130,7 @@ class Connections:
                     session,
                     known.id,
                     token_encrypted=secret,
+                    expires_at=account.expires_at,
                     account_name=account.account_name,
                     status="active",
                     error=None,
@@ -113,6 +148,7 @@ class Connections:
                     account_id=account.account_id,
                     account_name=account.account_name,
                     token_encrypted=secret,
+                    expires_at=account.expires_at,
                     status="active",
                     **said,
                 )
@@ -154,8 +190,10 @@ class Connections:
     def session_of(self, row: Any, written_in: str | None = None) -> ProviderSession:
         """The provider session of a connection row (its secret decrypted, its owner's zone;
         ``written_in``: see :meth:`owner_of`)."""
-        owner = self.owner_of(row, written_in)
-        return self.adapter.session(self._cipher.decrypt(row.token_encrypted), owner)
+        return self._session(self._cipher.decrypt(row.token_encrypted), row, written_in)
+
+    def _session(self, secret: str, row: Any, written_in: str | None = None) -> ProviderSession:
+        return self.adapter.session(secret, self.owner_of(row, written_in))
 
     async def set_owner_zone(self, tenant_id: str, owner_id: str, zone: str) -> int:
         """A person's zone changed: every connection they made in the tenant follows it.
@@ -166,9 +204,45 @@ class Connections:
     async def opened(
         self, session: AsyncSession, connection_id: str, *, written_in: str | None = None
     ) -> tuple[Any, ProviderSession]:
-        """A connection's row and provider session, inside the caller's transaction;
-        ``written_in``: the link's ``due_zone``, when the session reads that link's item."""
+        """A connection's row and provider session, inside the caller's transaction (which
+        must not have written yet on SQLite: a renewal commits in a transaction of its own
+        first); ``written_in``: the link's ``due_zone``, when the session reads that link's
+        item. ``ConnectionNotFound``; ``AuthRevokedError`` when the connection is broken or its
+        renewal refused; ``RetryableProviderError`` when a renewal that was due failed for
+        now."""
         row = await self._repo.connection(session, connection_id)
+        return await self.usable(row, connection_id, written_in=written_in)
+
+    async def current(self, connection_id: str) -> tuple[Any, ProviderSession]:
+        """:meth:`opened` in a transaction of its own."""
+        async with transaction(self._sessions) as session:
+            row = await self._repo.connection(session, connection_id)
+        return await self.usable(row, connection_id)
+
+    async def usable(
+        self, row: Any, connection_id: str, *, written_in: str | None = None
+    ) -> tuple[Any, ProviderSession]:
+        """The row (as renewed, if its token was expiring) and a session over it."""
+        self._check(row, connection_id)
+        if self.renewer is None or row.expires_at is None:
+            # A secret that does not expire (an Asana personal access token) has nothing to
+            # renew: a refusal goes straight to the grant check.
+            return row, self.session_of(row, written_in)
+        row = await self.renewer.fresh(row)
+        self._check(row, connection_id)  # deleted or broken while it waited
+        secret = self._cipher.decrypt(row.token_encrypted)
+        renewed = partial(self._renewed, row, written_in)
+        return row, RenewingSession(self._session(secret, row, written_in), secret, renewed)
+
+    async def _renewed(
+        self, row: Any, written_in: str | None, refused_secret: str
+    ) -> ProviderSession:
+        assert self.renewer is not None
+        renewed = await self.renewer.renew_refused(row.id, refused_secret)
+        self._check(renewed, row.id)
+        return self.session_of(renewed, written_in)
+
+    def _check(self, row: Any, connection_id: str) -> None:
         if row is None:
             raise ConnectionNotFound(f"no {self.adapter.provider} connection {connection_id}")
         if row.status == "broken":
@@ -178,7 +252,6 @@ class Connections:
                 f"({row.error}); reconnect the account",
                 status=401,
             )
-        return row, self.session_of(row, written_in)
 
     async def mark_broken(self, session: AsyncSession, connection_id: str, reason: str) -> bool:
         """The provider refused the credentials: say so on the connection, in the caller's

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
@@ -34,11 +34,28 @@ from tether_sync import FieldName, FieldValue, TaskFields
 @dataclass(frozen=True)
 class Account:
     """Whose credentials were checked: the provider's account id and a name to show, and the
-    secret to keep (encrypted) for that account, in the adapter's own format."""
+    secret to keep (encrypted) for that account, in the adapter's own format.
+
+    ``expires_at``: when the secret's access token stops working (OAuth 2: an hour after it
+    was issued at Asana and Jira), timezone-aware; None: it does not expire (a personal access
+    token, Trello's ``expiration=never``). The runtime renews an expiring secret through
+    :class:`CredentialRenewal` before it opens a session with it."""
 
     account_id: str
     account_name: str
     secret: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredWebhook:
+    """A webhook the provider holds for us: ``webhook_id`` is the provider's id of it;
+    ``secret`` the provider's signing secret for this webhook alone (Asana's ``X-Hook-Secret``),
+    which the runtime stores encrypted and hands to :meth:`WebhookDialect.verify`; None when the
+    provider signs with an app-wide secret (Trello)."""
+
+    webhook_id: str
+    secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,22 +197,40 @@ class ProviderSession(Protocol):
         (Trello: a card moved to a board the member is not on) as well as for a revoked token;
         the runtime asks this before breaking the connection (Trello: ``GET /members/me``)."""
 
-    async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
+    async def ensure_webhook(self, container_id: str, callback_url: str) -> RegisteredWebhook:
         """Make sure the provider calls ``callback_url`` for changes in the container;
-        returns the provider's webhook id (adopting one registered before)."""
+        returns the provider's webhook (adopting one registered before).
+
+        The runtime holds no database transaction or lock across this call: a provider that
+        calls ``callback_url`` back while it is open (Asana's handshake) is answered by the
+        same process. With :attr:`WebhookDialect.per_webhook_url` the URL ends in the key the
+        runtime made for this webhook (``{webhook_url()}/{hook_key}``)."""
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         """Items changed in the container after ``cursor`` (None: from now on)."""
 
 
 class WebhookDialect(Protocol):
-    """How the provider calls us back."""
+    """How the provider calls us back.
+
+    ``per_webhook_url``: True when each webhook gets its own callback URL,
+    ``{adapter.webhook_url()}/{hook_key}`` (``hook_key``: a random URL-safe id the runtime
+    stores with the webhook before registering it), so a delivery names the webhook, and with
+    it the secret that signs it (Asana). False: every webhook calls ``webhook_url()`` itself
+    and deliveries are signed with an app-wide secret (Trello)."""
+
+    per_webhook_url: bool
 
     async def handshake(self, request: Request) -> Response | None:
-        """Answer a set-up request before any check (Asana's ``X-Hook-Secret``), else None."""
+        """Answer a set-up request before any check (Asana's ``X-Hook-Secret``), else None.
+        Called before the runtime reads its database (the registering call may still be open
+        in this process), so it must answer from the request alone."""
 
-    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
-        """Check the signature on the raw bytes; ``SignatureInvalid`` if it does not hold."""
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str, secret: str | None) -> None:
+        """Check the signature on the raw bytes; ``SignatureInvalid`` if it does not hold.
+        ``url``: the URL the delivery was made to, as registered; ``secret``: the stored
+        secret of the webhook that URL names (:class:`RegisteredWebhook`), None when the
+        dialect has no per-webhook URL or the provider gave no secret."""
 
     def parse(self, body: bytes) -> Delivery:
         """The delivery's id, model and items; ``ValueError``/``KeyError`` if malformed."""
@@ -227,6 +262,31 @@ class ConsentFlow(Protocol):
     async def complete(self, params: Mapping[str, str], secret: str) -> Account:
         """Exchange what the provider sent back for the account's credentials;
         ``PermanentProviderError`` when the provider refuses."""
+
+
+@runtime_checkable
+class CredentialRenewal(Protocol):
+    """An optional capability of a :class:`ProviderAdapter` whose credentials expire or can be
+    revoked (OAuth 2); the runtime checks for it with ``isinstance``.
+
+    A provider that rotates refresh tokens (Jira) invalidates the old one when it issues the
+    new: the runtime commits what :meth:`refresh` returns before anything uses it, and keeps
+    one refresh per connection at a time across replicas. If a crash loses the answer after
+    the provider rotated, the stored (old) secret is offered again: such an adapter should
+    accept a reuse within the provider's leeway (Atlassian: 10 minutes) or raise
+    ``AuthRevokedError``, which asks the person to reconnect."""
+
+    async def refresh(self, secret: str) -> Account:
+        """New credentials from the stored ``secret`` (only ever one whose account had an
+        ``expires_at``): the account with its new secret and
+        ``expires_at``. ``AuthRevokedError`` when the provider refuses for good (a revoked or
+        expired grant: the connection breaks); ``RetryableProviderError`` when it may work
+        later (5xx, 429, network)."""
+
+    async def revoke(self, secret: str) -> None:
+        """Revoke the grant at the provider when its connection is deleted here. Best
+        effort: the runtime logs and counts a failure (any ``ProviderError``) and never lets
+        it stop the disconnect."""
 
 
 class ProviderAdapter(Protocol):

@@ -51,6 +51,12 @@ class ConnectorSettings(ServiceSettings, BusSettings):
     retry_poll_interval: float = Field(
         default=1.0, gt=0, description="Seconds between looks for links due for a retry"
     )
+    credential_renewal_margin: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds before an expiring access token (OAuth 2) stops working that it is "
+        "renewed",
+    )
     deletion_burst_threshold: int = Field(
         default=10,
         ge=1,

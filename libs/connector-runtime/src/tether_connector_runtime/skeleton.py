@@ -24,6 +24,7 @@ class NotYetConnectable:
 
     credentials: type[BaseModel] = AnyCredentials
     consent = None
+    per_webhook_url = False
 
     def __init__(self, provider: str, public_url: str) -> None:
         self.provider = provider
@@ -49,7 +50,7 @@ class NotYetConnectable:
     async def handshake(self, request: Request) -> Response | None:
         return None
 
-    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str, secret: str | None) -> None:
         raise SignatureInvalid(f"{self.provider} registers no webhooks yet")
 
     def parse(self, body: bytes) -> Delivery:

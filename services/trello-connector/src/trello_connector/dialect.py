@@ -56,13 +56,16 @@ class _Payload(_Shape):
 
 
 class TrelloWebhooks:
+    per_webhook_url = False  # Trello's signature covers the URL, one for every webhook
+
     def __init__(self, api_secret: str) -> None:
         self._secret = api_secret
 
     async def handshake(self, request: Request) -> Response | None:
         return None  # Trello's check is a HEAD, which the intake answers
 
-    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str, secret: str | None) -> None:
+        # Trello signs every webhook with the app's secret: ``secret`` is always None.
         verify_trello_signature(self._secret, body, url, headers.get("x-trello-webhook", ""))
 
     def parse(self, body: bytes) -> Delivery:

@@ -14,6 +14,7 @@ from tether_connector_runtime.port import (
     ItemNotice,
     Placement,
     ProviderItem,
+    RegisteredWebhook,
 )
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_contracts.connections import Container, Place
@@ -128,7 +129,7 @@ class TrelloSession:
         # means the token itself is refused.
         await self._client.me()
 
-    async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
+    async def ensure_webhook(self, container_id: str, callback_url: str) -> RegisteredWebhook:
         try:
             # Trello first sends HEAD to the callback and needs a 200 (the intake answers it).
             hook = await self._client.create_webhook(
@@ -136,14 +137,14 @@ class TrelloSession:
                 model_id=container_id,
                 description=f"Tether sync for board {container_id}",
             )
-            return str(hook["id"])
+            return RegisteredWebhook(str(hook["id"]))
         except PermanentProviderError as exc:
             if "already exists" not in str(exc):
                 raise
         # Registered before our record of it was written (a crash in between): adopt it.
         for hook in await self._client.token_webhooks():
             if hook.get("idModel") == container_id and hook.get("callbackURL") == callback_url:
-                return str(hook["id"])
+                return RegisteredWebhook(str(hook["id"]))
         raise PermanentProviderError(f"Trello says a webhook exists for {container_id}, not ours")
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import ValidationError
 
 from tether_connector_runtime.api.errors import (
     CredentialsRejected,
     ProviderUnavailable,
     invalid_body,
+    provider_of,
 )
 from tether_connector_runtime.connections import ConnectionOwner
+from tether_connector_runtime.pipeline.disconnect import disconnect
 from tether_connector_runtime.retry import (
     AuthRevokedError,
     PermanentProviderError,
@@ -64,11 +66,21 @@ async def read(tenant_id: str, connection_id: str, state: State) -> ConnectionOu
     return state.connections.out(await state.connections.of_tenant(tenant_id, connection_id))
 
 
+@router.delete("/{connection_id}", status_code=204)
+async def remove(tenant_id: str, connection_id: str, state: State) -> Response:
+    """Disconnect: the connection, its webhooks and its links' sync end here (its links say
+    ``unlinked``), then its grant is revoked at the provider where the adapter can (best
+    effort: a refusal there does not undo the removal). 404 when not this tenant's."""
+    row = await state.connections.of_tenant(tenant_id, connection_id)
+    await disconnect(state.pipeline, row)
+    return Response(status_code=204)
+
+
 @router.get("/{connection_id}/targets", response_model=Targets)
 async def targets(tenant_id: str, connection_id: str, state: State) -> Targets:
     row = await state.connections.of_tenant(tenant_id, connection_id)
     try:
-        containers = await state.connections.session_of(row).targets()
+        containers = await (await provider_of(state, row)).targets()
     except RetryableProviderError as exc:
         raise ProviderUnavailable(str(exc)) from exc
     return Targets(containers=containers)

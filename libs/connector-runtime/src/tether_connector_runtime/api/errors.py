@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from tether_common.errors import DomainError
+from tether_connector_runtime.connections import ConnectionBroken
+from tether_connector_runtime.port import ProviderSession
+from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
+from tether_connector_runtime.state import ConnectorState
 
 
 class CredentialsRejected(DomainError):
@@ -18,6 +24,19 @@ class ProviderUnavailable(DomainError):
 
     status_code = 503
     code = "provider_unavailable"
+
+
+async def provider_of(state: ConnectorState, row: Any) -> ProviderSession:
+    """The provider session of a connection row for a request (credentials renewed if they
+    expire): ``ConnectionBroken`` (409) when the provider refuses them, ``ProviderUnavailable``
+    (503) when a renewal that was due failed for now."""
+    try:
+        _, provider = await state.connections.usable(row, row.id)
+    except AuthRevokedError as exc:
+        raise ConnectionBroken(str(exc)) from exc
+    except RetryableProviderError as exc:
+        raise ProviderUnavailable(str(exc)) from exc
+    return provider
 
 
 def invalid(message: str, *loc: str, value: object = None) -> RequestValidationError:

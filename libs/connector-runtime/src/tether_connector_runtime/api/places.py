@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tether_common.db import transaction
-from tether_connector_runtime.api.errors import ProviderUnavailable, invalid
+from tether_connector_runtime.api.errors import ProviderUnavailable, invalid, provider_of
 from tether_connector_runtime.places import MappedPlace, StatusMapping
 from tether_connector_runtime.retry import PermanentProviderError, RetryableProviderError
 from tether_connector_runtime.state import State
@@ -43,7 +43,7 @@ async def replace(
     tenant_id: str, connection_id: str, body: StatusMappingBody, state: State
 ) -> StatusMappingOut:
     row = await state.connections.of_tenant(tenant_id, connection_id)
-    provider = state.connections.session_of(row)
+    provider = await provider_of(state, row)
     places: dict[str, MappedPlace] = {}
     for place_id, meaning in body.places.items():
         # Each place must be one this account can see: its container is where moves happen.

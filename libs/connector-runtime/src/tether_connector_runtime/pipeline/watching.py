@@ -1,7 +1,19 @@
 """Making sure the provider tells us about a container's changes: its webhook registered once
-per connection and container (an export's container, or the one an item moved to)."""
+per connection and container (an export's container, or the one an item moved to).
+
+The webhook's row is written (and committed) before the provider is asked, with the URL it
+will be registered under: a dialect with a URL per webhook (``per_webhook_url``) gets a new
+random key at the end of it, which names the webhook when its deliveries arrive. A row whose
+registration has not completed (no provider id yet) is registered again, under the same URL,
+so a provider that kept it is asked to adopt it. No transaction is open across the
+provider's call: a provider that calls the URL back while registering (Asana's handshake) is
+answered by the same process, and on SQLite an open write would hold every other writer.
+"""
 
 from __future__ import annotations
+
+import secrets
+from typing import Any
 
 import structlog
 
@@ -15,22 +27,40 @@ log = structlog.get_logger(__name__)
 async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> None:
     """Make sure the container's changes are delivered to us; a failure is logged and
     reconciliation (which also polls meanwhile) tries again."""
-    async with transaction(p.sessions) as session:
-        if await p.repo.webhook_for(session, connection_id, container_id) is not None:
-            return
-        _, provider = await p.connections.opened(session, connection_id)
+    hook = await _planned(p, connection_id, container_id)
+    if hook is None:
+        return
     try:
-        hook_id = await provider.ensure_webhook(container_id, p.adapter.webhook_url())
+        _, provider = await p.connections.current(connection_id)
+        registered = await provider.ensure_webhook(container_id, hook.callback_url)
     except (RetryableProviderError, PermanentProviderError) as exc:
         log.warning("webhook_not_registered", container_id=container_id, error=str(exc))
         return
+    secret = p.connections.encrypt(registered.secret) if registered.secret else None
     async with transaction(p.sessions) as session:
-        if await p.repo.webhook_for(session, connection_id, container_id) is None:
+        await p.repo.webhook_registered(session, hook.id, registered.webhook_id, secret)
+
+
+async def _planned(p: Pipeline, connection_id: str, container_id: str) -> Any | None:
+    """The webhook's row to register (written now if there was none); None when it is
+    registered already."""
+    async with transaction(p.sessions) as session:
+        known = await p.repo.webhook_for(session, connection_id, container_id)
+        if known is None:
+            url, key = p.adapter.webhook_url(), None
+            if p.adapter.webhooks.per_webhook_url:
+                key = secrets.token_urlsafe(24)
+                url = f"{url.rstrip('/')}/{key}"
+            # Lost to a concurrent registration of the same webhook: theirs is the row.
             await p.repo.add_webhook(
                 session,
                 id=f"{connection_id}:{container_id}"[:64],
                 connection_id=connection_id,
                 model_id=container_id,
-                external_webhook_id=hook_id,
-                callback_url=p.adapter.webhook_url(),
+                callback_url=url,
+                hook_key=key,
             )
+            known = await p.repo.webhook_for(session, connection_id, container_id)
+    if known is None or known.external_webhook_id is not None:
+        return None
+    return known

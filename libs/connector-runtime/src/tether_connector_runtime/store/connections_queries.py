@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_connector_runtime.store.records import utcnow
@@ -17,9 +17,20 @@ class ConnectionQueries:
     async def add_connection(self, session: AsyncSession, **values: Any) -> None:
         await session.execute(insert(self.t.connections).values(created_at=utcnow(), **values))
 
-    async def connection(self, session: AsyncSession, connection_id: str) -> Any | None:
+    async def connection(
+        self, session: AsyncSession, connection_id: str, *, for_update: bool = False
+    ) -> Any | None:
+        """The connection's row; ``for_update``: locked until the transaction ends (on
+        PostgreSQL; SQLite has no row locks and ignores it)."""
         c = self.t.connections
-        return (await session.execute(select(c).where(c.c.id == connection_id))).first()
+        query = select(c).where(c.c.id == connection_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await session.execute(query)).first()
+
+    async def remove_connection(self, session: AsyncSession, connection_id: str) -> None:
+        c = self.t.connections
+        await session.execute(delete(c).where(c.c.id == connection_id))
 
     async def set_list_mapping(
         self, session: AsyncSession, connection_id: str, mapping: dict[str, Any] | None

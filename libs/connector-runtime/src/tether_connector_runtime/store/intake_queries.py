@@ -31,8 +31,27 @@ class IntakeQueries:
             )
         ).first()
 
-    async def add_webhook(self, session: AsyncSession, **values: Any) -> None:
-        await session.execute(insert(self.t.webhooks).values(created_at=utcnow(), **values))
+    async def add_webhook(self, session: AsyncSession, **values: Any) -> bool:
+        """Add a webhook's row; False when one with its id (or key) exists already."""
+        return await self._insert_once(
+            session, insert(self.t.webhooks).values(created_at=utcnow(), **values)
+        )
+
+    async def webhook_by_hook_key(self, session: AsyncSession, hook_key: str) -> Any:
+        w = self.t.webhooks
+        return (await session.execute(select(w).where(w.c.hook_key == hook_key))).first()
+
+    async def webhook_registered(
+        self, session: AsyncSession, webhook_id: str, external_id: str, secret: str | None
+    ) -> None:
+        """The provider's answer to a registration: its id, and the webhook's own signing
+        secret (ciphertext) if it has one."""
+        w = self.t.webhooks
+        await session.execute(
+            update(w)
+            .where(w.c.id == webhook_id)
+            .values(external_webhook_id=external_id, secret_encrypted=secret)
+        )
 
     async def webhook_by_external_id(self, session: AsyncSession, external_id: str) -> Any:
         w = self.t.webhooks

@@ -67,6 +67,9 @@ def connector_tables(prefix: str) -> ConnectorTables:
         # date-only due falls on an instant-only provider (due_dates.py). NULL: UTC.
         Column("owner_id", String(64), nullable=True),
         Column("time_zone", String(64), nullable=True),
+        # When the token in ``token_encrypted`` stops working (OAuth 2 access tokens); NULL:
+        # it does not expire. Renewed ahead of it (credentials.py).
+        Column("expires_at", UtcDateTime, nullable=True),
     )
     links = Table(
         f"{prefix}_links",
@@ -108,10 +111,17 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("id", String(64), primary_key=True),
         Column("connection_id", String(64), nullable=False),
         Column("model_id", String(128), nullable=False),
+        # NULL while the provider's registration call is open (or failed): not registered yet.
         Column("external_webhook_id", String(128), nullable=True),
         Column("callback_url", Text, nullable=False),
         Column("created_at", UtcDateTime, nullable=False),
+        # The last segment of callback_url where the dialect gives each webhook its own URL
+        # (port.WebhookDialect.per_webhook_url): how a delivery names its webhook.
+        Column("hook_key", String(64), nullable=True),
+        # Fernet ciphertext of the webhook's own signing secret (Asana's X-Hook-Secret).
+        Column("secret_encrypted", Text, nullable=True),
         UniqueConstraint("connection_id", "model_id", name=f"uq_{prefix}_webhooks_model"),
+        UniqueConstraint("hook_key", name=f"uq_{prefix}_webhooks_hook_key"),
     )
     deliveries = Table(
         f"{prefix}_deliveries",

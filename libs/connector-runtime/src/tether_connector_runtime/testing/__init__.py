@@ -18,6 +18,10 @@ any provider name the events know ("trello", "asana", "jira"). What a test contr
 - holds: a call of a kind stops inside the provider, before or after its effect, until the test
   releases it (``hold``), so a test decides what runs meanwhile with no timing involved.
 
+:class:`OAuthFakeProvider` is one whose access tokens expire on the test's clock and can be
+renewed and revoked (``port.CredentialRenewal``), and whose webhooks each have their own URL
+and secret, announced by a handshake made inside the registering call (as Asana's).
+
 The provider's clock is its own (``FakeProvider.now``): it moves one second per effect unless a
 test moves it, so edit times are deterministic.
 
@@ -34,9 +38,14 @@ at the repository's root) builds on these.
 from __future__ import annotations
 
 from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
+from tether_connector_runtime.testing.fake_oauth import OAuthFakeProvider
 from tether_connector_runtime.testing.fake_provider import FakeCredentials, FakeProvider
 from tether_connector_runtime.testing.fake_session import FakeSession
-from tether_connector_runtime.testing.fake_webhooks import SIGNATURE_HEADER, FakeWebhooks
+from tether_connector_runtime.testing.fake_webhooks import (
+    HANDSHAKE_HEADER,
+    SIGNATURE_HEADER,
+    FakeWebhooks,
+)
 from tether_connector_runtime.testing.faults import (
     CallKind,
     ErrorFactory,
@@ -55,6 +64,7 @@ from tether_connector_runtime.testing.rig import (
 )
 
 __all__ = [
+    "HANDSHAKE_HEADER",
     "SIGNATURE_HEADER",
     "T0",
     "TEST_TOKEN_KEY",
@@ -68,6 +78,7 @@ __all__ = [
     "Fault",
     "Hold",
     "ManualClock",
+    "OAuthFakeProvider",
     "PipelineRig",
     "RecordingBus",
     "Update",

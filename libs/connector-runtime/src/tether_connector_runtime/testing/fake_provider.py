@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from tether_connector_runtime.due_dates import Owner
-from tether_connector_runtime.port import Account, ConsentFlow, ItemNotice
+from tether_connector_runtime.port import Account, ConsentFlow, ItemNotice, RegisteredWebhook
 from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
 from tether_connector_runtime.testing.fake_session import FakeSession
 from tether_connector_runtime.testing.fake_webhooks import FakeWebhooks, field_name
@@ -241,8 +241,8 @@ class FakeProvider:
         """Every call starts here: counted, then a fault raises, or a hold before the effect
         waits."""
         self.calls[kind] += 1
-        if token is not None and token in self.revoked_tokens:
-            raise revoked(f"token {token} is revoked")
+        if token is not None and (refusal := self.refusal(token)) is not None:
+            raise revoked(refusal)
         if container_id is not None and container_id in self._failing:
             self.faults_fired += 1
             raise self._failing[container_id]()
@@ -255,6 +255,15 @@ class FakeProvider:
         self.done[kind] += 1
         await self._pause(kind, "after", container_id)
         self._fault(kind, container_id, after_effect=True)
+
+    def refusal(self, token: str) -> str | None:
+        """Why the provider refuses ``token`` (a 401), or None when it takes it."""
+        return f"token {token} is revoked" if token in self.revoked_tokens else None
+
+    async def registered(self, container_id: str, callback_url: str) -> RegisteredWebhook:
+        """The webhook of a container, registered now unless it was (one per container)."""
+        hook_id = self.webhooks_registered.setdefault(container_id, f"hook-{container_id}")
+        return RegisteredWebhook(hook_id)
 
     def _fault(self, kind: CallKind, container_id: str | None, *, after_effect: bool) -> None:
         for fault in self._faults:

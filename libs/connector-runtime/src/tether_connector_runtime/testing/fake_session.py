@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from tether_connector_runtime.port import ChangesSince, ItemNotice, Placement, ProviderItem
+from tether_connector_runtime.port import (
+    ChangesSince,
+    ItemNotice,
+    Placement,
+    ProviderItem,
+    RegisteredWebhook,
+)
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.testing.fake_items import FakeItem, Update
 from tether_connector_runtime.testing.faults import CallKind, no_access
@@ -149,12 +155,11 @@ class FakeSession:
         await self._enter("check_grant", None)
         await self._fake._leave("check_grant", None)
 
-    async def ensure_webhook(self, container_id: str, callback_url: str) -> str:
+    async def ensure_webhook(self, container_id: str, callback_url: str) -> RegisteredWebhook:
         await self._enter("ensure_webhook", container_id)
-        hooks = self._fake.webhooks_registered
-        hook_id = hooks.setdefault(container_id, f"hook-{container_id}")
+        hook = await self._fake.registered(container_id, callback_url)
         await self._fake._leave("ensure_webhook", container_id)
-        return hook_id
+        return hook
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         """Each item of the container changed after ``cursor`` once, naming when each of its

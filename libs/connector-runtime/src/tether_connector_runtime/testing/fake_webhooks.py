@@ -15,28 +15,39 @@ from tether_connector_runtime.signatures import SignatureInvalid, constant_time_
 from tether_sync import FIELD_NAMES, FieldName, FieldValue, due_json, normalise_due
 
 SIGNATURE_HEADER = "x-fake-signature"
+HANDSHAKE_HEADER = "x-fake-hook-secret"
 
 
 class FakeWebhooks:
     """Deliveries are JSON ``{"delivery_id", "model_id", "notices": [{"external_id",
     "field_edited_at": {field: iso time}, "field_values": {field: value}}]}`` signed by hex
-    HMAC-SHA256 of the raw body."""
+    HMAC-SHA256 of the raw body: with the app-wide ``secret``, or ``per_webhook_url``: with
+    each webhook's own secret, which its handshake (a POST carrying ``x-fake-hook-secret``,
+    answered by echoing it, as Asana's ``X-Hook-Secret``) announces."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, per_webhook_url: bool = False) -> None:
         self._secret = secret
+        self.per_webhook_url = per_webhook_url
 
     async def handshake(self, request: Request) -> Response | None:
-        return None
+        offered = request.headers.get(HANDSHAKE_HEADER)
+        if not self.per_webhook_url or offered is None:
+            return None
+        return Response(status_code=200, headers={HANDSHAKE_HEADER: offered})
 
-    def verify(self, body: bytes, headers: Mapping[str, str], url: str) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: str, secret: str | None) -> None:
         received = headers.get(SIGNATURE_HEADER)
         if not received:
             raise SignatureInvalid(f"the {SIGNATURE_HEADER} header is missing")
-        if not constant_time_equals(self.sign(body), received):
+        if self.per_webhook_url and secret is None:
+            raise SignatureInvalid("no secret is stored for this webhook")
+        if not constant_time_equals(self.sign(body, secret), received):
             raise SignatureInvalid(f"the {SIGNATURE_HEADER} header does not match the body")
 
-    def sign(self, body: bytes) -> str:
-        return hmac.new(self._secret.encode(), body, hashlib.sha256).hexdigest()
+    def sign(self, body: bytes, secret: str | None = None) -> str:
+        """The signature of ``body`` with ``secret`` (a webhook's own; None: the app's)."""
+        key = self._secret if secret is None else secret
+        return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
     def parse(self, body: bytes) -> Delivery:
         payload = json.loads(body)
@@ -54,9 +65,14 @@ class FakeWebhooks:
         return Delivery(str(payload["delivery_id"]), str(payload["model_id"]), notices)
 
     def delivery(
-        self, delivery_id: str, model_id: str, notices: list[ItemNotice]
+        self,
+        delivery_id: str,
+        model_id: str,
+        notices: list[ItemNotice],
+        secret: str | None = None,
     ) -> tuple[bytes, dict[str, str]]:
-        """A signed delivery's body and headers, as the provider would POST them."""
+        """A signed delivery's body and headers, as the provider would POST them (``secret``:
+        the webhook's own, for a dialect with one per webhook)."""
         body = json.dumps(
             {
                 "delivery_id": delivery_id,
@@ -71,7 +87,7 @@ class FakeWebhooks:
                 ],
             }
         ).encode()
-        return body, {SIGNATURE_HEADER: self.sign(body)}
+        return body, {SIGNATURE_HEADER: self.sign(body, secret)}
 
 
 def field_name(name: str) -> FieldName:

@@ -22,6 +22,8 @@ CallKind = Literal[
     "check_grant",
     "ensure_webhook",
     "changes_since",
+    "refresh",
+    "revoke",
 ]
 When = Literal["before", "after"]
 

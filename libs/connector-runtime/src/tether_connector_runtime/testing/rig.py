@@ -138,6 +138,7 @@ class PipelineRig:
         )
         self._state.pipeline.retry = self.retry
         self._state.pipeline.now = self.clock
+        self._state.connections.now = self.clock
 
     def restart(self) -> None:
         """A new pipeline (turns, outbox signal, connections) over the same database."""

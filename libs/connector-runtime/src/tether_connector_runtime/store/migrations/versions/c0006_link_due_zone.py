@@ -7,7 +7,7 @@ written in, unless the owner has moved since.
 
 Revision ID: c0006
 Revises: c0005
-Create Date: 2026-12-02
+Create Date: 2026-12-01
 """
 
 from __future__ import annotations

@@ -1,0 +1,190 @@
+"""The Asana connector (the runtime with the Asana adapter) against the emulator, in memory:
+connect a personal access token, export one task, its project webhook registered through the
+handshake at its own URL, a person's edit in Asana delivered, verified with that webhook's
+secret and published, a forged delivery refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from asana_connector.app import create_app
+from asana_connector.config import AsanaSettings
+from tether_emulators.asana import AsanaEmulator, create_asana_emulator, get_emulator
+from tether_events import (
+    CloudEvent,
+    ExportRequested,
+    LinkChanged,
+    ProviderItemChanged,
+    TaskChanged,
+    Topic,
+    VectorClock,
+    topic_name,
+)
+from tether_events.inprocess import InProcessBus
+
+TOKEN = "pat-of-ada-0001"
+
+
+@dataclass
+class Harness:
+    api: httpx.AsyncClient  # the connector's own HTTP API
+    asana: httpx.AsyncClient  # the emulator's root: a person in Asana, the control API
+    emu: AsanaEmulator
+    bus: InProcessBus
+    events: list[CloudEvent[Any]]
+    project: str
+    sections: list[str]
+
+    def of(self, kind: type) -> list[Any]:
+        return [e.data for e in self.events if isinstance(e.data, kind)]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for a condition (never for a time): the pipeline runs in background tasks."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, settings_for: Callable[..., AsanaSettings]
+) -> AsyncIterator[Harness]:
+    to_connector = httpx.ASGITransport(app=None)  # type: ignore[arg-type]  # wired below
+    emulator = create_asana_emulator(
+        tokens={TOKEN: "Ada Lovelace"},
+        webhook_transport=to_connector,
+        allow_local_targets=True,
+        per_minute=1_000_000,
+    )
+    settings = settings_for(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/asana.db", reconcile_interval=3600
+    )
+    bus = InProcessBus()
+    connector = create_app(settings, bus=bus, transport=httpx.ASGITransport(app=emulator))
+    to_connector.app = connector
+    events: list[CloudEvent[Any]] = []
+
+    async def tap(event: CloudEvent[Any]) -> None:
+        events.append(event)
+
+    bus.subscribe(
+        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
+    )
+    emu = get_emulator(emulator)
+    project = emu.store.add_project(emu.workspace, "Launch", ["To do", "Done"])
+    sections = [s.gid for s in emu.store.project_sections(project.gid)]
+    async with connector.router.lifespan_context(connector):
+        await bus.start()
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=connector), base_url="http://tether.test"
+            ) as api,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=emulator), base_url="http://asana.test"
+            ) as asana,
+        ):
+            yield Harness(api, asana, emu, bus, events, project.gid, sections)
+            await asana.post("/_emulator/webhooks/flush")
+        await bus.stop()
+    await emu.aclose()
+
+
+def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
+    values: dict[str, Any] = {
+        "title": "Plan the launch",
+        "description": "Who, **what**, when",
+        "due_date": None,
+        "completed": False,
+        "deleted": False,
+    }
+    return TaskChanged(
+        task_id="task-1",
+        tenant_id="acme",
+        version=version,
+        clock=VectorClock(clock),
+        origin="core",
+        updated_at=datetime.now(UTC),
+        **(values | fields),
+    )
+
+
+async def connect_and_export(h: Harness) -> str:
+    created = await h.api.post("/internal/v1/tenants/acme/connections", json={"token": TOKEN})
+    assert created.status_code == 201, created.text
+    request = ExportRequested(
+        link_id="link-1",
+        task_id="task-1",
+        tenant_id="acme",
+        provider="asana",
+        connection_id=created.json()["id"],
+        target={"project_gid": h.project, "section_gid": h.sections[0]},
+        task=task(1, {"core": 1}, due_date=date(2026, 12, 1)),
+    )
+    # Deliveries wait until the webhook's registration is recorded: the heartbeat Asana
+    # sends right after the handshake would otherwise meet a webhook still registering.
+    await h.asana.post("/_emulator/webhooks/pause")
+    await h.bus.publish(
+        topic_name(Topic.LINK_EVENTS),
+        request.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+    await until(lambda: any(x.status == "active" for x in h.of(LinkChanged)))
+    await h.asana.post("/_emulator/webhooks/resume")
+    await h.asana.post("/_emulator/webhooks/flush")
+    return str(h.of(LinkChanged)[0].external_id)
+
+
+async def test_a_refused_token_is_a_400_with_asanas_reason(harness: Harness) -> None:
+    answer = await harness.api.post(
+        "/internal/v1/tenants/acme/connections", json={"token": "not-a-token-of-anyone"}
+    )
+    assert answer.status_code == 400
+    assert "Not Authorized" in answer.json()["error"]["message"]
+
+
+async def test_export_creates_one_task_and_a_webhook_at_its_own_url(harness: Harness) -> None:
+    gid = await connect_and_export(harness)
+    (only,) = [t for t in harness.emu.store.tasks.values() if t.trashed_at is None]
+    assert only.gid == gid
+    assert only.name == "Plan the launch"
+    assert only.due_on == "2026-12-01"
+    assert only.memberships == [(harness.project, harness.sections[0])]
+    (hook,) = harness.emu.webhooks.values()
+    assert hook.target.startswith("http://tether.test/webhooks/asana/")
+    assert hook.resource["gid"] == harness.project
+    # The heartbeat after the handshake was verified with the webhook's secret and taken.
+    assert [d.status for d in harness.emu.dispatcher.deliveries] == ["delivered"]
+    assert harness.of(LinkChanged)[0].replica == f"asana:{gid}"
+
+
+async def test_a_persons_edit_in_asana_is_published_once(harness: Harness) -> None:
+    gid = await connect_and_export(harness)
+    edit = await harness.asana.post(f"/_emulator/tasks/{gid}/edit", json={"name": "Launch day"})
+    edit.raise_for_status()
+    await harness.asana.post("/_emulator/webhooks/flush")
+    await until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    assert change.new_values == {"title": "Launch day"}
+    assert change.base_values == {"title": "Plan the launch"}
+
+
+async def test_a_forged_delivery_is_refused_and_changes_nothing(harness: Harness) -> None:
+    await connect_and_export(harness)
+    (hook,) = harness.emu.webhooks.values()
+    path = hook.target.removeprefix("http://tether.test")
+    body = b'{"events": [{"resource": {"gid": "1", "resource_type": "task"}}]}'
+    forged = await harness.api.post(path, content=body, headers={"X-Hook-Signature": "0" * 64})
+    assert forged.status_code == 401
+    unknown = await harness.api.post("/webhooks/asana/no-such-key", content=body)
+    assert unknown.status_code == 404
+    assert harness.of(ProviderItemChanged) == []
