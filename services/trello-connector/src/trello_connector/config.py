@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from authlib.common.security import is_secure_transport
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from tether_common.dbtypes import DatabaseUrl
+from tether_connector_runtime.public_urls import (
+    consent_callback,
+    public_url_alias,
+    secure_oauth_base,
+    under,
+)
 from tether_connector_runtime.settings import ConnectorSettings
 from trello_connector.client import is_credential
 
@@ -41,7 +46,7 @@ class TrelloSettings(ConnectorSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         # One public base for every connector: in embedded mode they share the gateway's port.
-        validation_alias=AliasChoices("TETHER_PUBLIC_URL", "TETHER_TRELLO_PUBLIC_URL"),
+        validation_alias=public_url_alias("TETHER_TRELLO_"),
         description="Public base URL Trello calls back (TETHER_PUBLIC_URL); "
         "webhooks arrive at <public_url>/webhooks/trello",
     )
@@ -52,12 +57,11 @@ class TrelloSettings(ConnectorSettings):
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.public_url.rstrip('/')}/webhooks/trello"
+        return under(self.public_url, "/webhooks/trello")
 
     @property
     def oauth_callback(self) -> str:
-        default = f"{self.public_url.rstrip('/')}/v1/connections/trello/callback"
-        return self.oauth_callback_url or default
+        return consent_callback(self.public_url, "trello", self.oauth_callback_url)
 
     @field_validator("api_key")
     @classmethod
@@ -71,8 +75,5 @@ class TrelloSettings(ConnectorSettings):
     @field_validator("oauth_url")
     @classmethod
     def _tls_for_oauth(cls, value: str) -> str:
-        # OAuth 1.0a sends the request token's secret in the clear; authlib refuses to sign
-        # over plain http, so refuse at start-up rather than at the first connection.
-        if not is_secure_transport(value.rstrip("/") + "/"):
-            raise ValueError("must be https (plain http only on a loopback address with a port)")
-        return value.rstrip("/")
+        # OAuth 1.0a sends the request token's secret in the clear.
+        return secure_oauth_base(value)

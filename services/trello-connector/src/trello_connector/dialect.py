@@ -7,13 +7,13 @@ it concerns is observed, and the fields its ``data.old`` names carry the action'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from tether_connector_runtime.delivery_shapes import read_delivery
 from tether_connector_runtime.port import Delivery
 from tether_connector_runtime.signatures import verify_trello_signature
 from tether_connector_runtime.webhooks import MalformedDelivery
@@ -72,17 +72,7 @@ class TrelloWebhooks:
         """The delivery a verified body is. ``MalformedDelivery``: not JSON of the shape
         Trello sends (an ``action`` with an ``id``, the webhook's ``model``, a card in
         ``action.data`` if any, each with the types Trello gives them)."""
-        try:
-            raw = json.loads(body)
-            payload = _Payload.model_validate(raw)
-        except RecursionError as exc:
-            raise MalformedDelivery("the body is nested too deeply") from exc
-        except ValidationError as exc:
-            first = exc.errors(include_input=False, include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise MalformedDelivery(f"{where}: {first['msg']}") from exc
-        except ValueError as exc:
-            raise MalformedDelivery(f"not JSON: {exc}") from exc
+        raw, payload = read_delivery(body, _Payload)
         try:
             # Types checked above; a value of the right type can still be unreadable (a
             # ``due`` that is no date).
