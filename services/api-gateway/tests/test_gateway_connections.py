@@ -5,6 +5,7 @@ list-mapping alias, which translates to the status mapping every connector serve
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -438,3 +439,28 @@ async def test_the_list_mapping_is_trellos_only(start: Start, headers: dict[str,
             assert refused.json()["error"]["details"][0]["loc"] == ["path", "connection_id"]
             assert "status-mapping" in refused.json()["error"]["details"][0]["message"]
     assert asana.calls == []
+
+
+async def test_disconnect_is_the_connectors_and_answers_204(
+    start: Start, headers: dict[str, str]
+) -> None:
+    def trello(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and request.url.path.endswith("/trello_abc123"):
+            return httpx.Response(204)
+        return not_found("trello")
+
+    connector = Recorder(trello)
+    async for api in start(connector.transport):
+        gone = await api.delete("/v1/connections/trello_abc123", headers=headers)
+        assert gone.status_code == 204, gone.text
+        assert gone.content == b""
+        [(method, path, body)] = connector.calls
+        assert (method, body) == ("DELETE", None)
+        assert re.fullmatch(r"/internal/v1/tenants/[^/]+/connections/trello_abc123", path)
+        again = await api.delete("/v1/connections/trello_other", headers=headers)
+        assert again.status_code == 404
+        assert again.json()["error"]["code"] == "connection_not_found"
+        # An id no provider's connections have is the client's mistake, as on every route.
+        unknown = await api.delete("/v1/connections/nosuchprovider_1", headers=headers)
+        assert unknown.status_code == 422
+        assert len(connector.calls) == 2

@@ -127,6 +127,7 @@ def test_openapi_documents_auth_errors_and_models() -> None:
         ("PUT", "/v1/connections/{connection_id}/status-mapping"),
         ("GET", "/v1/connections/{connection_id}/list-mapping"),
         ("PUT", "/v1/connections/{connection_id}/list-mapping"),
+        ("DELETE", "/v1/connections/{connection_id}"),
         ("GET", "/v1/connections/{provider}/authorize"),
         ("GET", "/v1/connections/{provider}/callback"),
     }

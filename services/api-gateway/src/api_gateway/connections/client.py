@@ -33,7 +33,7 @@ from api_gateway.connections.refusals import (
     no_consent_flow,
     route_missing,
 )
-from api_gateway.connections.transport import Model, call_connector
+from api_gateway.connections.transport import Model, call_connector, send_to_connector
 from tether_contracts.connections import (
     AuthorizationStarted,
     AuthorizeRequest,
@@ -165,6 +165,14 @@ class ConnectorClient:
         """One connection of the tenant; ``loc`` is where the client named it (for 422s)."""
         provider, path = self._of_connection(tenant_id, connection_id, "", loc=loc)
         return await self._call(provider, "GET", path, ConnectionOut, connection_missing)
+
+    async def disconnect(self, tenant_id: str, connection_id: str) -> None:
+        """Remove the connection (its connector unlinks its links and revokes the grant at the
+        provider where it can); ``connection_missing`` when there is none."""
+        provider, path = self._of_connection(tenant_id, connection_id, "")
+        await send_to_connector(
+            self._clients[provider], provider, "DELETE", path, connection_missing
+        )
 
     async def targets(self, tenant_id: str, connection_id: str) -> Targets:
         provider, path = self._of_connection(tenant_id, connection_id, "/targets")

@@ -125,3 +125,19 @@ async def targets(
     connection_id: str, principal: CurrentPrincipal, connectors: Connectors
 ) -> Targets:
     return await connectors.targets(principal.tenant_id, connection_id)
+
+
+@router.delete(
+    "/{connection_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Disconnect a provider account",
+    description="The connection is removed: its links stop syncing (they turn `unlinked`; the "
+    "tasks and the provider's items stay as they are), its webhooks are forgotten, and the "
+    "grant is revoked at the provider where the provider offers that (Asana's OAuth); a "
+    "revocation that fails is logged, never a reason to keep the connection.",
+    responses=CONNECTION_NOT_FOUND,
+)
+async def disconnect(
+    connection_id: str, principal: CurrentPrincipal, connectors: Connectors
+) -> None:
+    await connectors.disconnect(principal.tenant_id, connection_id)

@@ -52,6 +52,19 @@ async def call_connector(
         ) from exc
 
 
+async def send_to_connector(
+    client: httpx.AsyncClient,
+    provider: Provider,
+    method: str,
+    path: str,
+    on_not_found: OnNotFound,
+) -> None:
+    """``method path`` on ``provider``'s connector, for a call answered with no content (a
+    204); the same errors as :func:`call_connector`."""
+    response = await _send(client, provider, method, path, json=None, params=None)
+    _raise_for_status(response, provider, method, path, on_not_found)
+
+
 async def _send(
     client: httpx.AsyncClient,
     provider: Provider,
