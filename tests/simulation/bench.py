@@ -52,7 +52,9 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
         core = Core(bench.core, log, lambda: clock.now)
         sides: dict[Provider, Side] = {}
         for provider, rig in bench.rigs.items():
-            fake = FakeProvider(provider)
+            # One Trello-like provider (notices name each field's edit time and value, as
+            # Trello's actions do) and one Asana-like (compact notices naming only the item).
+            fake = FakeProvider(provider, compact_notices=provider == "asana")
             fake.add_container(f"{provider}-board")
             fake.now = clock.now
             await rig.renew(fake, log, clock)

@@ -18,8 +18,11 @@ What is real:
 - every connector step: the runtime's own pipeline functions (``exports.export``,
   ``writes.on_task_changed``, ``observations.observe``, ``reconcile.reconcile_once``,
   ``retries.retry_due``, the outbox relay), wired by the app factory's ``_build_state`` over
-  its own SQLite file, one per provider ("trello" and "asana"), against an in-memory provider
-  (:class:`~tether_connector_runtime.testing.FakeProvider`);
+  its own SQLite file, one per provider, against an in-memory provider
+  (:class:`~tether_connector_runtime.testing.FakeProvider`): "trello" is Trello-like (a notice
+  names when each field was set and to what, as Trello's actions do), "asana" Asana-like
+  (compact notices naming only the item: the runtime dates a change by the item's last
+  modification);
 - the bus (:mod:`tests.simulation.log`): the embedded bus's durable log
   (``tether_events.sqlitelog.SqliteLogStore``), every event encoded on publish and decoded on
   delivery, each consumer group committing its offset only after its handler returned.
@@ -128,7 +131,7 @@ from tether_sync import FIELD_NAMES, FieldName, Provider, inbound, merge
 from tether_sync.inbound import ProviderChange
 
 SIM_EXAMPLES = int(os.environ.get("TETHER_SIM_EXAMPLES", "2000"))
-MUTANT_EXAMPLES = 400
+MUTANT_EXAMPLES = 600
 
 
 @pytest.fixture
@@ -174,7 +177,9 @@ _action = st.one_of(
     st.builds(PersonEdit, _provider, _task),
     st.builds(Export, st.just("task-2"), _provider),
     st.builds(CoreDelete, st.sampled_from(("task-2", "task-2", "task-1"))),
-    st.builds(Tussle, _provider),
+    # Mostly on the Trello-like provider: only its notices say what value they set, which is
+    # what a late notice must be checked against (the Asana-like one dates by the item).
+    st.builds(Tussle, st.sampled_from(("trello", "trello", "asana"))),
 )
 # Deliveries are listed more than once to weigh them: most of the interest is in the order
 # events meet their consumers.

@@ -41,8 +41,14 @@ class FakeProvider:
         webhook_secret: str = "fake-webhook-secret",
         webhook_url: str = "http://tether.test/webhooks/fake",
         field_limits: Mapping[FieldName, int] | None = None,
+        compact_notices: bool = False,
     ) -> None:
         self.provider: str = provider
+        # Notices that name only the item (Asana's compact webhook events and polled events
+        # carry no values, and the runtime dates what changed by the item's last
+        # modification); otherwise each names when each field was set and to what (Trello's
+        # actions).
+        self.compact_notices = compact_notices
         # The longest text each field can hold (the port's field_limits); none by default.
         self.limits: dict[FieldName, int] = dict(field_limits or {})
         self.now = T0
@@ -170,7 +176,7 @@ class FakeProvider:
         """A notice naming when each of ``fields`` got its current value (as a provider that
         reports per-field edit times of an item's current state would)."""
         item = self.items.get(external_id)
-        times = item.field_edited_at if item is not None else {}
+        times = item.field_edited_at if item is not None and not self.compact_notices else {}
         return ItemNotice(external_id, {f: times[f] for f in fields if f in times})
 
     def items_marked(self, link_id: str) -> list[FakeItem]:
@@ -185,7 +191,10 @@ class FakeProvider:
     ) -> ItemNotice:
         """The notice of a change: when each field was set and to what (as Trello's action
         carries both)."""
-        notice = ItemNotice(item.external_id, times, dict(values or {}))
+        if self.compact_notices:
+            notice = ItemNotice(item.external_id)
+        else:
+            notice = ItemNotice(item.external_id, times, dict(values or {}))
         self.changes.append((item.container_id, notice))
         return notice
 
