@@ -49,7 +49,10 @@ class Harness:
 
 async def until(condition: Callable[[], bool]) -> None:
     """Wait for a condition (never for a time): the pipeline runs in background tasks."""
-    for _ in range(500):
+    # Polls a state; the deadline only guards against a hang (generous: a busy machine).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while loop.time() < deadline:
         if condition():
             return
         await asyncio.sleep(0.02)

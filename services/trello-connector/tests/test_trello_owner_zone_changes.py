@@ -58,7 +58,10 @@ class World:
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
+    # Polls a state; the deadline only guards against a hang (generous: a busy machine).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while loop.time() < deadline:
         if condition():
             return
         await asyncio.sleep(0.02)
