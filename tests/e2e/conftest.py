@@ -8,10 +8,17 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.asana_world import (
+    AsanaEmulatorProcess,
+    AsanaWorld,
+    asana_env,
+    connected_asana_world,
+)
 from tests.e2e.kafka_tap import create_namespace_topics, ensure_namespace_topics
 from tests.e2e.trello_world import (
     TrelloEmulatorProcess,
@@ -92,6 +99,31 @@ def trello_env_overrides() -> dict[str, str]:
     return {}
 
 
+@asynccontextmanager
+async def running_deployment(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    run_dir: Path,
+    env: dict[str, str],
+) -> AsyncIterator[tuple[Deployment, str]]:
+    """Every service as a process with ``env`` on top: the deployment and an API token."""
+    deployment = Deployment(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        database_url=database_url,
+        run_dir=run_dir,
+        topic_namespace=topic_namespace,
+        ports={spec.name: free_port() for spec in SERVICES},
+    )
+    deployment.extra_env = env
+    await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
+    await asyncio.to_thread(deployment.start, lambda message: None)
+    try:
+        yield deployment, await asyncio.to_thread(mint_token, deployment)
+    finally:
+        await asyncio.to_thread(deployment.stop, lambda message: None)
+
+
 @pytest.fixture
 async def trello_world(
     database_url: str,
@@ -102,22 +134,68 @@ async def trello_world(
     trello_env_overrides: dict[str, str],
 ) -> AsyncIterator[TrelloWorld]:
     """Every service as a process, configured for the emulator, with Trello connected."""
-    deployment = Deployment(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        database_url=database_url,
-        run_dir=tmp_path / "run",
-        topic_namespace=topic_namespace,
-        ports={spec.name: free_port() for spec in SERVICES},
-    )
-    deployment.extra_env = trello_env(deployment, trello_emulator) | trello_env_overrides
-    await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
-    await asyncio.to_thread(deployment.start, lambda message: None)
+    env = trello_env(trello_emulator) | trello_env_overrides
+    async with (
+        running_deployment(
+            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
+        ) as (deployment, api_token),
+        connected_world(deployment, trello_emulator, api_token) as world,
+    ):
+        yield world
+
+
+@pytest.fixture
+def asana_emulator(tmp_path: Path) -> Iterator[AsanaEmulatorProcess]:
+    """The Asana emulator as a process of its own, with its Sandbox project."""
+    emulator = AsanaEmulatorProcess(free_port(), tmp_path)
+    emulator.start()
     try:
-        api_token = await asyncio.to_thread(mint_token, deployment)
-        async with connected_world(deployment, trello_emulator, api_token) as world:
-            yield world
+        yield emulator
     finally:
-        await asyncio.to_thread(deployment.stop, lambda message: None)
+        emulator.stop()
+
+
+@pytest.fixture
+async def asana_world(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    tmp_path: Path,
+    asana_emulator: AsanaEmulatorProcess,
+) -> AsyncIterator[AsanaWorld]:
+    """Every service as a process, configured for the Asana emulator, with Asana connected."""
+    async with (
+        running_deployment(
+            database_url,
+            kafka_bootstrap_servers,
+            topic_namespace,
+            tmp_path / "run",
+            asana_env(asana_emulator),
+        ) as (deployment, api_token),
+        connected_asana_world(deployment, asana_emulator, api_token) as world,
+    ):
+        yield world
+
+
+@pytest.fixture
+async def trello_and_asana(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    tmp_path: Path,
+    trello_emulator: TrelloEmulatorProcess,
+    asana_emulator: AsanaEmulatorProcess,
+) -> AsyncIterator[tuple[TrelloWorld, AsanaWorld]]:
+    """One deployment and one tenant connected to both the Trello and the Asana emulator."""
+    env = trello_env(trello_emulator) | asana_env(asana_emulator)
+    async with (
+        running_deployment(
+            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
+        ) as (deployment, api_token),
+        connected_world(deployment, trello_emulator, api_token) as trello,
+        connected_asana_world(deployment, asana_emulator, api_token) as asana,
+    ):
+        yield trello, asana
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ class TrelloEmulatorProcess:
         terminate(self.run_dir / "trello-emulator.pid")
 
 
-def trello_env(deployment: Deployment, emulator: TrelloEmulatorProcess) -> dict[str, str]:
+def trello_env(emulator: TrelloEmulatorProcess) -> dict[str, str]:
     return {
         "TETHER_TRELLO_API_URL": f"{emulator.url}/1",
         "TETHER_TRELLO_API_KEY": KEY,

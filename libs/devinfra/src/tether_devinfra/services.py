@@ -34,8 +34,8 @@ class ServiceSpec:
 SERVICES = (
     ServiceSpec("task-core", "task_core", "TETHER_TASK_CORE_", 8001, True, True),
     ServiceSpec("trello-connector", "trello_connector", "TETHER_TRELLO_", 8002, True, True),
-    ServiceSpec("asana-connector", "asana_connector", "TETHER_ASANA_", 8003, False, True),
-    ServiceSpec("jira-connector", "jira_connector", "TETHER_JIRA_", 8004, False, True),
+    ServiceSpec("asana-connector", "asana_connector", "TETHER_ASANA_", 8003, True, True),
+    ServiceSpec("jira-connector", "jira_connector", "TETHER_JIRA_", 8004, True, True),
     ServiceSpec("api-gateway", "api_gateway", "TETHER_GATEWAY_", 8000, True, False),
 )
 
@@ -107,12 +107,13 @@ class Deployment:
             # defaults name the default ports, which a test deployment does not use).
             for provider in ("trello", "asana", "jira"):
                 env[f"{p}{provider.upper()}_CONNECTOR_URL"] = self.url(f"{provider}-connector")
-        if spec.name == "trello-connector":
-            # Distributed mode: Trello calls the connector itself back (webhooks), while the
-            # person's browser returns from Trello's consent page to the gateway.
-            env[f"{p}PUBLIC_URL"] = self.url("trello-connector")
+        if spec.name.endswith("-connector"):
+            # Distributed mode: the provider calls the connector itself back (webhooks), while
+            # the person's browser returns from the provider's consent page to the gateway.
+            provider = spec.name.removesuffix("-connector")
+            env[f"{p}PUBLIC_URL"] = self.url(spec.name)
             env[f"{p}OAUTH_CALLBACK_URL"] = (
-                f"{self.url('api-gateway')}/v1/connections/trello/callback"
+                f"{self.url('api-gateway')}/v1/connections/{provider}/callback"
             )
         return env | self.extra_env
 
