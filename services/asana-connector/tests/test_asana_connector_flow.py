@@ -191,3 +191,38 @@ async def test_a_forged_delivery_is_refused_and_changes_nothing(harness: Harness
     unknown = await harness.api.post("/webhooks/asana/no-such-key", content=body)
     assert unknown.status_code == 404
     assert harness.of(ProviderItemChanged) == []
+
+
+async def test_a_task_moved_to_another_project_is_followed_there(harness: Harness) -> None:
+    gid = await connect_and_export(harness)
+    other = harness.emu.store.add_project(harness.emu.workspace, "Later", ["Inbox"])
+    for step in (
+        harness.asana.post(f"/_emulator/tasks/{gid}/projects", json={"project": other.gid}),
+        harness.asana.delete(f"/_emulator/tasks/{gid}/projects/{harness.project}"),
+    ):
+        (await step).raise_for_status()
+    await harness.asana.post("/_emulator/webhooks/flush")
+    # The link follows the task: a webhook on the new project, which hears the next edit.
+    await until(lambda: any(h.resource["gid"] == other.gid for h in harness.emu.webhooks.values()))
+    await harness.asana.post("/_emulator/webhooks/flush")
+    edit = await harness.asana.post(f"/_emulator/tasks/{gid}/edit", json={"name": "Moved on"})
+    edit.raise_for_status()
+    await harness.asana.post("/_emulator/webhooks/flush")
+    await until(
+        lambda: any(
+            c.new_values.get("title") == "Moved on" for c in harness.of(ProviderItemChanged)
+        )
+    )
+    assert not any(c.deleted for c in harness.of(ProviderItemChanged))
+
+
+async def test_a_task_taken_out_of_every_project_is_unlinked_and_flagged(harness: Harness) -> None:
+    gid = await connect_and_export(harness)
+    removed = await harness.asana.delete(f"/_emulator/tasks/{gid}/projects/{harness.project}")
+    removed.raise_for_status()
+    await harness.asana.post("/_emulator/webhooks/flush")
+    # No project's webhook or events would tell of it again: it leaves the link, flagged.
+    await until(lambda: any(c.deleted for c in harness.of(ProviderItemChanged)))
+    (gone,) = [c for c in harness.of(ProviderItemChanged) if c.deleted]
+    assert (gone.external_id, gone.gone) == (gid, "out_of_reach")
+    assert harness.emu.store.tasks[gid].trashed_at is None  # the task itself is left alone

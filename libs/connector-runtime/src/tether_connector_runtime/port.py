@@ -73,7 +73,10 @@ class ProviderItem:
 
     ``fields``: the mapped values, our marker stripped; ``completed`` is the provider's own
     flag (a status mapping, if the connection has one, may override it from ``place_id``).
-    ``closed``: archived or trashed (recoverable). ``marker``: the link id our marker names, if
+    ``container_id``: the board or project it is in; empty when it is in none the account can
+    watch (then the link unlinks, its task flagged ``provider_out_of_reach``): an item that
+    moved to another container is followed there. ``closed``: archived or trashed
+    (recoverable). ``marker``: the link id our marker names, if
     the item carries one. ``edited_at``: the item's last modification, if the provider says.
     """
 

@@ -84,6 +84,11 @@ async def _look(
         item = await provider.read(notice.external_id)
         if item is None:
             return Gone(link), None
+        if not item.container_id:
+            # In no container the account can watch (an Asana task taken out of every
+            # project): no webhook or reconciliation would hear of it again, so it leaves the
+            # link, flagged for review, rather than stay linked and silently stranded.
+            return Gone(link, out_of_reach=True), None
         moved_to = None
         if item.container_id and item.container_id != link.container_id:
             await p.repo.move_link(session, link_id, item.container_id)
