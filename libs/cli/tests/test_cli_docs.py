@@ -1,14 +1,17 @@
-"""The API docs a newcomer opens, Tether's and the sandbox emulator's, load everything from
+"""The API docs a newcomer opens, Tether's and the sandbox emulators', load everything from
 the server that serves them: no CDN, so they work offline."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from api_gateway.app import create_app as create_gateway
+from tether_emulators.asana import create_asana_emulator
 from tether_emulators.trello import create_trello_emulator
 
 # Every URL a docs page makes the browser fetch: stylesheets, icons, scripts, the spec.
@@ -34,11 +37,15 @@ async def assert_docs_work_offline(app: FastAPI, page: str, prefix: str) -> None
             assert asset.content, url
 
 
-async def test_the_emulators_docs_load_every_asset_from_the_emulator() -> None:
-    # Under /_emulator: /1 is Trello's API, where the emulator answers as Trello would.
-    await assert_docs_work_offline(
-        create_trello_emulator(sandbox=True), "/_emulator/docs", "/_emulator/"
-    )
+@pytest.mark.parametrize(
+    "create", [create_trello_emulator, create_asana_emulator], ids=["trello", "asana"]
+)
+async def test_the_emulators_docs_load_every_asset_from_the_emulator(
+    create: Callable[..., FastAPI],
+) -> None:
+    # Under /_emulator: the rest is the provider's API, where the emulator answers as the
+    # provider would.
+    await assert_docs_work_offline(create(sandbox=True), "/_emulator/docs", "/_emulator/")
 
 
 async def test_the_gateways_docs_the_ones_make_run_serves_load_every_asset_from_tether() -> None:

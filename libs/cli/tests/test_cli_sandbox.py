@@ -1,5 +1,6 @@
-"""`make sandbox`: steps a newcomer can paste as printed, one connection however often the
-account is connected again, and a clean stop on Ctrl-C."""
+"""`make sandbox`: steps a newcomer can paste as printed, the sample task in Trello and Asana
+at once with an edit in Asana reaching Tether and Trello, one connection per account however
+often it is connected again, and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -11,37 +12,57 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from tether_cli.sandbox_steps import READY_LINE, list_variable, sandbox_steps
-from tether_cli.sandbox_world import SandboxWorld
+from tether_cli.sandbox_world import Connected, SandboxAccount, SandboxWorld
 
+# Hang guards only: each wait polls a state and ends as soon as it is reached.
 READY_TIMEOUT = 120.0
+SYNC_TIMEOUT = 120.0
 WORLD = SandboxWorld(
     tether_url="http://127.0.0.1:8000",
-    emulator_url="http://127.0.0.1:9101",
     api_token="tth_token",
-    emulator_key="sandbox-key",
-    emulator_token="sandbox-token",
-    connection_id="trello_0123",
-    board_id="b" * 24,
-    list_ids={"To do": "1" * 24, "Doing": "2" * 24, "Done": "3" * 24},
     task_id="a-task-id",
-    card_id="c" * 24,
+    trello=Connected(
+        SandboxAccount(
+            provider="trello",
+            emulator_url="http://127.0.0.1:9101",
+            token="sandbox-token",
+            container_id="b" * 24,
+            places={"To do": "1" * 24, "Doing": "2" * 24, "Done": "3" * 24},
+            sample_target={"list_id": "1" * 24},
+        ),
+        connection_id="trello_0123",
+        item_id="c" * 24,
+    ),
+    asana=Connected(
+        SandboxAccount(
+            provider="asana",
+            emulator_url="http://127.0.0.1:9102",
+            token="sandbox-asana-token",
+            container_id="1208000000000004",
+            places={"To do": "1208000000000005", "Done": "1208000000000007"},
+            sample_target={"project_gid": "1208000000000004", "section_gid": "1208000000000005"},
+        ),
+        connection_id="asana_4567",
+        item_id="1300000000000001",
+    ),
 )
 
 
 def pasted_block(steps: str) -> str:
     """The lines printed for pasting into a shell, as a person would copy them."""
     start = steps.index("Paste into a shell")
-    end = steps.index("The emulator's state")
+    end = steps.index("The emulators' state")
     return textwrap.dedent(steps[start:end].split("\n", 1)[1])
 
 
@@ -53,12 +74,19 @@ def test_the_printed_steps_fill_in_every_id_they_use() -> None:
     assigned = set(re.findall(r"(?:^|\s)([A-Z][A-Z0-9_]*)=", block, re.MULTILINE))
     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", block))
     assert used <= assigned, f"used but never set: {used - assigned}"
-    for value in (WORLD.api_token, WORLD.connection_id, WORLD.task_id, WORLD.card_id):
+    trello, asana = WORLD.trello, WORLD.asana
+    for value in (WORLD.api_token, WORLD.task_id, trello.connection_id, trello.item_id):
         assert value in block
-    for name, list_id in WORLD.list_ids.items():
+    for value in (asana.account.emulator_url, asana.account.token, asana.connection_id):
+        assert value in block
+    assert f"ASANA_TASK={asana.item_id}" in block
+    for name, list_id in trello.account.places.items():
         assert f"{list_variable(name)}={list_id}" in block
-    # It shows the card itself, through the emulator's Trello API.
+    # It shows the card itself, through the emulator's Trello API, and the Asana task through
+    # the other's Asana API, and edits that task as a person in Asana would.
     assert '"$EMU/1/cards/$CARD?$TRELLO' in block
+    assert '"$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=name,notes,completed"' in block
+    assert '"$ASANA/_emulator/tasks/$ASANA_TASK/edit"' in block
     parsed = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True)
     assert parsed.returncode == 0, parsed.stderr
 
@@ -120,7 +148,63 @@ async def _connections(tether: str, token: str) -> list[str]:
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as api:
         answer = await api.get(f"{tether}/v1/connections")
     assert answer.status_code == 200, answer.text
-    return [item["id"] for item in answer.json()]
+    return sorted(item["id"] for item in answer.json())
+
+
+T = TypeVar("T")
+
+
+async def polled(read: Callable[[], Awaitable[T]], reached: Callable[[T], bool]) -> T:
+    """``read()`` again until ``reached`` holds of its value: the sync runs in the sandbox's
+    background tasks. The deadline only guards against a hang (generous: a busy machine)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SYNC_TIMEOUT
+    while not reached(value := await read()):
+        assert loop.time() < deadline, f"never reached; last: {value}"
+        await asyncio.sleep(0.1)
+    return value
+
+
+async def _asana_part_syncs(running: RunningSandbox) -> None:
+    """The sample task lives in Asana too, and an edit made there as a person reaches the
+    task in Tether and its Trello card."""
+    tether, asana, task = running.value("TETHER"), running.value("ASANA"), running.value("TASK")
+    gid = running.value("ASANA_TASK")
+    async with httpx.AsyncClient(timeout=30) as client:
+        auth = {"Authorization": f"Bearer {running.value('TOKEN')}"}
+        links = (await client.get(f"{tether}/v1/tasks/{task}/links", headers=auth)).json()
+        [link] = [item for item in links if item["provider"] == "asana"]
+        assert link["connection_id"] == running.value("ASANA_CONNECTION")
+        assert (link["status"], link["external_id"]) == ("active", gid)
+        # As the "look at the Asana task" step shows it, with the sandbox user's token.
+        shown = await client.get(
+            f"{asana}/api/1.0/tasks/{gid}",
+            params={"opt_fields": "name,notes,completed"},
+            headers={"Authorization": "Bearer sandbox-asana-token"},
+        )
+        assert shown.status_code == 200, shown.text
+        assert (shown.json()["data"]["name"], shown.json()["data"]["completed"]) == (
+            "Try Tether",
+            False,
+        )
+        edited = await client.post(
+            f"{asana}/_emulator/tasks/{gid}/edit", json={"name": "Edited in Asana"}
+        )
+        assert edited.status_code == 200, edited.text
+
+        async def core_title() -> str:
+            answer = await client.get(f"{tether}/v1/tasks/{task}", headers=auth)
+            return str(answer.json()["title"])
+
+        async def card_name() -> str:
+            answer = await client.get(
+                f"{running.value('EMU')}/1/cards/{running.value('CARD')}",
+                params={"key": "sandbox-key", "token": "sandbox-token", "fields": "name"},
+            )
+            return str(answer.json()["name"])
+
+        await polled(core_title, lambda title: title == "Edited in Asana")
+        await polled(card_name, lambda name: name == "Edited in Asana")
 
 
 async def _consent_again(running: RunningSandbox) -> str:
@@ -145,15 +229,16 @@ async def _consent_again(running: RunningSandbox) -> str:
     return str(landed.json()["id"])
 
 
-async def test_sandbox_keeps_one_connection_across_consent_and_restart_and_stops_on_ctrl_c(
+async def test_sandbox_syncs_trello_and_asana_keeps_one_connection_each_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     ports = {
         "TETHER_PORT": str(_free_port()),
         "TETHER_SANDBOX_EMULATOR_PORT": str(_free_port()),
+        "TETHER_SANDBOX_ASANA_EMULATOR_PORT": str(_free_port()),
     }
     async with sandbox(tmp_path, ports) as first:
-        connection = first.value("CONNECTION")
+        connections = sorted([first.value("CONNECTION"), first.value("ASANA_CONNECTION")])
         # The card the steps name exists, as the "look at the card" step shows it.
         async with httpx.AsyncClient() as client:
             card = await client.get(
@@ -162,15 +247,22 @@ async def test_sandbox_keeps_one_connection_across_consent_and_restart_and_stops
             )
         assert card.status_code == 200, card.text
         assert card.json()["name"] == "Try Tether"
-        assert await _consent_again(first) == connection
-        assert await _connections(first.value("TETHER"), first.value("TOKEN")) == [connection]
-    # Same data directory: the restarted sandbox connects the same account again.
+        await _asana_part_syncs(first)
+        assert await _consent_again(first) == first.value("CONNECTION")
+        assert await _connections(first.value("TETHER"), first.value("TOKEN")) == connections
+    # Same data directory: the restarted sandbox connects the same accounts again, and its
+    # fresh sample task gets an Asana task of its own (not the earlier run's gid).
     async with sandbox(tmp_path, ports) as second:
-        assert second.value("CONNECTION") == connection
-        assert await _connections(second.value("TETHER"), second.value("TOKEN")) == [connection]
+        again = sorted([second.value("CONNECTION"), second.value("ASANA_CONNECTION")])
+        assert again == connections
+        assert await _connections(second.value("TETHER"), second.value("TOKEN")) == connections
+        assert second.value("ASANA_TASK") != first.value("ASANA_TASK")
 
 
-@pytest.mark.parametrize("taken", ["TETHER_PORT", "TETHER_SANDBOX_EMULATOR_PORT"])
+@pytest.mark.parametrize(
+    "taken",
+    ["TETHER_PORT", "TETHER_SANDBOX_EMULATOR_PORT", "TETHER_SANDBOX_ASANA_EMULATOR_PORT"],
+)
 def test_a_taken_port_is_one_line_naming_its_setting(tmp_path: Path, taken: str) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -178,6 +270,7 @@ def test_a_taken_port_is_one_line_naming_its_setting(tmp_path: Path, taken: str)
         ports = {
             "TETHER_PORT": str(_free_port()),
             "TETHER_SANDBOX_EMULATOR_PORT": str(_free_port()),
+            "TETHER_SANDBOX_ASANA_EMULATOR_PORT": str(_free_port()),
             taken: str(busy.getsockname()[1]),
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}

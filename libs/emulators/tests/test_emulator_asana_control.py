@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
+from tether_emulators.asana import create_asana_emulator, get_emulator
 
 
 async def test_a_held_create_is_performed_but_not_answered(
@@ -67,3 +71,32 @@ async def test_reset_returns_to_the_start(
     overview = (await asana_control.get("")).json()
     assert overview["projects"] == []
     assert (await asana.get("/users/me")).status_code == 200  # configured tokens survive
+
+
+async def test_a_restarted_sandbox_keeps_its_seeded_gids_and_never_reuses_a_task_gid() -> None:
+    # Two runs of the sandbox, one second apart: a client still linked to the first run's
+    # task must not find a different task of the second run under its gid.
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    runs = [
+        create_asana_emulator(sandbox=True, wall_clock=_stopped_at(at))
+        for at in (start, start + timedelta(seconds=1))
+    ]
+    seeded = [get_emulator(app).sandbox_info for app in runs]
+    assert seeded[0] is not None
+    assert seeded[0] == seeded[1]
+    made: list[str] = []
+    for app in runs:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://asana.test") as client:
+            answer = await client.post(
+                "/_emulator/tasks", json={"name": "Try", "projects": [seeded[0].project_gid]}
+            )
+        assert answer.status_code == 200, answer.text
+        made.append(answer.json()["gid"])
+    assert made[0] != made[1]
+    # Still shaped like Asana's gids: 16 digits.
+    assert all(gid.isdigit() and len(gid) == 16 for gid in made), made
+
+
+def _stopped_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment

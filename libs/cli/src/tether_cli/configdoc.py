@@ -18,7 +18,7 @@ from trello_connector.config import TrelloSettings
 
 SETTINGS: tuple[tuple[str, type[BaseSettings]], ...] = (
     ("embedded host (make run)", EmbeddedSettings),
-    ("sandbox emulator (make sandbox)", SandboxSettings),
+    ("sandbox emulators (make sandbox)", SandboxSettings),
     ("api-gateway", GatewaySettings),
     ("task-core", TaskCoreSettings),
     ("trello-connector", TrelloSettings),

@@ -62,19 +62,23 @@ class EmbeddedSystem:
 
 @asynccontextmanager
 async def embedded_system(
-    *, settings: EmbeddedSettings | None = None, trello_settings: TrelloSettings | None = None
+    *,
+    settings: EmbeddedSettings | None = None,
+    trello_settings: TrelloSettings | None = None,
+    asana_settings: AsanaSettings | None = None,
 ) -> AsyncIterator[EmbeddedSystem]:
     """Build and start every service; stop them in reverse order on exit. The bus's log is
     the SQLite file ``settings.bus_path``: events accepted before a crash are delivered after
-    the restart, each consumer group resuming from its last committed offset."""
+    the restart, each consumer group resuming from its last committed offset. A connector's
+    settings, when given, replace the ones it would read from the environment (the sandbox
+    points them at its emulators)."""
     settings = settings or EmbeddedSettings()
     store = SqliteLogStore(settings.bus_path)
     bus = InProcessBus(store)
     task_core = create_task_core(TaskCoreSettings(bus="inprocess"), bus=bus)
-    trello = create_trello(trello_settings or TrelloSettings(bus="inprocess"), bus=bus)
     by_provider: dict[str, FastAPI] = {
-        "trello": trello,
-        "asana": create_asana(AsanaSettings(bus="inprocess"), bus=bus),
+        "trello": create_trello(trello_settings or TrelloSettings(bus="inprocess"), bus=bus),
+        "asana": create_asana(asana_settings or AsanaSettings(bus="inprocess"), bus=bus),
         "jira": create_jira(JiraSettings(bus="inprocess"), bus=bus),
     }
     connectors = {f"/webhooks/{name}": app for name, app in by_provider.items()}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tether_cli.sandbox_world import DONE_LIST, SAMPLE_LIST, SAMPLE_TITLE, SandboxWorld
+from tether_cli.sandbox_emulators import TRELLO_KEY
+from tether_cli.sandbox_world import DONE_PLACE, SAMPLE_PLACE, SAMPLE_TITLE, SandboxWorld
 
 # The test that starts the sandbox waits for this line on stdout.
 READY_LINE = "Sandbox ready. Stop it with Ctrl-C."
@@ -15,65 +16,116 @@ def list_variable(name: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
 
 
-def sandbox_steps(world: SandboxWorld) -> str:
-    lists = world.list_ids
-    other = next((name for name in lists if name not in (SAMPLE_LIST, DONE_LIST)), SAMPLE_LIST)
-    list_vars = " ".join(f"{list_variable(name)}={list_id}" for name, list_id in lists.items())
-    list_names = ", ".join(f'"{name}"' for name in lists)
+def _names(places: dict[str, str]) -> str:
+    return ", ".join(f'"{name}"' for name in places)
+
+
+def _overview(world: SandboxWorld) -> str:
+    trello, asana = world.trello, world.asana
+    trello_url, asana_url = trello.account.emulator_url, asana.account.emulator_url
     return f"""
-Tether sandbox: Tether at {world.tether_url} (API docs {world.tether_url}/docs), a Trello
-emulator at {world.emulator_url} (docs {world.emulator_url}/_emulator/docs), already connected.
+Tether sandbox: Tether at {world.tether_url} (API docs {world.tether_url}/docs), beside a
+Trello emulator at {trello_url} (docs {trello_url}/_emulator/docs) and an
+Asana emulator at {asana_url} (docs {asana_url}/_emulator/docs), both
+already connected.
 
   API token    {world.api_token}
-  Connection   {world.connection_id}: Trello board "Sandbox" {world.board_id}, lists \
-{list_names} ("{DONE_LIST}" means done)
-  Sample task  {world.task_id} "{SAMPLE_TITLE}", exported to "{SAMPLE_LIST}" as card \
-{world.card_id}
+  Trello       connection {trello.connection_id}: board "Sandbox" {trello.account.container_id}, \
+lists {_names(trello.account.places)} ("{DONE_PLACE}" means done)
+  Asana        connection {asana.connection_id}: project "Sandbox" {asana.account.container_id}, \
+sections {_names(asana.account.places)} ("{DONE_PLACE}" means done)
+  Sample task  {world.task_id} "{SAMPLE_TITLE}", exported to "{SAMPLE_PLACE}" on both: Trello \
+card {trello.item_id}, Asana task {asana.item_id}
+"""
 
+
+def _variables(world: SandboxWorld) -> str:
+    trello, asana = world.trello, world.asana
+    places = trello.account.places
+    lists = " ".join(f"{list_variable(name)}={list_id}" for name, list_id in places.items())
+    return f"""\
+  TETHER={world.tether_url} EMU={trello.account.emulator_url} ASANA={asana.account.emulator_url}
+  TOKEN={world.api_token}
+  CONNECTION={trello.connection_id} BOARD={trello.account.container_id}
+  TASK={world.task_id} CARD={trello.item_id}
+  {lists}
+  ASANA_CONNECTION={asana.connection_id} PROJECT={asana.account.container_id} \
+ASANA_TASK={asana.item_id}
+  AUTH="Authorization: Bearer $TOKEN" JSON="Content-Type: application/json"
+  # The emulators speak Trello's and Asana's APIs; these are their sandbox accounts' Trello
+  # key and token, and Asana personal access token.
+  TRELLO="key={TRELLO_KEY}&token={trello.account.token}"
+  ASANA_AUTH="Authorization: Bearer {asana.account.token}"
+"""
+
+
+def sandbox_steps(world: SandboxWorld) -> str:
+    """The whole printout: overview, the block to paste, where the emulators' state is, and
+    the ready line last (stdout)."""
+    trello_url = world.trello.account.emulator_url
+    asana_url = world.asana.account.emulator_url
+    return f"""{_overview(world)}
 Paste into a shell, every id is filled in:
 
-  TETHER={world.tether_url} EMU={world.emulator_url}
-  TOKEN={world.api_token}
-  CONNECTION={world.connection_id} BOARD={world.board_id}
-  TASK={world.task_id} CARD={world.card_id}
-  {list_vars}
-  AUTH="Authorization: Bearer $TOKEN" JSON="Content-Type: application/json"
-  # The emulator speaks Trello's API; these are its sandbox account's key and token.
-  TRELLO="key={world.emulator_key}&token={world.emulator_token}"
+{_variables(world)}
+{_SYNC_STEPS}{_more_steps(world)}
+  The emulators' state: {trello_url}/_emulator (boards, lists, members, webhooks)
+  and {asana_url}/_emulator (users, workspaces, projects and their sections); their
+  controls (outages, held responses, webhook pauses): {trello_url}/_emulator/docs and
+  {asana_url}/_emulator/docs
+  Restarting keeps Tether's data in ./.tether/ (the emulators start empty again);
+  `make reset` forgets it.
 
-  # 1. Look at the card in the emulator, as Trello's API shows it (then the whole board).
+{READY_LINE}
+"""
+
+
+# No ids here, only the shell variables the pasted block sets first: a plain string.
+_SYNC_STEPS = """\
+  # 1. Look at the card in the Trello emulator, as Trello's API shows it (then the board).
   curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name,desc,due,idList,closed"
   curl -s "$EMU/1/boards/$BOARD/cards?$TRELLO&fields=name,idList"
   # 2. Edit the card "as a person in Trello", then see the task follow, and its history.
   curl -s -X POST "$EMU/_emulator/cards/$CARD/edit" -H "$JSON" \\
-    -d '{{"name": "Edited in Trello"}}'
+    -d '{"name": "Edited in Trello"}'
   curl -s "$TETHER/v1/tasks/$TASK" -H "$AUTH"
   curl -s "$TETHER/v1/tasks/$TASK/history" -H "$AUTH"
   # 3. Edit the task in Tether, then see the card follow.
   curl -s -X PATCH "$TETHER/v1/tasks/$TASK" -H "$AUTH" -H "$JSON" \\
-    -d '{{"title": "Edited in Tether"}}'
+    -d '{"title": "Edited in Tether"}'
   curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name"
-  # 4. Drag the card to "{DONE_LIST}": the task is completed.
-  curl -s -X POST "$EMU/_emulator/cards/$CARD/edit" -H "$JSON" \\
-    -d "{{\\"idList\\": \\"${list_variable(DONE_LIST)}\\"}}"
+  # 4. The same task in the Asana emulator, as Asana's API shows it: every edit so far
+  #    reached it too.
+  curl -s "$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=name,notes,completed" -H "$ASANA_AUTH"
+  # 5. Edit it "as a person in Asana", then see the task and the Trello card follow.
+  curl -s -X POST "$ASANA/_emulator/tasks/$ASANA_TASK/edit" -H "$JSON" \\
+    -d '{"name": "Edited in Asana", "notes": "Written in Asana"}'
   curl -s "$TETHER/v1/tasks/$TASK" -H "$AUTH"
-  # 5. Create another task and export it to "{other}"; its link names its card.
+  curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name,desc"
+"""
+
+
+def _more_steps(world: SandboxWorld) -> str:
+    lists = world.trello.account.places
+    other = next((name for name in lists if name not in (SAMPLE_PLACE, DONE_PLACE)), SAMPLE_PLACE)
+    return f"""\
+  # 6. Drag the card to "{DONE_PLACE}": the task is completed, and so is the Asana task (in its
+  #    "{DONE_PLACE}" section).
+  curl -s -X POST "$EMU/_emulator/cards/$CARD/edit" -H "$JSON" \\
+    -d "{{\\"idList\\": \\"${list_variable(DONE_PLACE)}\\"}}"
+  curl -s "$TETHER/v1/tasks/$TASK" -H "$AUTH"
+  curl -s "$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=completed,memberships.section.name" \\
+    -H "$ASANA_AUTH"
+  # 7. Create another task and export it to "{other}" in Trello; its link names its card.
   NEW=$(curl -s -X POST "$TETHER/v1/tasks" -H "$AUTH" -H "$JSON" -d '{{"title": "Another"}}' \\
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
   curl -s -X POST "$TETHER/v1/tasks/$NEW/exports" -H "$AUTH" -H "$JSON" \\
     -d "{{\\"connection_id\\": \\"$CONNECTION\\",
         \\"target\\": {{\\"list_id\\": \\"${list_variable(other)}\\"}}}}"
   curl -s "$TETHER/v1/tasks/$NEW/links" -H "$AUTH"
-  # 6. Or connect through Trello's consent page: open the authorize_url this prints and
+  # 8. Or connect through Trello's consent page: open the authorize_url this prints and
   #    allow as @sandbox. Connecting the same account again repairs this connection (same
   #    id), it never makes a second one.
   curl -s "$TETHER/v1/connections/trello/authorize?redirect=false" -H "$AUTH"
   curl -s "$TETHER/v1/connections" -H "$AUTH"
-
-  The emulator's state: {world.emulator_url}/_emulator (boards, lists, members, webhooks);
-  its controls (outages, held responses, webhook pauses): {world.emulator_url}/_emulator/docs
-  Restarting keeps Tether's data in ./.tether/ (the emulator starts empty again);
-  `make reset` forgets it.
-
-{READY_LINE}
 """

@@ -1,6 +1,7 @@
-"""What the sandbox sets up through Tether's own API before it hands over: the emulator's
-account connected (the same connection on every start), its lists mapped, and a sample task
-exported to a card, so every step it prints can name real ids."""
+"""What the sandbox sets up through Tether's own API before it hands over: each emulator's
+account connected (the same connection on every start), its places mapped to done / not done,
+and one sample task exported to both, a card in Trello and a task in Asana, so every step it
+prints can name real ids."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Any
 
 import httpx
 
-from tether_emulators.trello.emulator import SandboxInfo
-
 SAMPLE_TITLE = "Try Tether"
-SAMPLE_LIST = "To do"
-DONE_LIST = "Done"
+# Both emulators seed these places: Trello's board has these lists, Asana's project these
+# sections.
+SAMPLE_PLACE = "To do"
+DONE_PLACE = "Done"
 
 
 class SandboxSetupFailed(Exception):
@@ -23,24 +24,43 @@ class SandboxSetupFailed(Exception):
 
 
 @dataclass(frozen=True)
+class SandboxAccount:
+    """An emulator's seeded sandbox account, in Tether's words."""
+
+    provider: str  # "trello" or "asana"
+    emulator_url: str
+    token: str  # what POST /v1/connections takes: Trello's user token, Asana's PAT
+    container_id: str  # Trello's board, Asana's project
+    places: dict[str, str]  # place name -> id: the board's lists, the project's sections
+    sample_target: dict[str, str]  # where the sample task is exported: its "To do" place
+
+
+@dataclass(frozen=True)
+class Connected:
+    """An account as the sandbox connected it, and the sample task's item there."""
+
+    account: SandboxAccount
+    connection_id: str
+    item_id: str  # Trello's card id, Asana's task gid
+
+
+@dataclass(frozen=True)
 class SandboxWorld:
     """Everything the printed steps refer to."""
 
     tether_url: str
-    emulator_url: str
     api_token: str
-    emulator_key: str
-    emulator_token: str
-    connection_id: str
-    board_id: str
-    list_ids: dict[str, str]
     task_id: str
-    card_id: str
+    trello: Connected
+    asana: Connected
 
 
-def sandbox_list_mapping(lists: dict[str, str]) -> dict[str, str]:
-    """List id -> meaning for the sandbox board: "Done" is done, every other list is not."""
-    return {list_id: "done" if name == DONE_LIST else "not_done" for name, list_id in lists.items()}
+def done_mapping(places: dict[str, str]) -> dict[str, str]:
+    """Place id -> meaning for a sandbox board or project: "Done" is done, every other place
+    is not. ``places``: name -> id."""
+    return {
+        place_id: "done" if name == DONE_PLACE else "not_done" for name, place_id in places.items()
+    }
 
 
 def _checked(answer: httpx.Response, doing: str) -> Any:
@@ -49,55 +69,80 @@ def _checked(answer: httpx.Response, doing: str) -> Any:
     return answer.json()
 
 
-async def connect(api: httpx.AsyncClient, info: SandboxInfo) -> str:
-    """Connect the emulator's sandbox account and map its lists; the connection's id.
+async def connect(api: httpx.AsyncClient, account: SandboxAccount) -> str:
+    """Connect an emulator's sandbox account and map its places with ``done_mapping``; the
+    connection's id.
 
     Tether keys a connection by the provider account, so this repairs the connection made on
     an earlier start (same id) instead of adding a second one.
     """
+    provider = account.provider
     connected = _checked(
-        await api.post("/v1/connections", json={"provider": "trello", "token": info.token}),
-        "connecting the emulator's sandbox account",
+        await api.post("/v1/connections", json={"provider": provider, "token": account.token}),
+        f"connecting the {provider} emulator's sandbox account",
     )
     connection_id: str = connected["id"]
-    # The board's Done list means done: dragging a card there completes its task.
+    # The Done place means done: moving an item there completes its task, and completing the
+    # task moves its items there.
     _checked(
         await api.put(
-            f"/v1/connections/{connection_id}/list-mapping",
-            json={"lists": sandbox_list_mapping(info.list_ids)},
+            f"/v1/connections/{connection_id}/status-mapping",
+            json={"places": done_mapping(account.places)},
         ),
-        "mapping the sandbox board's lists",
+        f"mapping the {provider} sandbox's places",
     )
     return connection_id
 
 
-async def export_sample_task(
-    api: httpx.AsyncClient, connection_id: str, list_id: str, *, timeout: float = 60.0
-) -> tuple[str, str]:
-    """Create the sample task, export it to ``list_id``; (task id, card id) once it has a card.
+async def connect_and_export(
+    api: httpx.AsyncClient, task_id: str, account: SandboxAccount
+) -> Connected:
+    """Connect ``account`` and export the task to its sample target, once the link is active."""
+    connection_id = await connect(api, account)
+    item_id = await export(api, task_id, connection_id, account.sample_target)
+    return Connected(account, connection_id, item_id)
 
-    The emulator keeps its cards in memory only, so every start makes a fresh sample card.
-    """
+
+async def create_sample_task(api: httpx.AsyncClient) -> str:
+    """The sample task's id. The emulators keep their items in memory only, so every start
+    makes a fresh sample task and exports it again."""
     task = _checked(
         await api.post("/v1/tasks", json={"title": SAMPLE_TITLE}), "creating the sample task"
     )
-    task_id: str = task["id"]
+    return str(task["id"])
+
+
+async def export(
+    api: httpx.AsyncClient,
+    task_id: str,
+    connection_id: str,
+    target: dict[str, str],
+    *,
+    timeout: float = 60.0,
+) -> str:
+    """Export the task through ``connection_id`` to ``target``; the provider item's id once
+    the link is active. Raises ``SandboxSetupFailed`` if the export fails or the link is not
+    active within ``timeout`` seconds."""
     _checked(
         await api.post(
             f"/v1/tasks/{task_id}/exports",
-            json={"connection_id": connection_id, "target": {"list_id": list_id}},
+            json={"connection_id": connection_id, "target": target},
         ),
-        "exporting the sample task",
+        f"exporting the sample task through {connection_id}",
     )
-    # The export goes through the bus and the connector: wait until the link names its card.
+    # The export goes through the bus and the connector: wait until the link is active.
     deadline = time.monotonic() + timeout
     while True:
         links = _checked(await api.get(f"/v1/tasks/{task_id}/links"), "reading the links")
         link = next((item for item in links if item["connection_id"] == connection_id), None)
-        if link is not None and link["external_id"]:
-            return task_id, str(link["external_id"])
+        if link is not None and link["status"] == "active" and link["external_id"]:
+            return str(link["external_id"])
         if link is not None and link["status"] == "failed":
             raise SandboxSetupFailed(f"exporting the sample task failed: {link['error']}")
         if time.monotonic() > deadline:
-            raise SandboxSetupFailed(f"the sample task had no card after {timeout:.0f} s")
+            state = "no link" if link is None else f"{link['status']} ({link['error']})"
+            raise SandboxSetupFailed(
+                f"the sample task's export through {connection_id} was not active after "
+                f"{timeout:.0f} s: {state}"
+            )
         await asyncio.sleep(0.1)

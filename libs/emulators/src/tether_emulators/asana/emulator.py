@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -19,6 +19,7 @@ from tether_emulators.asana.events import Event, EventLog
 from tether_emulators.asana.limits import Clock, LimitConfig, RateLimiter
 from tether_emulators.asana.outages import Outages
 from tether_emulators.asana.store import (
+    GID_BASE,
     JSON,
     AsanaStore,
     Credential,
@@ -34,6 +35,7 @@ from tether_emulators.asana.webhooks import WebhookDispatcher
 MAX_LOGGED_REQUESTS = 10_000
 SANDBOX_TOKEN = "sandbox-asana-token"
 SANDBOX_SECTIONS = ["To do", "Doing", "Done"]
+SANDBOX_GID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,12 @@ class AsanaEmulator:
             self.sandbox_info = SandboxInfo(
                 user.gid, SANDBOX_TOKEN, self.workspace.gid, project.gid, sections
             )
+            # The seeded gids stay the same across restarts, so a client's connection and
+            # mapping still fit. What is made later must not repeat an earlier run's gids: a
+            # client still linked to that run's task would take the new task for it. Later
+            # gids count up from the start's time in microseconds, far above the seeded ones.
+            elapsed = self.now() - SANDBOX_GID_EPOCH
+            store.skip_gids_to(GID_BASE + elapsed // timedelta(microseconds=1))
 
     def add_user(self, name: str, *, token: str | None = None) -> User:
         """A user in every workspace; ``token`` becomes their personal access token."""

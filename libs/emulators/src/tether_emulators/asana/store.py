@@ -146,6 +146,10 @@ class AsanaStore:
         self._next_gid += 1
         return str(self._next_gid)
 
+    def skip_gids_to(self, floor: int) -> None:
+        """Hand out gids above ``floor`` from now on (never one handed out already)."""
+        self._next_gid = max(self._next_gid, floor)
+
     # --- seeding ---------------------------------------------------------------------------
 
     def add_user(self, name: str, email: str) -> User:
