@@ -203,3 +203,28 @@ async def test_an_unreachable_connector_is_a_503(start: Start, headers: dict[str
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == "upstream_unavailable"
         assert "asana connector is unreachable" in answer.json()["error"]["message"]
+
+
+async def test_a_failure_the_connector_names_reaches_the_client_with_its_code(
+    start: Start, headers: dict[str, str]
+) -> None:
+    """The connector's own 503 ``oauth_not_configured`` (no app credentials in this
+    deployment) is what the person needs to read; a bare 500 stays our generic outage."""
+
+    def not_configured(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/authorize"):
+            error = {"code": "oauth_not_configured", "message": "set TETHER_ASANA_CLIENT_ID"}
+            return httpx.Response(503, json={"error": error})
+        error = {"code": "internal_error", "message": "an unexpected error occurred"}
+        return httpx.Response(500, json={"error": error})
+
+    async for api in start(httpx.MockTransport(not_configured)):
+        started = await api.get("/v1/connections/asana/authorize", headers=headers)
+        finished = await api.get("/v1/connections/asana/callback?code=c&state=s")
+    assert started.status_code == 503
+    assert started.json()["error"] == {
+        "code": "oauth_not_configured",
+        "message": "set TETHER_ASANA_CLIENT_ID",
+    }
+    assert finished.status_code == 503
+    assert finished.json()["error"]["code"] == "upstream_unavailable"

@@ -38,7 +38,8 @@ class NoConsentFlow(NotFound):
 
 class ConnectorRefused(DomainError):
     """A refusal the connector explained: its status (400, 404, 409), its code
-    (``token_rejected``, ``authorization_expired``, ...) and its words."""
+    (``token_rejected``, ``authorization_expired``, ...) and its words; or a failure it named
+    (503 ``oauth_not_configured``, 502 ``provider_refused_app``)."""
 
     def __init__(self, status_code: int, code: str, message: str) -> None:
         super().__init__(message)

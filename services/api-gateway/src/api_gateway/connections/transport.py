@@ -88,6 +88,10 @@ async def _send(
         ) from exc
 
 
+# Codes that say only that something failed: the gateway's own 503 says as much.
+_GENERIC_FAILURES = ("internal_error", "upstream_unavailable")
+
+
 def _raise_for_status(
     response: httpx.Response,
     provider: Provider,
@@ -98,6 +102,11 @@ def _raise_for_status(
     """Nothing for a 2xx; else the domain error the answer means."""
     status = response.status_code
     error = _error(response)
+    if status in (502, 503) and error.get("code") not in (None, "", *_GENERIC_FAILURES):
+        # A failure the connector named (``oauth_not_configured``: the deployment lacks the
+        # app's credentials; ``provider_refused_app``): the client gets its words, not a
+        # vague outage of ours.
+        raise ConnectorRefused(status, str(error["code"]), error.get("message") or "")
     if status >= 500:
         failed = f"the {provider} connector failed ({status})"
         # Its reason when it gave one, e.g. that the provider itself is unreachable.
