@@ -122,7 +122,7 @@ def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
     )
 
 
-async def connect_and_export(h: Harness) -> str:
+async def connect_and_export(h: Harness, **fields: Any) -> str:
     created = await h.api.post("/internal/v1/tenants/acme/connections", json={"token": TOKEN})
     assert created.status_code == 201, created.text
     request = ExportRequested(
@@ -132,7 +132,7 @@ async def connect_and_export(h: Harness) -> str:
         provider="asana",
         connection_id=created.json()["id"],
         target={"project_gid": h.project, "section_gid": h.sections[0]},
-        task=task(1, {"core": 1}, due_date=date(2026, 12, 1)),
+        task=task(1, {"core": 1}, **({"due_date": date(2026, 12, 1)} | fields)),
     )
     # Deliveries wait until the webhook's registration is recorded: the heartbeat Asana
     # sends right after the handshake would otherwise meet a webhook still registering.
@@ -226,3 +226,18 @@ async def test_a_task_taken_out_of_every_project_is_unlinked_and_flagged(harness
     (gone,) = [c for c in harness.of(ProviderItemChanged) if c.deleted]
     assert (gone.external_id, gone.gone) == (gid, "out_of_reach")
     assert harness.emu.store.tasks[gid].trashed_at is None  # the task itself is left alone
+
+
+async def test_markdown_spelled_otherwise_round_trips_without_a_change(harness: Harness) -> None:
+    """Core's ``__what__`` is held as ``<strong>`` and read back as ``**what**``: the same
+    text, so neither the export's echo nor a later edit of another field publishes it."""
+    gid = await connect_and_export(harness, description="Who, __what__, _when_\n\n* one\n* two")
+    assert "<strong>what</strong>" in harness.emu.store.tasks[gid].html_notes
+    edit = await harness.asana.post(f"/_emulator/tasks/{gid}/edit", json={"name": "Launch day"})
+    edit.raise_for_status()
+    await harness.asana.post("/_emulator/webhooks/flush")
+    await until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    assert change.new_values == {"title": "Launch day"}
+    updates = [r for r in harness.emu.requests if r["method"] == "PUT"]
+    assert updates == []  # the export wrote the description once, in its create

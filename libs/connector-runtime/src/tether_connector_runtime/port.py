@@ -318,6 +318,14 @@ class ProviderAdapter(Protocol):
     @property
     def consent(self) -> ConsentFlow | None: ...
 
+    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+        """What the item reads back as after ``value`` was written to field ``name``: ``value``
+        itself where the provider stores it as sent; its own spelling of the same content
+        where it stores a format of its own (Asana's ``html_notes`` answer a description in
+        canonical Markdown). The runtime takes that spelling of a value it wrote as the value,
+        never as an edit (``pipeline/renderings.py``). Must be deterministic and cheap: it is
+        called on every observation."""
+
     @property
     def field_limits(self) -> Mapping[FieldName, int]:
         """The longest value of each text field the provider's item can hold, as mapped (room

@@ -12,7 +12,7 @@ from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account, Delivery, ProviderSession
 from tether_connector_runtime.retry import PermanentProviderError
 from tether_connector_runtime.signatures import SignatureInvalid
-from tether_sync import FieldName
+from tether_sync import FieldName, FieldValue
 
 
 class AnyCredentials(BaseModel):
@@ -46,6 +46,9 @@ class NotYetConnectable:
     @property
     def field_limits(self) -> Mapping[FieldName, int]:
         return {}  # nothing is ever written: the provider's adapter declares its own
+
+    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+        return value  # nothing is ever written
 
     async def handshake(self, request: Request) -> Response | None:
         return None

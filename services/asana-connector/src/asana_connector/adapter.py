@@ -12,13 +12,14 @@ from pydantic import BaseModel, Field
 from asana_connector.client import AsanaClient, asana_limiter
 from asana_connector.config import AsanaSettings
 from asana_connector.dialect import AsanaWebhooks
+from asana_connector.mapping import description_held_as
 from asana_connector.oauth import AsanaOAuth
 from asana_connector.secret import AsanaSecret
 from asana_connector.session import AsanaSession
 from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account
 from tether_connector_runtime.ratelimit import RateLimiter
-from tether_sync import FieldName
+from tether_sync import FieldName, FieldValue
 
 
 class AsanaCredentials(BaseModel):
@@ -49,6 +50,13 @@ class AsanaAdapter:
         # Asana documents no length limit for a task's name or notes (its API reference and
         # OpenAPI document give none), so core's own limits are the only ones.
         self.field_limits: Mapping[FieldName, int] = MappingProxyType({})
+
+    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+        """A description comes back in canonical Markdown (``html_notes`` keep content, not
+        spelling); every other field as written."""
+        if name == "description" and isinstance(value, str):
+            return description_held_as(value)
+        return value
 
     def client(self, token: str) -> AsanaClient:
         return AsanaClient(

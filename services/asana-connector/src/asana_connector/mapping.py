@@ -97,6 +97,13 @@ def description_of(task: Mapping[str, Any]) -> str:
     return str(task.get("notes") or "").replace(_ZERO_WIDTH, "")
 
 
+def description_held_as(description: str) -> str:
+    """What a task's description reads back as once ``description`` was written: the same
+    content in the canonical Markdown spelling (``html_notes`` keep content, not spelling:
+    ``__bold__`` comes back ``**bold**``)."""
+    return description_of({"html_notes": html_notes_for(description, None)})
+
+
 def due_of(task: Mapping[str, Any]) -> Due | None:
     """``due_at`` (an instant, to the millisecond, UTC) if set, else ``due_on`` (a date);
     ``ValueError`` for a value that is neither."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account
 from tether_connector_runtime.ratelimit import RateLimiter
-from tether_sync import FieldName
+from tether_sync import FieldName, FieldValue
 from trello_connector.client import TrelloClient, trello_limiter
 from trello_connector.config import TrelloSettings
 from trello_connector.dialect import TrelloWebhooks
@@ -85,3 +85,6 @@ class TrelloAdapter:
     @property
     def field_limits(self) -> Mapping[FieldName, int]:
         return FIELD_LIMITS
+
+    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+        return value  # a card holds what was written (our marker is read off it)

@@ -20,8 +20,14 @@ from tether_common.errors import NotFound
 from tether_connector_runtime.pipeline import announce, limits, parking, tasks, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
+from tether_connector_runtime.pipeline.renderings import recognised
 from tether_connector_runtime.places import StatusMapping
-from tether_connector_runtime.port import Placement, ProviderItem, ProviderSession
+from tether_connector_runtime.port import (
+    Placement,
+    ProviderAdapter,
+    ProviderItem,
+    ProviderSession,
+)
 from tether_connector_runtime.retry import (
     AuthRevokedError,
     PermanentProviderError,
@@ -138,7 +144,7 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
     item = await provider.find_marked(placement, link_id) if recovering else None
     adopted = item is not None
     if item is None:
-        item = await _new_item(provider, mapping, placement, snapshot.fields, link_id)
+        item = await _new_item(p.adapter, provider, mapping, placement, snapshot.fields, link_id)
     # Before the link says active: from then on a person may edit the item, and the webhook
     # must be there to tell us (a failure here leaves it to reconciliation).
     await watching.ensure_webhook(p, link.connection_id, item.container_id)
@@ -174,6 +180,7 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
 
 
 async def _new_item(
+    adapter: ProviderAdapter,
     provider: ProviderSession,
     mapping: StatusMapping,
     placement: Placement,
@@ -187,7 +194,8 @@ async def _new_item(
         place = mapping.place_for(placement.container_id, fields.completed)
         placement = dataclasses.replace(placement, place_id=place or placement.place_id)
     item = await provider.create(placement, fields, link_id)
-    differing = changed_fields(mapping.fields_of(item), fields)
+    # The provider's own spelling of a value is that value (renderings.py), not an ignored one.
+    differing = changed_fields(recognised(adapter, mapping.fields_of(item), fields), fields)
     if differing:
         # The provider ignored a field on create (PROVIDERS.md: Trello's dueComplete may be):
         # set it now, or the item's own reading would come back as a person's edit.

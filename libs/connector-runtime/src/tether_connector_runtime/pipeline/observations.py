@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import announce, health, pauses, removals, watching
 from tether_connector_runtime.pipeline.context import Pipeline
+from tether_connector_runtime.pipeline.renderings import recognised
 from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ItemNotice, ProviderItem
 from tether_connector_runtime.retry import AuthRevokedError
@@ -134,6 +135,9 @@ async def publish_news(
     the caller's transaction; False when there is nothing new (our own echo, a no-op)."""
     assert link.state is not None
     observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
+    # The provider's spelling of what we wrote is what we wrote (renderings.py).
+    written = () if link.intent is None else (link.intent.fields,)
+    observed = recognised(p.adapter, observed, *written, link.state.synced_fields)
     base = settled_base(link.state, link.intent, observed)
     change = decide_inbound(
         base,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -42,6 +42,7 @@ class FakeProvider:
         webhook_url: str = "http://tether.test/webhooks/fake",
         field_limits: Mapping[FieldName, int] | None = None,
         compact_notices: bool = False,
+        renderings: Mapping[FieldName, Callable[[FieldValue], FieldValue]] | None = None,
     ) -> None:
         self.provider: str = provider
         # Notices that name only the item (Asana's compact webhook events and polled events
@@ -51,6 +52,9 @@ class FakeProvider:
         self.compact_notices = compact_notices
         # The longest text each field can hold (the port's field_limits); none by default.
         self.limits: dict[FieldName, int] = dict(field_limits or {})
+        # How the provider spells a written value of a field in its own format (the port's
+        # held_as): applied to what is written, as a provider storing its own format does.
+        self.renderings = dict(renderings or {})
         self.now = T0
         self.containers: dict[str, list[str]] = {}  # container id -> its place ids, in order
         self.items: dict[str, FakeItem] = {}
@@ -103,6 +107,14 @@ class FakeProvider:
     @property
     def field_limits(self) -> Mapping[FieldName, int]:
         return self.limits
+
+    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+        render = self.renderings.get(name)
+        return value if render is None else render(value)
+
+    def rendered(self, fields: Mapping[FieldName, FieldValue]) -> dict[FieldName, FieldValue]:
+        """``fields`` as the provider stores them once written."""
+        return {name: self.held_as(name, value) for name, value in fields.items()}
 
     # Setting the world up ---------------------------------------------------------------------
     def add_container(self, container_id: str, places: tuple[str, ...] = ()) -> None:

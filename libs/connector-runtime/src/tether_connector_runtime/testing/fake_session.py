@@ -87,7 +87,7 @@ class FakeSession:
             external_id=fake._new_id(),
             container_id=placement.container_id,
             place_id=placement.place_id,
-            fields=fields,
+            fields=fields.with_values(fake.rendered({n: fields.value(n) for n in FIELD_NAMES})),
             marker=link_id,  # in the same call: the item is findable as soon as it exists
             edited_at=when,
             field_edited_at=dict.fromkeys(FIELD_NAMES, when),
@@ -120,7 +120,7 @@ class FakeSession:
         if stored is None:
             raise PermanentProviderError(f"no item {item.external_id}", status=404)
         when = fake.tick()
-        stored.fields = stored.fields.with_values(changes)
+        stored.fields = stored.fields.with_values(fake.rendered(changes))
         if move_to is not None:
             stored.place_id = move_to
         stored.marker = stored.marker or link_id
