@@ -1,4 +1,4 @@
-"""Fixtures of the Trello emulator's tests: one in-process emulator per test.
+"""Fixtures of the emulators' tests: one in-process emulator per test.
 
 Tests speak to it only over HTTP (``httpx.ASGITransport``), as a client would: ``client`` is
 Tether's token on the Trello API, ``control`` is the test's remote control. Webhook callbacks go
@@ -8,7 +8,7 @@ parametrizing ``emulator_kwargs``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -24,6 +24,30 @@ from tether_emulators.trello.testing import CallbackRecorder, ManualClock
 KEY = "sandbox-key"
 TOKEN = "tether-token"
 MEMBER = "5e0000000000000000000001"
+
+
+def over_http(app: FastAPI, base_url: str, **options: Any) -> httpx.AsyncClient:
+    """A client of ``app`` in-process, as a client on the network would speak to it."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, **options)
+
+
+def emulator_wiring(clock: ManualClock, transport: httpx.AsyncBaseTransport) -> dict[str, Any]:
+    """The arguments every emulator here takes alike: the manual clock for rate windows and
+    dates, the recorder for webhooks, and retries at once."""
+    return {
+        "clock": clock,
+        "wall_clock": clock.now,
+        "webhook_transport": transport,
+        "webhook_retry_delays": (0.0, 0.0, 0.0),
+    }
+
+
+async def created(response: Awaitable[httpx.Response]) -> dict[str, Any]:
+    """The JSON of a control call that must succeed."""
+    answer = await response
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
 
 
 @pytest.fixture
@@ -45,14 +69,7 @@ def recorder() -> CallbackRecorder:
 async def app(
     emulator_kwargs: dict[str, Any], clock: ManualClock, recorder: CallbackRecorder
 ) -> AsyncIterator[FastAPI]:
-    kwargs: dict[str, Any] = {
-        "tokens": {TOKEN: MEMBER},
-        "clock": clock,
-        "wall_clock": clock.now,
-        "webhook_transport": recorder,
-        "webhook_retry_delays": (0.0, 0.0, 0.0),
-        **emulator_kwargs,
-    }
+    kwargs = {"tokens": {TOKEN: MEMBER}, **emulator_wiring(clock, recorder), **emulator_kwargs}
     application = create_trello_emulator(**kwargs)
     yield application
     await get_emulator(application).aclose()
@@ -65,38 +82,36 @@ def emulator(app: FastAPI) -> TrelloEmulator:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://trello.test/1",
-        params={"key": KEY, "token": TOKEN},
-    ) as http:
+    async with over_http(app, "http://trello.test/1", params={"key": KEY, "token": TOKEN}) as http:
         yield http
 
 
 @pytest.fixture
 async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The API without credentials, for the auth tests."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://trello.test/1"
-    ) as http:
+    async with over_http(app, "http://trello.test/1") as http:
         yield http
 
 
 @pytest.fixture
 async def control(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://trello.test/_emulator"
-    ) as http:
+    async with over_http(app, "http://trello.test/_emulator") as http:
         yield http
 
 
+NewBoard = Callable[[str], Awaitable[dict[str, Any]]]
+
+
 @pytest.fixture
-async def board(control: httpx.AsyncClient) -> dict[str, Any]:
-    """A board with "To do", "Doing" and "Done", shared by Tether's member and the person."""
-    response = await control.post("/boards", json={"name": "Team"})
-    assert response.status_code == 200, response.text
-    created: dict[str, Any] = response.json()
-    return created
+def new_board(control: httpx.AsyncClient) -> NewBoard:
+    """Makes a board with "To do", "Doing" and "Done", shared by Tether's member and the
+    person; answers it as the control API does."""
+    return lambda name: created(control.post("/boards", json={"name": name}))
+
+
+@pytest.fixture
+async def board(new_board: NewBoard) -> dict[str, Any]:
+    return await new_board("Team")
 
 
 # --- the Asana emulator ---------------------------------------------------------------------
@@ -121,14 +136,7 @@ def hooks() -> HookRecorder:
 async def asana_app(
     asana_kwargs: dict[str, Any], clock: ManualClock, hooks: HookRecorder
 ) -> AsyncIterator[FastAPI]:
-    kwargs: dict[str, Any] = {
-        "tokens": {ASANA_PAT: "Tether"},
-        "clock": clock,
-        "wall_clock": clock.now,
-        "webhook_transport": hooks,
-        "webhook_retry_delays": (0.0, 0.0, 0.0),
-        **asana_kwargs,
-    }
+    kwargs = {"tokens": {ASANA_PAT: "Tether"}, **emulator_wiring(clock, hooks), **asana_kwargs}
     application = create_asana_emulator(**kwargs)
     yield application
     await get_asana_emulator(application).aclose()
@@ -141,11 +149,7 @@ def asana_emulator(asana_app: FastAPI) -> AsanaEmulator:
 
 def asana_client(app: FastAPI, token: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://asana.test/api/1.0",
-        headers=headers,
-    )
+    return over_http(app, "http://asana.test/api/1.0", headers=headers)
 
 
 @pytest.fixture
@@ -156,19 +160,14 @@ async def asana(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def asana_control(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=asana_app), base_url="http://asana.test/_emulator"
-    ) as http:
+    async with over_http(asana_app, "http://asana.test/_emulator") as http:
         yield http
 
 
 @pytest.fixture
 async def project(asana_control: httpx.AsyncClient) -> dict[str, Any]:
     """A project with the sections "To do", "Doing" and "Done" in the emulated workspace."""
-    response = await asana_control.post("/projects", json={"name": "Team"})
-    assert response.status_code == 200, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return await created(asana_control.post("/projects", json={"name": "Team"}))
 
 
 @pytest.fixture
@@ -180,9 +179,7 @@ def asana_as(asana_app: FastAPI) -> Callable[[str | None], httpx.AsyncClient]:
 @pytest.fixture
 async def asana_root(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The emulator's root URL: Asana's OAuth endpoints (``/-/...``) and the control API."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=asana_app), base_url="http://asana.test"
-    ) as http:
+    async with over_http(asana_app, "http://asana.test") as http:
         yield http
 
 

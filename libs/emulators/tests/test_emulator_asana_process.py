@@ -3,54 +3,17 @@ handshake answered by a real receiver while the create call is open, and a signe
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from tether_emulators.common.testing import sandbox_process, served
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def sandbox_process() -> AsyncIterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tether_emulators.asana", "--port", str(port),
-        "--retry-delays", "0,0,0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        printed: dict[str, str] = {}
-        while "section Done" not in printed:
-            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-            assert line, "the emulator exited before printing its credentials"
-            name, _, value = line.strip().partition("=")
-            printed[name] = value
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as http:
-            for _ in range(300):
-                try:
-                    await http.get(f"{base}/_emulator")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)  # waiting for the port to open, not ordering
-        yield base, printed
-    finally:
-        process.terminate()
-        await process.communicate()
+ASANA = "tether_emulators.asana"
 
 
 @asynccontextmanager
@@ -69,21 +32,13 @@ async def receiver() -> AsyncIterator[tuple[str, list[tuple[bytes, str]], list[s
         received.append((await request.body(), request.headers["x-hook-signature"]))
         return Response(status_code=200)
 
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/hook", received, secrets_seen
-    finally:
-        server.should_exit = True
-        await task
+    async with served(app) as base:
+        yield f"{base}/hook", received, secrets_seen
 
 
 async def test_sandbox_over_the_network() -> None:
-    async with sandbox_process() as (base, printed), receiver() as (target, received, seen):
+    sandbox = sandbox_process(ASANA, "--retry-delays", "0,0,0", last_line="section Done")
+    async with sandbox as (base, printed), receiver() as (target, received, seen):
         headers = {"Authorization": f"Bearer {printed['token']}"}
         async with httpx.AsyncClient(base_url=f"{base}/api/1.0", headers=headers) as asana:
             me = (await asana.get("/users/me")).json()["data"]

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import uvicorn
 
+from tether_emulators.common.testing import served
 from tether_emulators.trello import create_trello_emulator
 
 CREATE_HOLD = {"method": "POST", "path": "/1/cards", "count": 1}
@@ -142,31 +141,10 @@ async def test_board_cards_counts_archived_cards_too(
     assert (await control.get(f"/boards/{'f' * 24}/cards")).status_code == 404
 
 
-@contextlib.asynccontextmanager
-async def _served_emulator() -> AsyncIterator[str]:
-    """The emulator on a real socket, where a client hanging up is a closed connection."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    app = create_trello_emulator(tokens={TOKEN: "5e0000000000000000000001"})
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        # uvicorn exposes only a flag, no event, for "listening".
-        while not server.started:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def test_a_client_that_hangs_up_never_gets_the_answer_but_the_card_stays() -> None:
-    async with (
-        _served_emulator() as base,
-        httpx.AsyncClient(base_url=f"{base}/_emulator") as control,
-    ):
+    # On a real socket, where a client hanging up is a closed connection.
+    app = create_trello_emulator(tokens={TOKEN: "5e0000000000000000000001"})
+    async with served(app) as base, httpx.AsyncClient(base_url=f"{base}/_emulator") as control:
         board = (await control.post("/boards", json={"name": "Team"})).json()
         await control.post("/holds", json=CREATE_HOLD)
         async with httpx.AsyncClient(

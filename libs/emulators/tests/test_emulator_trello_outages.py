@@ -6,6 +6,7 @@ does nothing; other boards are served as usual; ending the outages restores serv
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -17,11 +18,8 @@ CALLBACK = "https://tether.test/webhooks/trello"
 
 
 @pytest.fixture
-async def other_board(control: httpx.AsyncClient) -> dict[str, Any]:
-    response = await control.post("/boards", json={"name": "Elsewhere"})
-    assert response.status_code == 200, response.text
-    created: dict[str, Any] = response.json()
-    return created
+async def other_board(new_board: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    return await new_board("Elsewhere")
 
 
 async def _card(client: httpx.AsyncClient, board: dict[str, Any], name: str) -> dict[str, Any]:

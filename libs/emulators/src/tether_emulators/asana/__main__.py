@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
-
 from tether_emulators.asana.app import SANDBOX_APP, create_asana_emulator, get_emulator
+from tether_emulators.common.sandbox import retry_delays, sandbox_parser, serve_sandbox
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the Asana emulator with a sandbox project.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9102)
+    parser = sandbox_parser("Run the Asana emulator with a sandbox project.", port=9102)
     parser.add_argument("--per-minute", type=int, default=150, help="150 free, 1500 paid")
-    parser.add_argument(
-        "--retry-delays",
-        default="1,5,30",
-        help="seconds before each retry of a failed delivery, comma-separated",
-    )
     parser.add_argument(
         "--refuse-local-targets",
         action="store_true",
@@ -27,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     app = create_asana_emulator(
         per_minute=args.per_minute,
-        webhook_retry_delays=[float(d) for d in args.retry_delays.split(",") if d.strip()],
+        webhook_retry_delays=retry_delays(args.retry_delays),
         # A sandbox's receiver is on this machine, so local targets are accepted by default.
         allow_local_targets=not args.refuse_local_targets,
         sandbox=True,
@@ -45,9 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         f"project Sandbox={sandbox.project_gid}",
         *(f"section {name}={gid}" for name, gid in sandbox.section_gids.items()),
     ]
-    # Flushed at once: scripts and tests read these lines to find the credentials.
-    print("\n".join(lines), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve_sandbox(app, args, lines)
 
 
 if __name__ == "__main__":

@@ -76,11 +76,5 @@ class OutageIn(_Model):
     status: int = Field(500, ge=500, le=599)
 
 
-class HoldIn(_Model):
-    method: str
-    path: str  # an API path as the client sends it, e.g. /api/1.0/tasks
-    count: int = Field(1, ge=1)
-
-
 class ClockIn(_Model):
     seconds: float = Field(gt=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
@@ -12,18 +12,10 @@ from tether_emulators.asana.emulator import AsanaEmulator
 from tether_emulators.asana.gate import API_PREFIX, CONTEXT_KEY, RequestContext
 from tether_emulators.asana.params import page
 from tether_emulators.asana.store import JSON
+from tether_emulators.common.deps import from_scope, from_state
 
-
-def _context(request: Request) -> RequestContext:
-    return cast(RequestContext, request.scope[CONTEXT_KEY])
-
-
-def _emulator(request: Request) -> AsanaEmulator:
-    return cast(AsanaEmulator, request.app.state.asana)
-
-
-Ctx = Annotated[RequestContext, Depends(_context)]
-Emu = Annotated[AsanaEmulator, Depends(_emulator)]
+Ctx = Annotated[RequestContext, Depends(from_scope(CONTEXT_KEY, RequestContext))]
+Emu = Annotated[AsanaEmulator, Depends(from_state("asana", AsanaEmulator))]
 
 
 def wrapped(data: Any, status_code: int = 200) -> JSONResponse:

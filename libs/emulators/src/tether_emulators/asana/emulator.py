@@ -7,17 +7,13 @@ fire the same webhooks; only the acting user differs.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from tether_emulators.asana.errors import AsanaError, unknown_object
 from tether_emulators.asana.events import Event, EventLog
-from tether_emulators.asana.limits import Clock, LimitConfig, RateLimiter
-from tether_emulators.asana.outages import Outages
+from tether_emulators.asana.limits import LimitConfig, RateLimiter
 from tether_emulators.asana.store import (
     GID_BASE,
     JSON,
@@ -31,8 +27,11 @@ from tether_emulators.asana.store import (
 )
 from tether_emulators.asana.webhook_model import Webhook
 from tether_emulators.asana.webhooks import WebhookDispatcher
+from tether_emulators.common.deliveries import DeliverySettings
+from tether_emulators.common.limits import Clock
+from tether_emulators.common.outages import Outages
+from tether_emulators.common.request_log import RequestLog
 
-MAX_LOGGED_REQUESTS = 10_000
 SANDBOX_TOKEN = "sandbox-asana-token"
 SANDBOX_SECTIONS = ["To do", "Doing", "Done"]
 SANDBOX_GID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -65,8 +64,7 @@ class AsanaEmulator:
         limits: LimitConfig,
         clock: Clock,
         wall_clock: Callable[[], datetime],
-        webhook_transport: httpx.AsyncBaseTransport | None,
-        webhook_retry_delays: Sequence[float],
+        deliveries: DeliverySettings,
         allow_local_targets: bool,
         sandbox: bool,
     ) -> None:
@@ -77,23 +75,19 @@ class AsanaEmulator:
         self.allow_local_targets = allow_local_targets
         self._sandbox = sandbox
         self.limiter = RateLimiter(limits, self.monotonic)
-        self.outages = Outages()
-        self.requests: deque[JSON] = deque(maxlen=MAX_LOGGED_REQUESTS)
-        self._request_sequence = 0
+        self.outages = Outages("project_gid")
+        self.requests = RequestLog(lambda: asana_time(self.now()))
         self.webhooks: dict[str, Webhook] = {}
         self.dispatcher = WebhookDispatcher(
-            transport=webhook_transport,
-            retry_delays=webhook_retry_delays,
-            timeout=10.0,  # Asana waits 10 s for a receiver's answer
+            deliveries,
             lookup=self.webhooks.get,
-            on_give_up=self._give_up,
+            forget=self._forget_webhook,
             now=lambda: asana_time(self.now()),
         )
         self.sandbox_info: SandboxInfo | None = None
         self._seed()
 
-    def _give_up(self, webhook_gid: str) -> None:
-        # Asana deletes a webhook whose deliveries kept failing (after 24 hours of retries).
+    def _forget_webhook(self, webhook_gid: str) -> None:
         self.webhooks.pop(webhook_gid, None)
 
     def now(self) -> datetime:
@@ -135,9 +129,7 @@ class AsanaEmulator:
 
     async def reset(self) -> None:
         """Back to the state right after start-up."""
-        await self.dispatcher.aclose()
-        self.dispatcher.paused, self.dispatcher.drop_next = False, 0
-        self.dispatcher.deliveries.clear()
+        await self.dispatcher.reset()
         self.limiter.reset()
         self.outages.end_all()
         self.requests.clear()
@@ -146,11 +138,6 @@ class AsanaEmulator:
 
     async def aclose(self) -> None:
         await self.dispatcher.aclose()
-
-    def log_request(self, method: str, path: str, status: int) -> None:
-        self._request_sequence += 1
-        entry = {"seq": self._request_sequence, "method": method, "path": path, "status": status}
-        self.requests.append({**entry, "at": asana_time(self.now())})
 
     # --- access ----------------------------------------------------------------------------
 

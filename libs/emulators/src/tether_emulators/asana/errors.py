@@ -7,8 +7,11 @@ of https://raw.githubusercontent.com/Asana/openapi/master/defs/asana_oas.yaml).
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
+
+from starlette.responses import Response
 
 HELP = (
     "For more information on API status codes and how to handle them, "
@@ -56,6 +59,16 @@ class AsanaError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {**error_body(self.status, self.message), **self.extra}
+
+
+def error_response(error: AsanaError) -> Response:
+    """The error as Asana answers it: its status, its JSON body and its headers."""
+    return Response(
+        json.dumps(error.body()),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers,
+    )
 
 
 def bad_request(message: str) -> AsanaError:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-Clock = Callable[[], float]
+from tether_emulators.common.limits import Clock
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

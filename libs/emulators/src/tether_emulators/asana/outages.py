@@ -4,57 +4,28 @@ An outage makes every ``/api/1.0`` request concerning its project (the project i
 sections, its tasks, webhooks and events on it, a new task placed in it) answer its status
 with Asana's error body (a 500 carries a ``phrase``), performing nothing; an outage without a
 project fails every API request. The gate consults it before auth and rate limits, so a
-refused request spends no quota; the control API and webhook deliveries carry on.
+refused request spends no quota; the control API and webhook deliveries carry on. The registry
+of outages is common/outages.py; here are Asana's facts: which projects a request concerns, and
+how a refusal reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from tether_emulators.asana.store import JSON, AsanaStore
+from starlette.responses import Response
+
+from tether_emulators.asana.errors import AsanaError, error_response
+from tether_emulators.asana.store import AsanaStore
+from tether_emulators.common.outages import Outage
 
 _MESSAGES = {500: "Server Error", 503: "Service Unavailable"}
 
 
-@dataclass(frozen=True)
-class Outage:
-    project_gid: str | None
-    status: int
-
-    @property
-    def message(self) -> str:
-        return _MESSAGES.get(self.status, "Server Error")
-
-    def to_json(self) -> JSON:
-        return {"project_gid": self.project_gid, "status": self.status}
-
-
-class Outages:
-    def __init__(self) -> None:
-        self._by_project: dict[str | None, Outage] = {}
-
-    def start(self, project_gid: str | None, status: int) -> Outage:
-        outage = self._by_project[project_gid] = Outage(project_gid, status)
-        return outage
-
-    def end_all(self) -> int:
-        count = len(self._by_project)
-        self._by_project.clear()
-        return count
-
-    def __len__(self) -> int:
-        return len(self._by_project)
-
-    def refusing(self, projects: Iterable[str]) -> Outage | None:
-        found = self._by_project.get(None)
-        if found is not None:
-            return found
-        return next((self._by_project[p] for p in sorted(projects) if p in self._by_project), None)
-
-    def to_json(self) -> list[JSON]:
-        return [outage.to_json() for outage in self._by_project.values()]
+def refusal(outage: Outage) -> Response:
+    """Asana's error body for the outage's status (a 5xx also carries a ``phrase``)."""
+    return error_response(AsanaError(outage.status, _MESSAGES.get(outage.status, "Server Error")))
 
 
 def projects_concerned(

@@ -3,7 +3,8 @@
 ``HookRecorder`` stands in for a webhook receiver: pass it as ``webhook_transport``. It answers
 the handshake by echoing ``X-Hook-Secret`` (or not, if told) and records every POST, answering
 with statuses the test chooses. Tests that want Tether's real receiver pass
-``httpx.ASGITransport(app=receiver_app)`` instead. ``ManualClock`` is the Trello emulator's.
+``httpx.ASGITransport(app=receiver_app)`` instead. ``ManualClock`` is every emulator's
+(common/testing.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tether_emulators.trello.testing import ManualClock
+from tether_emulators.common.testing import ManualClock
 
 __all__ = ["HookRecorder", "ManualClock", "RecordedPost", "oauth_tokens", "pkce_pair"]
 

@@ -10,30 +10,29 @@ https://developers.asana.com/reference/createwebhook):
   retried with back-off; after the last retry fails the webhook is deleted (Asana gives up
   after 24 hours). The system is "designed for at-most-once delivery": tests lose deliveries
   on purpose with ``drop_next``. Ordering is not promised: deliveries run concurrently.
+
+The queue and what tests do to it (pause, resume, drop-next, flush) are common/deliveries.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import secrets
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Literal
-
-import httpx
+from dataclasses import dataclass
 
 from tether_emulators.asana.errors import bad_request
 from tether_emulators.asana.events import Event
 from tether_emulators.asana.store import JSON
 from tether_emulators.asana.webhook_model import Webhook
-
-DeliveryStatus = Literal["pending", "held", "delivered", "failed", "dropped", "cancelled"]
-MAX_LOGGED_DELIVERIES = 10_000
+from tether_emulators.common.deliveries import (
+    Delivery,
+    DeliveryQueue,
+    DeliveryStatus,
+    Outcome,
+    succeeded,
+)
 
 
 def asana_signature(secret: str, body: bytes) -> str:
@@ -41,24 +40,17 @@ def asana_signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@dataclass
-class Delivery:
-    """One POST to one webhook's target, with each attempt's outcome."""
+@dataclass(kw_only=True)
+class AsanaDelivery(Delivery):
+    """One POST to one webhook's target: some events, or none (a heartbeat)."""
 
-    id: int
-    webhook_gid: str
-    target: str
-    body: bytes
-    signature: str
     heartbeat: bool
-    status: DeliveryStatus = "pending"
-    attempts: list[int | str] = field(default_factory=list)
 
     def to_json(self) -> JSON:
         return {
             "id": self.id,
-            "webhook": self.webhook_gid,
-            "target": self.target,
+            "webhook": self.webhook_id,
+            "target": self.url,
             "heartbeat": self.heartbeat,
             "events": json.loads(self.body)["events"],
             "status": self.status,
@@ -66,50 +58,17 @@ class Delivery:
         }
 
 
-class WebhookDispatcher:
-    """Handshakes (inline) and deliveries (background tasks of the running loop).
+class WebhookDispatcher(DeliveryQueue[AsanaDelivery, Webhook]):
+    """Handshakes (inline), signatures and webhook bookkeeping over the shared queue
+    (common/deliveries.py); ``forget`` deletes a webhook whose deliveries keep failing."""
 
-    ``lookup`` answers the webhook as it is now (None once deleted), so retries stop when it
-    disappears; ``on_give_up`` deletes a webhook whose deliveries keep failing.
-    """
-
-    def __init__(
-        self,
-        *,
-        transport: httpx.AsyncBaseTransport | None,
-        retry_delays: Sequence[float],
-        timeout: float,
-        lookup: Callable[[str], Webhook | None],
-        on_give_up: Callable[[str], None],
-        now: Callable[[], str],
-    ) -> None:
-        self.transport = transport
-        self.retry_delays = tuple(retry_delays)
-        self._timeout = timeout
-        self._lookup = lookup
-        self._on_give_up = on_give_up
-        self._now = now
-        self.paused = False
-        self.drop_next = 0
-        self.deliveries: deque[Delivery] = deque(maxlen=MAX_LOGGED_DELIVERIES)
-        self._held: list[Delivery] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._sequence = 0
-
-    @asynccontextmanager
-    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
-        # An injected transport belongs to the caller (tests route targets in-process).
-        if self.transport is not None:
-            yield httpx.AsyncClient(transport=self.transport, timeout=self._timeout)
-            return
-        async with httpx.AsyncClient(timeout=self._timeout, trust_env=False) as client:
-            yield client
+    user_agent = "Asana-Emulator (tether_emulators)"
 
     async def handshake(self, target: str) -> str:
         """POST the new secret to the target; it must answer 200/204 echoing it."""
         secret = secrets.token_hex(32)
         try:
-            async with self._client() as client:
+            async with self.client() as client:
                 response = await client.post(target, headers={"X-Hook-Secret": secret})
         except Exception as exc:  # a target that cannot answer, whatever the reason
             raise bad_request(
@@ -123,104 +82,41 @@ class WebhookDispatcher:
             )
         return secret
 
-    def heartbeat(self, webhook: Webhook) -> Delivery:
+    def heartbeat(self, webhook: Webhook) -> AsanaDelivery:
         return self._send(webhook, [], heartbeat=True)
 
-    def dispatch(self, webhook: Webhook, events: list[Event]) -> Delivery:
+    def dispatch(self, webhook: Webhook, events: list[Event]) -> AsanaDelivery:
         return self._send(webhook, [event.compact() for event in events], heartbeat=False)
 
-    def _send(self, webhook: Webhook, events: list[JSON], *, heartbeat: bool) -> Delivery:
+    def _send(self, webhook: Webhook, events: list[JSON], *, heartbeat: bool) -> AsanaDelivery:
         body = json.dumps({"events": events}, separators=(",", ":")).encode()
-        self._sequence += 1
-        delivery = Delivery(
-            self._sequence,
-            webhook.gid,
-            webhook.target,
-            body,
-            asana_signature(webhook.secret, body),
-            heartbeat,
+        delivery = AsanaDelivery(
+            id=self.next_id(),
+            webhook_id=webhook.gid,
+            url=webhook.target,
+            body=body,
+            headers={"X-Hook-Signature": asana_signature(webhook.secret, body)},
+            heartbeat=heartbeat,
         )
-        self.deliveries.append(delivery)
-        if self.drop_next > 0 and not heartbeat:
-            self.drop_next -= 1
-            delivery.status = "dropped"
-        elif self.paused:
-            delivery.status = "held"
-            self._held.append(delivery)
-        else:
-            self._start(delivery)
-        return delivery
+        # drop-next stands for lost events; a heartbeat carries none, so it is never the one lost.
+        return self.enqueue(delivery, droppable=not heartbeat)
 
-    def resume(self) -> int:
-        """Send everything held while paused; returns how many deliveries were released."""
-        self.paused = False
-        held, self._held = self._held, []
-        for delivery in held:
-            delivery.status = "pending"
-            self._start(delivery)
-        return len(held)
+    def worth_trying(self, delivery: AsanaDelivery, attempt: int) -> bool:
+        return self.lookup(delivery.webhook_id) is not None
 
-    async def flush(self) -> None:
-        """Wait until every delivery in flight (retries included) has finished."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    def settle(self, delivery: AsanaDelivery, outcome: Outcome) -> DeliveryStatus | None:
+        webhook = self.lookup(delivery.webhook_id)
+        if succeeded(outcome):
+            if webhook is not None:
+                webhook.last_success_at = self.now()
+                webhook.delivery_retry_count = 0
+            return "delivered"
+        if webhook is not None:
+            webhook.last_failure_at = self.now()
+            webhook.last_failure_content = str(outcome)
+            webhook.delivery_retry_count += 1
+        return None
 
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        for delivery in self._held:
-            delivery.status = "cancelled"
-        self._held.clear()
-
-    def _start(self, delivery: Delivery) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-        # The loop keeps only weak references to tasks; this set keeps them alive.
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, delivery: Delivery) -> None:
-        try:
-            for attempt in range(len(self.retry_delays) + 1):
-                if attempt:
-                    await asyncio.sleep(self.retry_delays[attempt - 1])
-                webhook = self._lookup(delivery.webhook_gid)
-                if webhook is None:
-                    delivery.status = "cancelled"
-                    return
-                outcome = await self._attempt(delivery)
-                delivery.attempts.append(outcome)
-                if self._settle(webhook, outcome):
-                    delivery.status = "delivered"
-                    return
-            delivery.status = "failed"
-            self._on_give_up(delivery.webhook_gid)
-        except asyncio.CancelledError:
-            delivery.status = "cancelled"
-            raise
-
-    def _settle(self, webhook: Webhook, outcome: int | str) -> bool:
-        if isinstance(outcome, int) and 200 <= outcome < 300:
-            webhook.last_success_at = self._now()
-            webhook.delivery_retry_count = 0
-            return True
-        webhook.last_failure_at = self._now()
-        webhook.last_failure_content = str(outcome)
-        webhook.delivery_retry_count += 1
-        return False
-
-    async def _attempt(self, delivery: Delivery) -> int | str:
-        headers = {
-            "Content-Type": "application/json",
-            "X-Hook-Signature": delivery.signature,
-            "User-Agent": "Asana-Emulator (tether_emulators)",
-        }
-        try:
-            async with self._client() as client:
-                response = await client.post(
-                    delivery.target, content=delivery.body, headers=headers
-                )
-        except Exception as exc:
-            # Network errors, timeouts and receivers that raised are all failed attempts.
-            return type(exc).__name__
-        return response.status_code
+    def gave_up(self, delivery: AsanaDelivery) -> None:
+        # Asana deletes a webhook whose deliveries kept failing (after 24 hours of retries).
+        self.forget(delivery.webhook_id)

@@ -6,14 +6,14 @@ raise ``TrelloError`` for Trello's plain-text errors; auth and rate limits happe
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from tether_emulators.trello.emulator import TrelloEmulator
+from tether_emulators.trello.deps import Ctx, Emu
 from tether_emulators.trello.errors import UNAUTHORIZED, TrelloError, invalid_value
-from tether_emulators.trello.gate import CONTEXT_KEY, RequestContext
+from tether_emulators.trello.gate import RequestContext
 from tether_emulators.trello.params import (
     TRELLO_ID,
     Params,
@@ -40,18 +40,6 @@ CARD_FILTERS = frozenset({"all", "closed", "open", "visible"})
 LIST_FILTERS = frozenset({"all", "closed", "open"})
 # Fields of ``updateCard:<field>`` filters.
 _CARD_FIELDS = ("name", "desc", "due", "start", "dueComplete", "closed", "idList", "pos")
-
-
-def _context(request: Request) -> RequestContext:
-    return cast(RequestContext, request.scope[CONTEXT_KEY])
-
-
-def _emulator(request: Request) -> TrelloEmulator:
-    return cast(TrelloEmulator, request.app.state.trello)
-
-
-Ctx = Annotated[RequestContext, Depends(_context)]
-Emu = Annotated[TrelloEmulator, Depends(_emulator)]
 
 
 def _select(doc: JSON, params: Params) -> JSON:

@@ -1,41 +1,27 @@
 """The control API under ``/_emulator``: not part of Trello, a remote control for tests and the
-sandbox. It seeds the world, acts "as a person in Trello", disturbs webhook delivery, withholds
-answers (see holds), makes boards fail (see outages), shows the request log and the cards, and
-resets. It is neither authenticated nor rate limited, and it never appears in the request log,
-so tests can count exactly the calls their client made.
+sandbox. It seeds the world, acts "as a person in Trello", makes boards fail (see outages),
+shows the webhooks and the cards, changes the rate limits, and resets. It is neither
+authenticated nor rate limited, and it never appears in the request log, so tests can count
+exactly the calls their client made. The routes every emulator shares (webhook delivery, holds,
+listing and ending outages, the limits in force, the request log) are common/faults_api.py.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any, cast
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tether_emulators.trello.emulator import TrelloEmulator
+from tether_emulators.common.faults_api import Faults
+from tether_emulators.common.limits import limits_json, retune
+from tether_emulators.trello.deps import Emu
 from tether_emulators.trello.errors import invalid_value
-from tether_emulators.trello.gate import is_api_path
-from tether_emulators.trello.holds import ResponseHolds, holds_of
-from tether_emulators.trello.limits import LimitConfig
 from tether_emulators.trello.params import parse_body
 from tether_emulators.trello.store import JSON
 
 router = APIRouter(prefix="/_emulator", tags=["emulator control"])
-
-
-def _emulator(request: Request) -> TrelloEmulator:
-    return cast(TrelloEmulator, request.app.state.trello)
-
-
-Emu = Annotated[TrelloEmulator, Depends(_emulator)]
-
-
-def _holds(request: Request) -> ResponseHolds:
-    return holds_of(request.app)
-
-
-Holds = Annotated[ResponseHolds, Depends(_holds)]
 
 
 class _Model(BaseModel):
@@ -82,28 +68,11 @@ class OutageIn(_Model):
     status: int = Field(503, ge=500, le=599)
 
 
-class HoldIn(_Model):
-    method: str
-    # An API path as the client sends it, e.g. /1/cards.
-    path: str
-    count: int = Field(1, ge=1)
-
-
 async def _params(request: Request) -> dict[str, Any]:
     """Card fields for person edits, in any form the Trello API itself accepts."""
     params: dict[str, Any] = dict(request.query_params)
     params.update(parse_body(request.headers.get("content-type", ""), await request.body()))
     return params
-
-
-def _limits_json(config: LimitConfig) -> JSON:
-    return {
-        "tokenLimit": config.token_limit,
-        "keyLimit": config.key_limit,
-        "windowSeconds": config.window_seconds,
-        "membersLimit": config.members_limit,
-        "membersWindowSeconds": config.members_window_seconds,
-    }
 
 
 @router.get("")
@@ -132,7 +101,7 @@ async def overview(emu: Emu) -> JSON:
         "webhooks": len(store.webhooks),
         "paused": emu.dispatcher.paused,
         "dropNext": emu.dispatcher.drop_next,
-        "limits": _limits_json(emu.limiter.config),
+        "limits": limits_json(LimitsIn, emu.limiter.config),
     }
 
 
@@ -214,82 +183,12 @@ async def person_deletes_card(card_id: str, emu: Emu, member: str | None = None)
     return {"action": action.to_json()}
 
 
-# --- webhook delivery ----------------------------------------------------------------------
+# --- webhooks and outages (the rest of their control is shared) ---------------------------
 
 
 @router.get("/webhooks")
 async def all_webhooks(emu: Emu) -> list[JSON]:
     return [{**hook.to_json(), "token": hook.token} for hook in emu.store.webhooks.values()]
-
-
-@router.get("/webhooks/deliveries")
-async def deliveries(emu: Emu) -> list[JSON]:
-    return [delivery.to_json() for delivery in emu.dispatcher.deliveries]
-
-
-@router.post("/webhooks/pause")
-async def pause_webhooks(emu: Emu) -> JSON:
-    """Hold deliveries back (a Trello outage or a slow queue) until resumed."""
-    emu.dispatcher.pause()
-    return {"paused": True}
-
-
-@router.post("/webhooks/resume")
-async def resume_webhooks(emu: Emu) -> JSON:
-    return {"paused": False, "released": emu.dispatcher.resume()}
-
-
-@router.post("/webhooks/drop-next")
-async def drop_next(emu: Emu, count: Annotated[int, Query(ge=0)] = 1) -> JSON:
-    """Lose the next ``count`` deliveries for good: the missed webhooks polling must recover."""
-    emu.dispatcher.drop_next = count
-    return {"dropNext": count}
-
-
-@router.post("/webhooks/flush")
-async def flush_webhooks(emu: Emu) -> JSON:
-    """Answer once every delivery in flight (retries included) has finished."""
-    await emu.dispatcher.flush()
-    return {"flushed": True}
-
-
-# --- withheld answers ----------------------------------------------------------------------
-
-
-@router.get("/holds")
-async def get_holds(holds: Holds) -> JSON:
-    """Rules still armed, the answers ``waiting`` now, and how many were delivered or abandoned."""
-    return holds.to_json()
-
-
-@router.post("/holds")
-async def arm_hold(body: HoldIn, holds: Holds) -> JSON:
-    """Perform the next ``count`` requests to ``method path`` but withhold their answers: the
-    client hangs until ``/holds/release`` or until it hangs up (or dies)."""
-    if not is_api_path(body.path):
-        # Holding the control API could withhold the very call that releases it.
-        raise invalid_value("path")
-    return holds.arm(body.method, body.path, body.count).to_json()
-
-
-@router.post("/holds/release")
-async def release_holds(holds: Holds) -> JSON:
-    """Send every withheld answer now (rules not yet spent stay armed)."""
-    return {"released": holds.release()}
-
-
-@router.delete("/holds")
-async def clear_holds(holds: Holds) -> JSON:
-    """Disarm every rule and send every withheld answer."""
-    return {"disarmed": holds.disarm(), "released": holds.release()}
-
-
-# --- outages ------------------------------------------------------------------------------
-
-
-@router.get("/outages")
-async def get_outages(emu: Emu) -> list[JSON]:
-    return emu.outages.to_json()
 
 
 @router.post("/outages")
@@ -300,24 +199,7 @@ async def start_outage(body: OutageIn, emu: Emu) -> JSON:
     return emu.outages.start(board_id, body.status).to_json()
 
 
-@router.delete("/outages")
-async def end_outages(emu: Emu) -> JSON:
-    return {"ended": emu.outages.end_all()}
-
-
-# --- observing and resetting ---------------------------------------------------------------
-
-
-@router.get("/requests")
-async def requests_log(emu: Emu, since: int = 0) -> list[JSON]:
-    """The API calls received (method, path, status), oldest first; ``since`` is a ``seq``."""
-    return [entry for entry in emu.requests if entry["seq"] > since]
-
-
-@router.delete("/requests")
-async def clear_requests(emu: Emu) -> JSON:
-    emu.requests.clear()
-    return {"cleared": True}
+# --- observing, limits and resetting -------------------------------------------------------
 
 
 @router.get("/boards/{board_id}/cards")
@@ -328,24 +210,14 @@ async def board_cards(board_id: str, emu: Emu) -> list[JSON]:
     return [emu.store.card_json(c) for c in emu.store.cards.values() if c.id_board == board.id]
 
 
-@router.get("/rate-limits")
-async def get_rate_limits(emu: Emu) -> JSON:
-    return _limits_json(emu.limiter.config)
-
-
 @router.post("/rate-limits")
 async def set_rate_limits(body: LimitsIn, emu: Emu) -> JSON:
     """Change limits at run time (for a separate-process emulator); counters start afresh."""
-    config = emu.limiter.config
-    for name, value in body.model_dump(exclude_none=True).items():
-        setattr(config, name, value)
-    emu.limiter.reset()
-    return _limits_json(config)
+    return retune(emu.limiter, body)
 
 
 @router.post("/reset")
-async def reset(emu: Emu, holds: Holds) -> JSON:
-    holds.disarm()
-    holds.release()
+async def reset(emu: Emu, faults: Faults) -> JSON:
+    faults.holds.clear()
     await emu.reset()
     return {"reset": True}

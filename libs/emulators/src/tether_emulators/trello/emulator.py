@@ -7,18 +7,17 @@ same webhooks; only the acting member differs.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import httpx
-
+from tether_emulators.common.deliveries import DeliverySettings
+from tether_emulators.common.limits import Clock
+from tether_emulators.common.outages import Outages
+from tether_emulators.common.request_log import RequestLog
 from tether_emulators.trello import moves
 from tether_emulators.trello.errors import NOT_FOUND, UNAUTHORIZED, TrelloError, invalid_value
-from tether_emulators.trello.limits import Clock, LimitConfig, RateLimiter
-from tether_emulators.trello.outages import Outages
+from tether_emulators.trello.limits import LimitConfig, RateLimiter
 from tether_emulators.trello.params import Params, boolean, card_patch, text, trello_id
 from tether_emulators.trello.store import (
     JSON,
@@ -31,8 +30,6 @@ from tether_emulators.trello.store import (
     stable_id,
 )
 from tether_emulators.trello.webhooks import WebhookDispatcher, check_callback_url
-
-MAX_LOGGED_REQUESTS = 10_000
 
 # The sandbox's fixed identity, so a newcomer's configuration survives restarts.
 SANDBOX_TOKEN = "sandbox-token"
@@ -61,9 +58,7 @@ class TrelloEmulator:
         limits: LimitConfig,
         clock: Clock,
         wall_clock: Callable[[], datetime],
-        webhook_transport: httpx.AsyncBaseTransport | None,
-        webhook_retry_delays: Sequence[float],
-        webhook_timeout: float,
+        deliveries: DeliverySettings,
         sandbox: bool,
     ) -> None:
         self.api_key = api_key
@@ -72,17 +67,14 @@ class TrelloEmulator:
         self._wall_clock = wall_clock
         self._sandbox = sandbox
         self.limiter = RateLimiter(limits, clock)
-        self.outages = Outages()
-        self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED_REQUESTS)
-        self._request_sequence = 0
+        self.outages = Outages("board_id")
+        # Read through a lambda: a reset replaces the store.
+        self.requests = RequestLog(lambda: self.store.now())
         self.store = TrelloStore(wall_clock)
         self.dispatcher = WebhookDispatcher(
-            secret=api_secret,
-            transport=webhook_transport,
-            retry_delays=webhook_retry_delays,
-            timeout=webhook_timeout,
+            deliveries,
             lookup=lambda hook_id: self.store.webhooks.get(hook_id),
-            on_gone=self._forget_webhook,
+            forget=self._forget_webhook,
             now=lambda: self.store.now(),
         )
         self.person: Member
@@ -114,11 +106,8 @@ class TrelloEmulator:
 
     async def reset(self) -> None:
         """Back to the state right after start-up: configured tokens (and sandbox) only."""
-        await self.dispatcher.aclose()
+        await self.dispatcher.reset()
         self.store = TrelloStore(self._wall_clock)
-        self.dispatcher.paused = False
-        self.dispatcher.drop_next = 0
-        self.dispatcher.deliveries.clear()
         self.limiter.reset()
         self.outages.end_all()
         self.requests.clear()
@@ -126,20 +115,6 @@ class TrelloEmulator:
 
     async def aclose(self) -> None:
         await self.dispatcher.aclose()
-
-    # --- request log -----------------------------------------------------------------------
-
-    def log_request(self, method: str, path: str, status: int) -> None:
-        self._request_sequence += 1
-        self.requests.append(
-            {
-                "seq": self._request_sequence,
-                "method": method,
-                "path": path,
-                "status": status,
-                "at": self.store.now(),
-            }
-        )
 
     # --- access ----------------------------------------------------------------------------
 
@@ -216,7 +191,8 @@ class TrelloEmulator:
             owner = self.store.tokens.get(hook.token)
             if owner is None or not self.store.can_access(owner, action.id_board):
                 continue
-            self.dispatcher.dispatch(hook, action_json, self._model_json(hook, card_model))
+            model = self._model_json(hook, card_model)
+            self.dispatcher.dispatch(hook, action_json, model, secret=self.api_secret)
         # Trello deletes the webhooks of a model that no longer exists.
         if action.type == "deleteCard":
             card_id = str(card_model["id"])

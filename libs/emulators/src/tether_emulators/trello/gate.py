@@ -1,9 +1,8 @@
 """What happens to every ``/1/...`` request before its handler: outages, parameters, auth, rate
 limits.
 
-A plain ASGI middleware rather than FastAPI dependencies, because its effects must reach every
-answer, including 404s and 400s raised in handlers: the ``x-rate-limit-*`` headers and the
-request log (method, path, status) that tests use to count writes.
+A plain ASGI middleware (common/gate.py says why, and keeps the request log), so that the
+``x-rate-limit-*`` headers reach every answer, including 404s and 400s raised in handlers.
 """
 
 from __future__ import annotations
@@ -12,20 +11,21 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from tether_emulators.common.gate import ApiGate
+from tether_emulators.common.outages import Outage
+from tether_emulators.trello.emulator import TrelloEmulator
 from tether_emulators.trello.errors import TrelloError
 from tether_emulators.trello.oauth import OAUTH_PATHS
-from tether_emulators.trello.outages import Outage, boards_concerned
+from tether_emulators.trello.outages import boards_concerned
+from tether_emulators.trello.outages import refusal as outage_refusal
 from tether_emulators.trello.params import parse_body
-
-if TYPE_CHECKING:
-    from tether_emulators.trello.emulator import TrelloEmulator
 
 CONTEXT_KEY = "tether.trello"
 _OAUTH_PARAM = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
@@ -53,56 +53,23 @@ def oauth_credentials(authorization: str) -> tuple[str | None, str | None]:
     return values.get("oauth_consumer_key"), values.get("oauth_token")
 
 
-class TrelloGate:
-    def __init__(self, app: ASGIApp, emulator: TrelloEmulator) -> None:
-        self.app = app
-        self.emulator = emulator
+class TrelloGate(ApiGate[TrelloEmulator]):
+    """Outages, parameters, auth and rate limits for ``/1``; the rest is common/gate.py."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_api_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        emulator = self.emulator
-        method: str = scope["method"]
-        # Trello's docs spell some paths with a trailing slash (/1/webhooks/); serve both
-        # rather than redirecting, which clients do not follow on POST.
-        path = scope["path"].rstrip("/") or "/"
-        scope = {**scope, "path": path, "raw_path": path.encode()}
-        body = await _read_body(receive)
-        receive = _replay(body, receive)
-        status_seen: list[int] = []
+    applies_to = staticmethod(is_api_path)
 
-        async def logged_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_seen.append(message["status"])
-            await send(message)
-
-        try:
-            outage = self._outage(scope, body)
-            if outage is not None:
-                # Nothing is performed, checked or counted: the failing part of Trello would
-                # have done all of that.
-                refusal = PlainTextResponse(outage.body, outage.status)
-                await refusal(scope, receive, logged_send)
-            else:
-                await self._handle(scope, receive, logged_send, body)
-        finally:
-            emulator.log_request(method, path, status_seen[0] if status_seen else 500)
-
-    def _outage(self, scope: Scope, body: bytes) -> Outage | None:
-        """The outage this request meets, if any (outages.py)."""
-        outages = self.emulator.outages
-        if not outages:
-            return None
+    def scopes_concerned(self, scope: Scope, body: bytes) -> set[str]:
         request = Request(scope)
         params: dict[str, Any] = dict(request.query_params)
         # A body Trello cannot read leaves the query to name the board, if anything does.
         with contextlib.suppress(TrelloError):
             params.update(parse_body(request.headers.get("content-type", ""), body))
-        boards = boards_concerned(self.emulator.store, scope["method"], scope["path"], params)
-        return outages.refusing(boards)
+        return boards_concerned(self.emulator.store, scope["method"], scope["path"], params)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
+    def refusal(self, outage: Outage) -> Response:
+        return outage_refusal(outage)
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         if scope["path"] in OAUTH_PATHS:
             # OAuth 1.0a's endpoints take a signature made with the app secret, not a key and
             # token (oauth.py checks it); the emulator does not rate-limit them.
@@ -148,29 +115,3 @@ class TrelloGate:
             await send(message)
 
         await self.app(scope, receive, send_with_limits)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the already-read body to the app, then defers to the server."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

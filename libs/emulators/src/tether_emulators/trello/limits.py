@@ -9,10 +9,9 @@ them unconfirmed). The clock is injected so tests can cross a window without sle
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-Clock = Callable[[], float]
+from tether_emulators.common.limits import Clock
 
 TOKEN_LIMIT_EXCEEDED = "API_TOKEN_LIMIT_EXCEEDED"
 KEY_LIMIT_EXCEEDED = "API_KEY_LIMIT_EXCEEDED"

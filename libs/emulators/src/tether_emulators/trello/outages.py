@@ -8,69 +8,31 @@ Connectors must then keep the failing board's work aside and let every other boa
 
 The gate consults this before auth and rate limits: the part of Trello that would check or
 count a request is the part that is down, so a refused request spends no token's budget. The
-control API, webhook deliveries and the person-in-Trello edits are not affected.
+control API, webhook deliveries and the person-in-Trello edits are not affected. The registry
+of outages is common/outages.py; here are Trello's facts: which boards a request concerns, and
+how a refusal reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from starlette.responses import PlainTextResponse, Response
+
+from tether_emulators.common.outages import Outage
 from tether_emulators.trello.errors import TrelloError
-from tether_emulators.trello.store import JSON, TrelloStore
+from tether_emulators.trello.store import TrelloStore
 
 
-@dataclass(frozen=True)
-class Outage:
-    """``board_id`` None: every API request fails."""
-
-    board_id: str | None
-    status: int
-
-    @property
-    def body(self) -> str:
-        try:
-            return HTTPStatus(self.status).phrase
-        except ValueError:
-            return "Server Error"
-
-    def to_json(self) -> JSON:
-        # The shape POST /_emulator/outages takes, so a listed outage can be posted back.
-        return {"board_id": self.board_id, "status": self.status}
-
-
-class Outages:
-    """The outages in force: at most one per board, and at most one for everything."""
-
-    def __init__(self) -> None:
-        self._by_board: dict[str | None, Outage] = {}
-
-    def start(self, board_id: str | None, status: int) -> Outage:
-        """Begin (or change the status of) the outage of ``board_id`` (None: everything)."""
-        outage = Outage(board_id, status)
-        self._by_board[board_id] = outage
-        return outage
-
-    def end_all(self) -> int:
-        """End every outage; returns how many there were."""
-        count = len(self._by_board)
-        self._by_board.clear()
-        return count
-
-    def __len__(self) -> int:
-        return len(self._by_board)
-
-    def refusing(self, boards: Iterable[str]) -> Outage | None:
-        """The outage a request concerning ``boards`` meets, if any (the global one first)."""
-        found = self._by_board.get(None)
-        if found is not None:
-            return found
-        return next((self._by_board[b] for b in sorted(boards) if b in self._by_board), None)
-
-    def to_json(self) -> list[JSON]:
-        return [outage.to_json() for outage in self._by_board.values()]
+def refusal(outage: Outage) -> Response:
+    """Trello's plain-text answer while an outage is in force: the status's own phrase."""
+    try:
+        text = HTTPStatus(outage.status).phrase
+    except ValueError:
+        text = "Server Error"
+    return PlainTextResponse(text, outage.status)
 
 
 def boards_concerned(

@@ -3,6 +3,7 @@
 ``CallbackRecorder`` stands in for a webhook receiver: pass it as ``webhook_transport`` and it
 records the HEAD checks and deliveries, answering with statuses the test chooses. Tests that
 want Tether's real receiver instead pass ``httpx.ASGITransport(app=receiver_app)``.
+``ManualClock`` (common/testing.py) moves the emulator's clocks only when told.
 """
 
 from __future__ import annotations
@@ -10,30 +11,13 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from tether_emulators.common.testing import ManualClock
 
-class ManualClock:
-    """Time that moves only when told: ``clock`` for rate-limit windows, ``now`` for dates.
-
-    Pass ``clock=c, wall_clock=c.now`` to ``create_trello_emulator``.
-    """
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._start = start or datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-        self.elapsed = 0.0
-
-    def __call__(self) -> float:
-        return self.elapsed
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=self.elapsed)
-
-    def advance(self, seconds: float) -> None:
-        self.elapsed += seconds
+__all__ = ["CallbackRecorder", "ManualClock", "RecordedDelivery"]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Withheld answers: Trello did the work, but its answer never reached the client.
+"""Withheld answers: the provider did the work, but its answer never reached the client.
 
 A hold covers the next ``count`` API requests with a given method and path. Each is performed in
-full (a card is created and stored, the request is logged, webhooks fire), but its response is
-kept back until a test releases it or the client hangs up. That is the window crash tests need:
-the provider has the card, the caller has not heard of it, and the caller dies right there.
+full (a card or task is created and stored, the request is logged, webhooks fire), but its
+response is kept back until a test releases it or the client hangs up. That is the window crash
+tests need: the provider has the item, the caller has not heard of it, and the caller dies
+right there.
 
 A middleware outside the gate, so a held request is exactly what an answered one would have
 been: the gate, the handlers and the request log never know the answer was withheld.
@@ -15,17 +16,15 @@ import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any
 
-from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tether_emulators.trello.gate import is_api_path
-from tether_emulators.trello.store import JSON
+JSON = dict[str, Any]
 
 
 def _normalized(method: str, path: str) -> tuple[str, str]:
-    # The gate serves /1/cards and /1/cards/ alike, so a hold must match both spellings.
+    # The gates serve /1/cards and /1/cards/ alike, so a hold must match both spellings.
     return method.upper(), path.rstrip("/") or "/"
 
 
@@ -102,6 +101,10 @@ class ResponseHolds:
         self.rules.clear()
         return count
 
+    def clear(self) -> JSON:
+        """Disarm every rule and send every withheld answer: ``{"disarmed", "released"}``."""
+        return {"disarmed": self.disarm(), "released": self.release()}
+
     def settle(self, held: HeldAnswer, *, delivered: bool) -> None:
         self.waiting.pop(held.id, None)
         if delivered:
@@ -126,11 +129,11 @@ class HoldingMiddleware:
         self,
         app: ASGIApp,
         holds: ResponseHolds,
-        applies_to: Callable[[str], bool] = is_api_path,
+        applies_to: Callable[[str], bool],
     ) -> None:
         self.app = app
         self.holds = holds
-        # Which paths are the provider's API (other emulators reuse this middleware).
+        # Which paths are the provider's API: only those are held, never the control API.
         self.applies_to = applies_to
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -179,8 +182,3 @@ async def _released_before_hang_up(held: HeldAnswer, receive: Receive) -> bool:
 async def _disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-def holds_of(app: FastAPI) -> ResponseHolds:
-    """The holds of an app made by ``create_trello_emulator``."""
-    return cast(ResponseHolds, app.state.trello_holds)
