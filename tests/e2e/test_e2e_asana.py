@@ -14,6 +14,7 @@ import pytest
 from tests.e2e.asana_world import AsanaWorld
 from tests.e2e.trello_world import eventually
 from tether_connector_runtime.signatures import asana_signature
+from tether_devinfra.services import SERVICES
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -218,3 +219,41 @@ async def test_trash_in_asana_flags_the_task_and_a_core_delete_trashes(
 
     assert (await world.api.delete(f"/v1/tasks/{deleted_task}")).status_code == 204
     await eventually(asana_has(world, deleted_gid, trashed=True), within=WITHIN)
+
+
+async def test_a_repeated_delivery_is_taken_once_and_writes_nothing(
+    asana_world: AsanaWorld,
+) -> None:
+    world = asana_world
+    task_id, gid = await world.export_new_task()
+    await world.flush_webhooks()
+    await world.person_edits(gid, name="Edited once")
+    await eventually(core_has(world, task_id, title="Edited once"), within=WITHIN)
+    await world.flush_webhooks()
+    version = (await world.task(task_id))["version"]
+    deliveries = (await world.asana.get("/_emulator/webhooks/deliveries")).json()
+    delivered = [d for d in deliveries if d["status"] == "delivered" and d["events"]]
+    assert delivered, "no delivery carried events: nothing to repeat"
+    before = await world.requests()
+
+    # Asana sends the same bytes again (it never heard our answer): taken as a duplicate.
+    for delivery in delivered:
+        again = await world.asana.post(f"/_emulator/webhooks/deliveries/{delivery['id']}/repeat")
+        assert again.status_code == 200, again.text
+    await world.flush_webhooks()
+    repeats = (await world.asana.get("/_emulator/webhooks/deliveries")).json()[-len(delivered) :]
+    assert [d["status"] for d in repeats] == ["delivered"] * len(delivered)
+    # The connector knew them again: answered as duplicates, not handled a second time.
+    spec = next(s for s in SERVICES if s.name == "asana-connector")
+    log = world.deployment.log_file(spec).read_text()
+    assert log.count("webhook_duplicate") == len(delivered)
+
+    # A barrier through the task's partition: once a later core edit is in Asana, anything
+    # the repeats caused would have happened.
+    await edit_core(world, task_id, title="Barrier")
+    await eventually(asana_has(world, gid, name="Barrier"), within=WITHIN)
+    after = (await world.requests())[len(before) :]
+    # No write but the barrier's, and the core saw one change: the barrier, no repeat.
+    writes = [r for r in after if r["method"] in ("PUT", "POST", "DELETE") and gid in r["path"]]
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in writes] == [("PUT", gid)]
+    assert (await world.task(task_id))["version"] == version + 1

@@ -219,3 +219,24 @@ async def test_handshake_reaches_a_receiver_served_while_the_call_is_open(
     created = await register(asana, project["gid"])
     assert handshake_done.is_set()
     assert secrets_seen == [created["X-Hook-Secret"]]
+
+
+async def test_a_delivery_repeated_is_the_same_bytes_and_signature_under_a_new_id(
+    asana: httpx.AsyncClient,
+    asana_control: httpx.AsyncClient,
+    project: dict[str, Any],
+    hooks: HookRecorder,
+) -> None:
+    await register(asana, project["gid"])
+    await new_task(asana, project)
+    await settle(asana_control)
+    logged = (await asana_control.get("/webhooks/deliveries")).json()
+    first = logged[-1]
+    again = await asana_control.post(f"/webhooks/deliveries/{first['id']}/repeat")
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] > first["id"]
+    await settle(asana_control)
+    original, repeated = hooks.deliveries[-2], hooks.deliveries[-1]
+    assert (repeated.body, repeated.signature) == (original.body, original.signature)
+    unknown = await asana_control.post("/webhooks/deliveries/999999/repeat")
+    assert unknown.status_code == 404

@@ -11,6 +11,7 @@ the webhook (Trello forgets it on a 410, Asana after the last retry has failed).
 from __future__ import annotations
 
 import abc
+import dataclasses
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -147,6 +148,16 @@ class DeliveryQueue(abc.ABC, Generic[D, W]):
         else:
             self._start(delivery)
         return delivery
+
+    def repeat(self, delivery_id: int) -> D | None:
+        """Send delivery ``delivery_id`` again, byte for byte (same body, same signature) under
+        a new id: what a provider does when it never heard the receiver's answer (a timeout)
+        and retries a delivery the receiver did take. None if no such delivery is logged."""
+        found = next((d for d in self.deliveries if d.id == delivery_id), None)
+        if found is None:
+            return None
+        again = dataclasses.replace(found, id=self.next_id(), status="pending", attempts=[])
+        return self.enqueue(again, droppable=False)
 
     # --- the control API's switches --------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The control routes every emulator shares under ``/_emulator``: webhook delivery (deliveries,
-pause, resume, drop-next, flush), withheld answers (holds), outages (list and end), the rate
+repeat, pause, resume, drop-next, flush), withheld answers (holds), outages (list and end), the rate
 limits in force and the request log. Not part of any provider: a remote control for tests and
 the sandbox, neither authenticated nor rate limited, and never in the request log.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tether_emulators.common.emulator import Emulator
@@ -71,6 +71,16 @@ class HoldIn(BaseModel):
 async def deliveries(faults: Faults) -> list[JSON]:
     """Every delivery logged, oldest first, with each attempt's outcome."""
     return [delivery.to_json() for delivery in faults.emulator.dispatcher.deliveries]
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/repeat")
+async def repeat_delivery(delivery_id: int, faults: Faults) -> JSON:
+    """Send a logged delivery again, byte for byte, under a new id (a provider retrying a
+    delivery whose answer it never heard): the receiver must take it as a duplicate."""
+    again = faults.emulator.dispatcher.repeat(delivery_id)
+    if again is None:
+        raise HTTPException(404, f"no delivery {delivery_id} is logged")
+    return again.to_json()
 
 
 @router.post("/webhooks/pause")
