@@ -11,8 +11,8 @@ the webhook (Trello forgets it on a 410, Asana after the last retry has failed).
 from __future__ import annotations
 
 import abc
-import dataclasses
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
