@@ -80,7 +80,7 @@ async def repeat_delivery(delivery_id: int, faults: Faults) -> JSON:
     again = faults.emulator.dispatcher.repeat(delivery_id)
     if again is None:
         raise HTTPException(404, f"no delivery {delivery_id} is logged")
-    return again.to_json()
+    return dict(again.to_json())
 
 
 @router.post("/webhooks/pause")
