@@ -205,6 +205,15 @@ async def _asana_part_syncs(running: RunningSandbox) -> None:
 
         await polled(core_title, lambda title: title == "Edited in Asana")
         await polled(card_name, lambda name: name == "Edited in Asana")
+        # Embedded mode answered Asana's handshake while its own create call was open: the
+        # project's webhook exists, and the edit came by a delivery Tether took (2xx).
+        hooks = (await client.get(f"{asana}/_emulator/webhooks")).json()
+        [hook] = [h for h in hooks if h["active"]]
+        assert hook["target"].startswith(f"{tether}/webhooks/asana/")
+        assert (await client.post(f"{asana}/_emulator/webhooks/flush")).status_code == 200
+        deliveries = (await client.get(f"{asana}/_emulator/webhooks/deliveries")).json()
+        edits = [d for d in deliveries if any(e["action"] == "changed" for e in d["events"])]
+        assert edits and all(d["status"] == "delivered" for d in edits), deliveries
 
 
 async def _consent_again(running: RunningSandbox) -> str:
