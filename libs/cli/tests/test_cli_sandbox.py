@@ -213,7 +213,8 @@ async def _asana_part_syncs(running: RunningSandbox) -> None:
         assert (await client.post(f"{asana}/_emulator/webhooks/flush")).status_code == 200
         deliveries = (await client.get(f"{asana}/_emulator/webhooks/deliveries")).json()
         edits = [d for d in deliveries if any(e["action"] == "changed" for e in d["events"])]
-        assert edits and all(d["status"] == "delivered" for d in edits), deliveries
+        assert edits, deliveries
+        assert all(d["status"] == "delivered" for d in edits), deliveries
 
 
 async def _consent_again(running: RunningSandbox) -> str:
