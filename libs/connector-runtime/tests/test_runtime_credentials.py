@@ -16,7 +16,7 @@ import pytest
 
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import observations, retries, writes
-from tether_connector_runtime.retry import AuthRevokedError
+from tether_connector_runtime.retry import AuthRevokedError, PermanentProviderError
 from tether_connector_runtime.testing import (
     ManualClock,
     OAuthFakeProvider,
@@ -151,6 +151,29 @@ async def test_a_refused_renewal_breaks_the_connection_and_pauses_its_links(
     assert oauth.calls["refresh"] == 1
     assert oauth.calls["update"] == 0
     assert (await rig.link("link-1")).parked is not None  # the edit waits for a reconnect
+
+
+async def test_a_renewal_refused_in_other_words_breaks_the_connection_too(
+    rig: PipelineRig, oauth: OAuthFakeProvider, clock: ManualClock
+) -> None:
+    """A refusal that is no 401 (an OAuth ``invalid_request``, a 400 the provider will answer
+    again) cannot cure itself either: the connection breaks visibly, nothing stalls in
+    silence."""
+    await exported(rig, state(1, {"core": 1}))
+    connection_id = (await rig.link("link-1")).connection_id
+    clock.advance(HOUR)
+    oauth.fail_next(
+        "refresh",
+        error=lambda: PermanentProviderError("invalid_request: redirect_uri", status=400),
+    )
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="v2"))
+    await rig.relay()
+
+    row = await stored(rig, connection_id)
+    assert row.status == "broken"
+    assert "invalid_request: redirect_uri" in row.error
+    assert (await rig.link("link-1")).parked is not None  # the edit waits for a reconnect
+    assert oauth.calls["update"] == 0
 
 
 async def test_a_renewal_failing_for_now_is_retried_and_breaks_nothing(

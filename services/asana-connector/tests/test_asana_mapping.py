@@ -17,6 +17,7 @@ from asana_connector.mapping import (
     task_gids,
     task_item,
 )
+from tether_connector_runtime.retry import PermanentProviderError
 from tether_sync import TaskFields
 
 
@@ -126,6 +127,20 @@ def test_an_item_is_in_its_first_membership() -> None:
     assert item.edited_at == datetime(2026, 5, 1, 10, tzinfo=UTC)
     assert item.url == "https://app.asana.com/0/0/1"
     assert not item.closed
+
+
+def test_memberships_without_a_project_are_skipped_and_none_is_no_project() -> None:
+    task = as_answered(
+        {"memberships": [{"portfolio": {"gid": "5"}}, {"project": {"gid": "20"}, "section": None}]}
+    )
+    assert (task_item(task).container_id, task_item(task).place_id) == ("20", None)
+    assert task_item(as_answered({"memberships": []})).container_id == ""
+
+
+def test_memberships_asana_did_not_answer_are_an_error_not_no_project() -> None:
+    # A grant without projects:read: taken for "in no project" it would unlink every link.
+    with pytest.raises(PermanentProviderError, match="projects:read"):
+        task_item(as_answered({"name": "t"}))
 
 
 def test_events_name_each_task_once_and_nothing_else() -> None:

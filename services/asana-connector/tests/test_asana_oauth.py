@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+import respx
 from fastapi import FastAPI
 
 from asana_connector.adapter import AsanaAdapter, AsanaCredentials
@@ -154,3 +155,30 @@ def test_an_unreadable_stored_secret_asks_for_a_new_connection(adapter: AsanaAda
         adapter.session("not json", Owner())
     with pytest.raises(AuthRevokedError):
         adapter.session('{"kind": "oauth", "access_token": "a"}', Owner())
+
+
+@respx.mock
+async def test_refresh_sends_the_redirect_uri_and_consent_the_configured_scopes(
+    http: httpx.AsyncClient, settings_for: Callable[..., AsanaSettings]
+) -> None:
+    """As Asana's own client does on the refresh grant (node-asana, lib/auth/app.js); an app
+    registered with granular scopes asks for them at consent."""
+    scopes = ["tasks:read", "tasks:write", "projects:read"]
+    settings = settings_for(oauth_scopes=scopes)
+    adapter = AsanaAdapter(http, settings)
+    route = respx.post(f"{settings.oauth_url}/-/oauth_token").respond(
+        200,
+        json={
+            "access_token": "new-access",
+            "expires_in": 3600,
+            "token_type": "bearer",
+            "data": {"gid": "1", "name": "Ada"},
+        },
+    )
+    await adapter.refresh(AsanaSecret("oauth", "old-access", "the-refresh").dumps())
+    form = dict(parse_qsl(route.calls.last.request.content.decode()))
+    assert form["grant_type"] == "refresh_token"
+    assert form["refresh_token"] == "the-refresh"
+    assert form["redirect_uri"] == settings.oauth_callback
+    started = await adapter.consent.begin()
+    assert dict(parse_qsl(urlsplit(started.authorize_url).query))["scope"] == " ".join(scopes)

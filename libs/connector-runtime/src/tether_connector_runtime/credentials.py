@@ -39,7 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_common.db import transaction
 from tether_connector_runtime.port import CredentialRenewal
-from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
+from tether_connector_runtime.retry import (
+    AuthRevokedError,
+    PermanentProviderError,
+    RetryableProviderError,
+)
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.store.repository import ConnectorRepository
 
@@ -157,12 +161,16 @@ class CredentialRenewer:
                 RENEWALS.labels(self._provider, "failed").inc()
                 log.warning("credentials_not_renewed", connection_id=connection_id, error=str(exc))
                 raise
-            except AuthRevokedError as exc:
-                # The row lock is released by now: breaking the connection updates its row.
+            except PermanentProviderError as exc:
+                # Refused for good, whatever the provider's words (a revoked grant, a request
+                # it will never take): the connection breaks visibly rather than every open
+                # failing in silence. The row lock is released by now: breaking it updates it.
                 RENEWALS.labels(self._provider, "refused").inc()
                 if self.refused is not None:
                     await self.refused(connection_id, f"the token could not be renewed: {exc}")
-                raise
+                if isinstance(exc, AuthRevokedError):
+                    raise
+                raise AuthRevokedError(str(exc), status=exc.status) from exc
 
     async def _renewed(self, session: AsyncSession, row: Any) -> Any:
         account = await self._renewal.refresh(self._cipher.decrypt(row.token_encrypted))

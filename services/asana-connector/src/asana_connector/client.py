@@ -13,20 +13,15 @@ Lists are paged with ``limit`` (1-100) and the opaque ``offset`` of each answer'
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from tether_connector_runtime.ratelimit import Budget, RateLimiter, penalty_from_headers
-from tether_connector_runtime.retry import (
-    PermanentProviderError,
-    ProviderError,
-    RetryableProviderError,
-    error_for_status,
-)
+from tether_connector_runtime.provider_http import ProviderHttp, budget_key, json_object
+from tether_connector_runtime.ratelimit import Budget, RateLimiter
+from tether_connector_runtime.retry import PermanentProviderError, RetryableProviderError
 
 PAGE_LIMIT = 100
 # https://developers.asana.com/docs/rate-limits: 150 requests a minute per token on a free
@@ -82,6 +77,10 @@ def messages_of(response: httpx.Response) -> str:
     return said or response.text[:200]
 
 
+def _kind(method: str) -> str:
+    return "reads" if method == "GET" else "writes"
+
+
 class AsanaClient:
     """One token's view of Asana (a personal access token or an OAuth access token)."""
 
@@ -89,47 +88,21 @@ class AsanaClient:
         self, http: httpx.AsyncClient, *, api_url: str, token: str, limiter: RateLimiter | None
     ) -> None:
         """``limiter``: the process's budgets (None: calls are not limited here)."""
-        self._http, self._api, self._token = http, api_url.rstrip("/"), token
-        self._limiter = limiter
-        # Budgets are per token; their keys hold a digest, never a piece of the token.
-        self._key = hashlib.sha256(token.encode()).hexdigest()[:16]
-
-    def _budgets(self, method: str) -> tuple[str, str]:
-        kind = "reads" if method == "GET" else "writes"
-        return f"minute:{self._key}", f"{kind}:{self._key}"
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, "[redacted]") if self._token else text
-
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        try:
-            if self._limiter is None:
-                return await self._http.request(method, url, headers=headers, **kwargs)
-            async with self._limiter.acquire(*self._budgets(method)) as permit:
-                response = await self._http.request(method, url, headers=headers, **kwargs)
-                permit.learn(response.headers)  # Retry-After holds every budget of the call
-                return response
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise RetryableProviderError(self._redact(f"Asana unreachable: {exc!r}")) from exc
-
-    def _error(self, method: str, where: str, response: httpx.Response) -> ProviderError:
-        status = response.status_code
-        said = self._redact(messages_of(response))
-        if status == 401:
-            message = f"Asana refused the token: {said}"
-        else:
-            message = f"Asana {status} on {method} {self._redact(where)}: {said}"
-        retry_after = penalty_from_headers(response.headers)
-        error = error_for_status(status, message, retry_after=retry_after)
-        return error if error is not None else ProviderError(message, status=status)
+        key = budget_key(token)
+        self._http = ProviderHttp(
+            http=http,
+            api_url=api_url,
+            name="Asana",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            secret=token,
+            limiter=limiter,
+            budgets=lambda method, _: (f"minute:{key}", f"{_kind(method)}:{key}"),
+            wording=messages_of,
+        )
 
     async def raw(self, method: str, where: str, **kwargs: Any) -> httpx.Response:
         """The answer of a call, checked: a provider error for any status >= 400."""
-        response = await self._send(method, f"{self._api}{where}", **kwargs)
-        if response.status_code >= 400:
-            raise self._error(method, where, response)
-        return response
+        return await self._http.checked(method, where, **kwargs)
 
     async def call(
         self,
@@ -178,20 +151,12 @@ class AsanaClient:
         ``{"data": [event...], "sync": token, "has_more": bool}``; ``SyncTokenExpired`` for
         its 412 (no token, an unknown one, or one older than 24 hours)."""
         params = {"resource": resource} | ({"sync": sync} if sync else {})
-        response = await self._send("GET", f"{self._api}/events", params=params)
+        response = await self._http.send("GET", "/events", params=params)
         if response.status_code == 412:
-            fresh = _json(response).get("sync")
+            fresh = json_object(response).get("sync")
             if not fresh:
                 raise RetryableProviderError("Asana's 412 on /events carried no sync token")
             raise SyncTokenExpired(str(fresh))
         if response.status_code >= 400:
-            raise self._error("GET", "/events", response)
-        return _json(response)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        decoded = response.json()
-    except ValueError:
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
+            raise self._http.error("GET", "/events", response)
+        return json_object(response)

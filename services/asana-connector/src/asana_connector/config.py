@@ -43,6 +43,14 @@ class AsanaSettings(ConnectorSettings):
         "https://app.asana.com",
         description=OAUTH_URL_MEANING,
     )
+    oauth_scopes: list[str] = Field(
+        default_factory=list,
+        description="Scopes asked for at consent, for an app registered with granular "
+        "scopes (https://developers.asana.com/docs/oauth-scopes), e.g. "
+        '["tasks:read","tasks:write","tasks:delete","projects:read","project_sections:read",'
+        '"webhooks:read","webhooks:write","webhooks:delete","users:read","workspaces:read"]; '
+        "empty: the app's registered permissions (full permissions)",
+    )
     oauth_callback_url: str | None = Field(
         default=None,
         description="Where Asana sends the browser back after consent (registered with the "

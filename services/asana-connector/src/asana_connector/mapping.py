@@ -39,6 +39,7 @@ from asana_connector.rich_text import (
     markdown_to_html_notes,
 )
 from tether_connector_runtime.port import ProviderItem
+from tether_connector_runtime.retry import PermanentProviderError
 from tether_sync import Due, FieldValue, TaskFields, normalise_due
 
 # Every field the mapping reads, asked for explicitly: html_notes is opt-in
@@ -136,8 +137,17 @@ def task_item(task: Mapping[str, Any]) -> ProviderItem:
     """The pipeline's view of a task answered with :data:`TASK_FIELDS`. Its container and
     place are its first membership's project and section (a task in several projects is
     followed in the one it was exported to, which stays first)."""
-    memberships = task.get("memberships") or [{}]
-    first = memberships[0] or {}
+    if "memberships" not in task:
+        # Absent, not empty: a grant without the scopes to see them (projects:read,
+        # project_sections:read). Read as "in no project" it would unlink every link; it is
+        # an error a person can fix by granting them instead.
+        raise PermanentProviderError(
+            f"Asana answered task {task.get('gid')} without its memberships: does the grant "
+            "have the projects:read and project_sections:read scopes?"
+        )
+    # Entries without a project (other kinds Asana may add, per its API reference) are skipped.
+    memberships = [m for m in task["memberships"] or [] if isinstance(m, dict) and m.get("project")]
+    first = memberships[0] if memberships else {}
     project = first.get("project") or {}
     section = first.get("section") or {}
     return ProviderItem(

@@ -59,10 +59,13 @@ class AsanaOAuth:
                 "connecting through Asana needs an OAuth app: set TETHER_ASANA_CLIENT_ID and "
                 "TETHER_ASANA_CLIENT_SECRET"
             )
+        scopes = self._settings.oauth_scopes
         return AsyncOAuth2Client(
             self._settings.client_id,
             secret,
             redirect_uri=self._settings.oauth_callback,
+            # None: the permissions the app was registered with (Asana's "full permissions").
+            scope=" ".join(scopes) if scopes else None,
             code_challenge_method="S256",
             # Asana reads the client's credentials from the form body.
             token_endpoint_auth_method="client_secret_post",
@@ -112,7 +115,13 @@ class AsanaOAuth:
         refresh token (revoked, or the app's access removed)."""
         async with self._client() as client:
             token = await _asked(
-                client.refresh_token(self._url("oauth_token"), refresh_token=secret.refresh_token)
+                client.refresh_token(
+                    self._url("oauth_token"),
+                    refresh_token=secret.refresh_token,
+                    # Asana's own client sends it on the refresh grant too (node-asana,
+                    # lib/auth/app.js accessTokenFromRefreshToken).
+                    redirect_uri=self._settings.oauth_callback,
+                )
             )
         # Asana answers no new refresh token: the one we hold stays valid.
         refresh = str(token.get("refresh_token") or secret.refresh_token)
