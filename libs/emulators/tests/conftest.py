@@ -257,3 +257,9 @@ def jira_oauth_app() -> OAuthApp:
 async def jira_me(jira: httpx.AsyncClient) -> dict[str, Any]:
     """``/myself`` of Tether's account (Basic auth): its ``accountId``, ``emailAddress``..."""
     return await created(jira.get("/myself"))
+
+
+@pytest.fixture
+def jira_as(jira_app: FastAPI) -> Callable[[dict[str, str]], httpx.AsyncClient]:
+    """A client of the site's API (``/rest/api/3``) with other headers (other credentials)."""
+    return lambda headers: over_http(jira_app, "http://jira.test/rest/api/3", headers=headers)
