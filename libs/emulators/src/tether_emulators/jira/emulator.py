@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tether_emulators.common.deliveries import DeliverySettings
+from tether_emulators.common.emulator import reset_shared_parts
 from tether_emulators.common.limits import Clock
 from tether_emulators.common.outages import Outages
 from tether_emulators.common.request_log import RequestLog
@@ -152,10 +153,7 @@ class JiraEmulator:
 
     async def reset(self) -> None:
         """Back to the state right after start-up."""
-        await self.dispatcher.reset()
-        self.limiter.reset()
-        self.outages.end_all()
-        self.requests.clear()
+        await reset_shared_parts(self)
         self.offset = 0.0
         self._seed()
 

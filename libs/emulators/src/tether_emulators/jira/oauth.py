@@ -17,16 +17,15 @@ from __future__ import annotations
 import hmac
 import json
 from html import escape
-from typing import cast
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from tether_emulators.common.oauth import OAuthFailure, answer_oauth_failures, with_query
 from tether_emulators.jira.deps import JSON, Emu
 from tether_emulators.jira.emulator import JiraEmulator, OAuthApp
-from tether_emulators.jira.oauth_state import OAuthFailure
 
 router = APIRouter(tags=["Atlassian OAuth 2.0 (3LO)"])
 control_router = APIRouter(prefix="/_emulator/oauth", tags=["emulator control"])
@@ -49,10 +48,6 @@ def _consent(emu: JiraEmulator, params: dict[str, str], account_id: str) -> str:
         raise OAuthFailure("invalid_request", "Unknown user.", 400)
     redirect_uri = params.get("redirect_uri") or (app.redirect_uris or ("",))[0]
     return emu.oauth.authorize(app.client_id, redirect_uri, account_id, params.get("scope", ""))
-
-
-def _with(url: str, query: dict[str, str]) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
 
 
 @router.get("/authorize", include_in_schema=False)
@@ -84,9 +79,9 @@ async def authorize_decision(request: Request, emu: Emu) -> Response:
     state = {"state": form["state"]} if "state" in form else {}
     if form.get("deny") or not form.get("account_id"):
         _app(emu, form.get("client_id"), redirect_uri)
-        return RedirectResponse(_with(redirect_uri, {"error": "access_denied", **state}), 303)
+        return RedirectResponse(with_query(redirect_uri, {"error": "access_denied", **state}), 303)
     code = _consent(emu, form, form["account_id"])
-    return RedirectResponse(_with(redirect_uri, {"code": code, **state}), 303)
+    return RedirectResponse(with_query(redirect_uri, {"code": code, **state}), 303)
 
 
 async def _token_form(request: Request) -> dict[str, str]:
@@ -151,16 +146,10 @@ async def consent_as(body: ConsentIn, emu: Emu) -> JSON:
     params = {k: v for k, v in body.model_dump().items() if v is not None and k != "account_id"}
     code = _consent(emu, params, body.account_id)
     state = {"state": body.state} if body.state is not None else {}
-    return {"code": code, "redirect": _with(body.redirect_uri, {"code": code, **state})}
-
-
-async def _oauth_failure(_: Request, exc: Exception) -> Response:
-    failure = cast(OAuthFailure, exc)
-    body = {"error": failure.error, "error_description": failure.description}
-    return JSONResponse(body, status_code=failure.status)
+    return {"code": code, "redirect": with_query(body.redirect_uri, {"code": code, **state})}
 
 
 def install_oauth(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(control_router)
-    app.add_exception_handler(OAuthFailure, _oauth_failure)
+    answer_oauth_failures(app)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tether_emulators.common.oauth import OAuthFailure
+
 JSON = dict[str, Any]
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
 CODE_LIFETIME = timedelta(minutes=10)
@@ -26,14 +28,6 @@ REUSE_LEEWAY = timedelta(minutes=10)
 IDLE_EXPIRY = timedelta(days=90)
 ABSOLUTE_EXPIRY = timedelta(days=365)
 UNKNOWN_REFRESH_TOKEN = "Unknown or invalid refresh token."
-
-
-class OAuthFailure(Exception):
-    """An OAuth error answer: ``{"error", "error_description"}`` with ``status``."""
-
-    def __init__(self, error: str, description: str, status: int) -> None:
-        super().__init__(description)
-        self.error, self.description, self.status = error, description, status
 
 
 def invalid_grant(description: str = UNKNOWN_REFRESH_TOKEN) -> OAuthFailure:
