@@ -18,6 +18,9 @@ from fastapi import FastAPI
 from tether_emulators.asana import AsanaEmulator, create_asana_emulator
 from tether_emulators.asana import get_emulator as get_asana_emulator
 from tether_emulators.asana.testing import HookRecorder
+from tether_emulators.jira import JiraAccount, OAuthApp, create_jira_emulator
+from tether_emulators.jira import get_emulator as get_jira_emulator
+from tether_emulators.jira.testing import JiraHookRecorder, basic_auth
 from tether_emulators.trello import TrelloEmulator, create_trello_emulator, get_emulator
 from tether_emulators.trello.testing import CallbackRecorder, ManualClock
 
@@ -187,3 +190,76 @@ async def asana_root(asana_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def tether_user(asana: httpx.AsyncClient) -> str:
     """The gid of the user behind Tether's personal access token."""
     return str((await asana.get("/users/me")).json()["data"]["gid"])
+
+
+# --- the Jira emulator ----------------------------------------------------------------------
+# Same pattern: ``jira`` is Tether's email + API token on the site's API (Basic auth),
+# ``jira_root`` the emulator's root (OAuth endpoints and the control API at /_emulator);
+# deliveries go to a ``JiraHookRecorder``.
+
+JIRA_EMAIL, JIRA_TOKEN = "tether@example.com", "tether-api-token"
+JIRA_APP = OAuthApp("tether-jira-app", "tether-jira-secret", ("https://tether.test/callback",))
+
+
+@pytest.fixture
+def jira_kwargs() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def jira_hooks() -> JiraHookRecorder:
+    return JiraHookRecorder()
+
+
+@pytest.fixture
+async def jira_app(
+    jira_kwargs: dict[str, Any], clock: ManualClock, jira_hooks: JiraHookRecorder
+) -> AsyncIterator[FastAPI]:
+    kwargs = {
+        "accounts": [JiraAccount(JIRA_EMAIL, JIRA_TOKEN)],
+        "apps": [JIRA_APP],
+        **emulator_wiring(clock, jira_hooks),
+        **jira_kwargs,
+    }
+    application = create_jira_emulator(**kwargs)
+    yield application
+    await get_jira_emulator(application).aclose()
+
+
+@pytest.fixture
+async def jira(jira_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    headers = basic_auth(JIRA_EMAIL, JIRA_TOKEN)
+    async with over_http(jira_app, "http://jira.test/rest/api/3", headers=headers) as http:
+        yield http
+
+
+@pytest.fixture
+async def jira_root(jira_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with over_http(jira_app, "http://jira.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def jira_project(jira_root: httpx.AsyncClient) -> dict[str, Any]:
+    """Project ``TEAM`` with the issue types Task and Bug."""
+    return await created(
+        jira_root.post("/_emulator/projects", json={"key": "TEAM", "name": "Team"})
+    )
+
+
+@pytest.fixture
+def jira_oauth_app() -> OAuthApp:
+    """The OAuth 2.0 app registered at start-up (client id, secret, redirect URI)."""
+    return JIRA_APP
+
+
+@pytest.fixture
+async def jira_me(jira: httpx.AsyncClient) -> dict[str, Any]:
+    """``/myself`` of Tether's account (Basic auth): its ``accountId``, ``emailAddress``..."""
+    return await created(jira.get("/myself"))
+
+
+@pytest.fixture
+def jira_as(jira_app: FastAPI) -> Callable[[dict[str, str]], httpx.AsyncClient]:
+    """A client of the site's API (``/rest/api/3``) with other headers (other credentials)."""
+    return lambda headers: over_http(jira_app, "http://jira.test/rest/api/3", headers=headers)

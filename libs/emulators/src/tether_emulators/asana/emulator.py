@@ -28,6 +28,7 @@ from tether_emulators.asana.store import (
 from tether_emulators.asana.webhook_model import Webhook
 from tether_emulators.asana.webhooks import WebhookDispatcher
 from tether_emulators.common.deliveries import DeliverySettings
+from tether_emulators.common.emulator import reset_shared_parts
 from tether_emulators.common.limits import Clock
 from tether_emulators.common.outages import Outages
 from tether_emulators.common.request_log import RequestLog
@@ -129,10 +130,7 @@ class AsanaEmulator:
 
     async def reset(self) -> None:
         """Back to the state right after start-up."""
-        await self.dispatcher.reset()
-        self.limiter.reset()
-        self.outages.end_all()
-        self.requests.clear()
+        await reset_shared_parts(self)
         self.offset = 0.0
         self._seed()
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 from typing import Annotated, cast
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -33,20 +33,13 @@ from pydantic import BaseModel, ConfigDict
 
 from tether_emulators.asana.emulator import AsanaEmulator, OAuthApp
 from tether_emulators.asana.store import JSON, Credential
+from tether_emulators.common.oauth import OAuthFailure, answer_oauth_failures, with_query
 
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
 CODE_LIFETIME = timedelta(minutes=10)
 
 router = APIRouter(tags=["Asana OAuth 2.0"])
 control_router = APIRouter(prefix="/_emulator/oauth", tags=["emulator control"])
-
-
-class OAuthFailure(Exception):
-    """An OAuth error answer: ``{"error", "error_description"}`` with ``status``."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error, self.description, self.status = error, description, status
 
 
 @dataclass
@@ -203,13 +196,9 @@ async def authorize_decision(request: Request, oauth: OAuth) -> Response:
     state = {"state": form["state"]} if "state" in form else {}
     if form.get("deny") or not form.get("user"):
         oauth.app(form.get("client_id"), redirect_uri)
-        return RedirectResponse(_with(redirect_uri, {"error": "access_denied", **state}), 303)
+        return RedirectResponse(with_query(redirect_uri, {"error": "access_denied", **state}), 303)
     code = oauth.consent(form, form["user"])
-    return RedirectResponse(_with(redirect_uri, {"code": code, **state}), 303)
-
-
-def _with(url: str, query: dict[str, str]) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
+    return RedirectResponse(with_query(redirect_uri, {"code": code, **state}), 303)
 
 
 @router.post("/-/oauth_token", include_in_schema=False)
@@ -246,13 +235,7 @@ async def consent_as(body: ConsentIn, oauth: OAuth) -> JSON:
     params = {k: v for k, v in body.model_dump().items() if v is not None and k != "user"}
     code = oauth.consent({**params, "response_type": "code"}, body.user)
     state = {"state": body.state} if body.state is not None else {}
-    return {"code": code, "redirect": _with(body.redirect_uri, {"code": code, **state})}
-
-
-async def _oauth_failure(_: Request, exc: Exception) -> Response:
-    failure = cast(OAuthFailure, exc)
-    body = {"error": failure.error, "error_description": failure.description}
-    return JSONResponse(body, status_code=failure.status)
+    return {"code": code, "redirect": with_query(body.redirect_uri, {"code": code, **state})}
 
 
 def install_oauth(app: FastAPI, emulator: AsanaEmulator) -> OAuthProvider:
@@ -260,5 +243,5 @@ def install_oauth(app: FastAPI, emulator: AsanaEmulator) -> OAuthProvider:
     app.state.asana_oauth = provider
     app.include_router(router)
     app.include_router(control_router)
-    app.add_exception_handler(OAuthFailure, _oauth_failure)
+    answer_oauth_failures(app)
     return provider

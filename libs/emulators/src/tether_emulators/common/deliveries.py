@@ -117,6 +117,11 @@ class DeliveryQueue(abc.ABC, Generic[D, W]):
     def gave_up(self, delivery: D) -> None:
         """The last attempt failed too (the delivery is ``failed``)."""
 
+    def attempt_headers(self, delivery: D, attempt: int) -> dict[str, str]:
+        """Headers that differ between attempts (Jira counts its retries in one); none by
+        default."""
+        return {}
+
     # --- sending ---------------------------------------------------------------------------
 
     @asynccontextmanager
@@ -226,6 +231,7 @@ class DeliveryQueue(abc.ABC, Generic[D, W]):
         headers = {
             "Content-Type": "application/json",
             **delivery.headers,
+            **self.attempt_headers(delivery, len(delivery.attempts)),
             "User-Agent": self.user_agent,
         }
         try:

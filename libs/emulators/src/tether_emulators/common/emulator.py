@@ -28,3 +28,12 @@ class Emulator(Protocol):
 
     async def aclose(self) -> None:
         """Stop delivering (the app is shutting down)."""
+
+
+async def reset_shared_parts(emulator: Emulator) -> None:
+    """Empty what every emulator shares (deliveries in flight and logged, rate-limit counts,
+    outages, the request log) as its reset does; the provider then reseeds its own state."""
+    await emulator.dispatcher.reset()
+    emulator.limiter.reset()
+    emulator.outages.end_all()
+    emulator.requests.clear()
