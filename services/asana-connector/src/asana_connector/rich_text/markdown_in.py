@@ -16,33 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from asana_connector.rich_text.emphasis import tidy
 from asana_connector.rich_text.tags import Element, Node, push
+from tether_connector_runtime.markdown import PARSER
 
-_DISABLED = [
-    "code", "lheading", "reference", "html_block",
-    "html_inline", "entity", "autolink", "image", "newline",
-]  # fmt: skip
 _INLINE_TAGS = {"strong": "strong", "em": "em", "s": "s"}
-
-
-def _keep_url(url: str) -> str:
-    # Hrefs go to Asana as written: markdown-it would percent-encode them.
-    return url
-
-
-def new_parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"maxNesting": 40}).enable("strikethrough")
-    parser.disable(_DISABLED)
-    parser.normalizeLink = _keep_url  # type: ignore[method-assign]
-    parser.normalizeLinkText = _keep_url  # type: ignore[method-assign,assignment]
-    return parser
-
-
-PARSER = new_parser()
 # A blank line and the line end before it: where one paragraph of a block's source ends.
 _BLANK_LINE = re.compile(r"(\n[ \t]*\n)")
 

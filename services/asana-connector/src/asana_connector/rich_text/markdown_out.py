@@ -9,16 +9,10 @@ description written again with every Markdown character escaped. `Style` names t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from asana_connector.rich_text.tags import LAZY_BLOCK_TAGS, Element, Node
-
-_ESCAPED = re.compile(r"([\\`*_\[\]~<>#+\-!|])")
-_LINE_NUMBER = re.compile(r"(^|\n)([ \t]*\d+)([.)])")
-_BARE_DESTINATION = re.compile(r"[^\s<>()\\]+")
-# markdown-it decodes entities in link targets: `&amp;` there must be written `\&amp;`.
-_ENTITY_LIKE = re.compile(r"&(#?\w+);")
+from tether_connector_runtime.markdown import code_fence, code_span, escape, link_destination
 
 
 @dataclass(frozen=True)
@@ -69,7 +63,7 @@ def _block(node: Element, alternate: bool, style: Style) -> str:
         return "---\n"
     if node.tag == "pre":
         code = "".join(n if isinstance(n, str) else "" for n in node.children)
-        fence = "`" * max(3, _longest_run(code, "`") + 1)
+        fence = code_fence(code)
         return f"{fence}\n{code}\n{fence}\n" if code else f"{fence}\n{fence}\n"
     if node.tag in ("h1", "h2"):
         return "#" * int(node.tag[1]) + " " + _inlines(node.children, style, node) + "\n"
@@ -111,7 +105,7 @@ def _inlines(nodes: tuple[Node, ...], style: Style, parent: Element | None) -> s
 
 def _inline(node: Node, style: Style, parent: Element | None) -> str:
     if isinstance(node, str):
-        return _escape(node) if style.escape else node
+        return escape(node) if style.escape else node
     inner = _inlines(node.children, style, node)
     if node.tag == "strong":
         return f"**{inner}**"
@@ -121,9 +115,9 @@ def _inline(node: Node, style: Style, parent: Element | None) -> str:
     if node.tag == "s":
         return f"~~{inner}~~"
     if node.tag == "code":
-        return _code("".join(n if isinstance(n, str) else "" for n in node.children))
+        return code_span("".join(n if isinstance(n, str) else "" for n in node.children))
     if node.tag == "a":
-        return f"[{inner}]({_destination(node.href or '')})"
+        return f"[{inner}]({link_destination(node.href or '')})"
     return inner
 
 
@@ -131,26 +125,3 @@ def _touches_strong(node: Element, parent: Element | None) -> bool:
     edges = [node.children[0], node.children[-1]] if node.children else []
     inside = any(isinstance(edge, Element) and edge.tag == "strong" for edge in edges)
     return inside or (parent is not None and parent.tag == "strong")
-
-
-def _code(code: str) -> str:
-    fence = "`" * (_longest_run(code, "`") + 1)
-    pad = code.startswith("`") or code.endswith("`")
-    pad = pad or (code.startswith(" ") and code.endswith(" ") and bool(code.strip(" ")))
-    return f"{fence} {code} {fence}" if pad else f"{fence}{code}{fence}"
-
-
-def _destination(href: str) -> str:
-    if _BARE_DESTINATION.fullmatch(href) and not _ENTITY_LIKE.search(href):
-        return href
-    return "<" + re.sub(r"([<>\\&])", r"\\\1", href) + ">"
-
-
-def _escape(text: str) -> str:
-    escaped = _ESCAPED.sub(r"\\\1", text)
-    return _LINE_NUMBER.sub(r"\1\2\\\3", escaped)
-
-
-def _longest_run(text: str, char: str) -> int:
-    runs = re.findall(re.escape(char) + "+", text)
-    return max((len(run) for run in runs), default=0)
