@@ -17,8 +17,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 from asana_connector.rich_text.emphasis import EMPHASIS, strip_edges, tidy
-from asana_connector.rich_text.markdown_in import PARSER
 from asana_connector.rich_text.tags import Element, Node, push, text_of
+from tether_connector_runtime.markdown import PARSER
 
 _BLANK_RUN = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
 _DECLARATION = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
