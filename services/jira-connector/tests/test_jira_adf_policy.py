@@ -107,3 +107,14 @@ def test_a_value_that_is_not_a_document_is_refused() -> None:
 def test_held_as_is_the_spelling_jira_gives_back(written: str, held: str) -> None:
     assert description_held_as(written) == held
     assert description_held_as(held) == held
+
+
+def test_a_document_nested_beyond_reading_is_refused_not_a_crash() -> None:
+    deep: Node = doc()
+    node = deep
+    for _ in range(5000):
+        child: Node = {"type": "blockquote", "content": []}
+        node["content"].append(child)
+        node = child
+    with pytest.raises(InvalidAdf, match="nested too deeply"):
+        adf_to_markdown(deep)

@@ -49,7 +49,8 @@ def normalise_adf(document: Mapping[str, Any]) -> AdfNode:
 def adf_to_markdown(document: Mapping[str, Any] | None) -> AdfMarkdown:
     """ADF -> Markdown that reads back as the same ADF, escaped only where needed; None (an
     issue without description) is empty text. Raises `InvalidAdf` only when ``document`` is
-    not a ``doc`` with a content list: anything inside degrades to readable text."""
+    not a ``doc`` with a content list (or nests beyond Python's recursion limit): anything
+    inside degrades to readable text."""
     if document is None:
         return AdfMarkdown("", True)
     normal, losses = normalise(document)

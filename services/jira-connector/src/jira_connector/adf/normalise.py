@@ -38,14 +38,17 @@ _SIMPLE_MARKS = frozenset({"strong", "em", "strike", "code"})
 def normalise(document: Mapping[str, Any]) -> tuple[AdfNode, frozenset[str]]:
     """``(normal form, losses)``: losses name each node or mark type replaced by text or
     dropped (empty when Markdown shows all of it). Raises `InvalidAdf` when ``document`` is
-    not a ``doc`` node with a content list."""
+    not a ``doc`` node with a content list, or is nested deeper than Python can walk."""
     content = document.get("content", []) if isinstance(document, Mapping) else None
     if not isinstance(document, Mapping) or document.get("type") != "doc":
         raise InvalidAdf("$", "an ADF document is a node of type 'doc'")
     if not isinstance(content, list):
         raise InvalidAdf("$.content", "a document's content is a list of nodes")
     losses: set[str] = set()
-    return doc(_blocks(content, TOP_BLOCKS, losses)), frozenset(losses)
+    try:
+        return doc(_blocks(content, TOP_BLOCKS, losses)), frozenset(losses)
+    except RecursionError as error:  # no editor nests this deep: refuse rather than crash
+        raise InvalidAdf("$", "nested too deeply to read") from error
 
 
 def _blocks(nodes: list[Any], allowed: frozenset[str], losses: set[str]) -> list[AdfNode]:
