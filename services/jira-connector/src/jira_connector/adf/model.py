@@ -41,14 +41,17 @@ KNOWN_INLINE: Final = frozenset(
 
 
 def doc(content: list[AdfNode]) -> AdfNode:
+    """An ADF document (version 1) holding ``content``."""
     return {"type": "doc", "version": 1, "content": content}
 
 
 def paragraph(content: list[AdfNode]) -> AdfNode:
+    """A paragraph of inline nodes (ADF allows it empty)."""
     return {"type": "paragraph", "content": content}
 
 
 def text_node(text: str, marks: tuple[MarkKey, ...] = ()) -> AdfNode:
+    """A text node, with ``marks`` only when there are some (the caller keeps it non-empty)."""
     node: AdfNode = {"type": "text", "text": text}
     if marks:
         node["marks"] = [mark_json(mark) for mark in marks]
@@ -56,6 +59,7 @@ def text_node(text: str, marks: tuple[MarkKey, ...] = ()) -> AdfNode:
 
 
 def mark_json(mark: MarkKey) -> AdfNode:
+    """A mark as ADF writes it: ``{"type": "link", "attrs": {"href", "title"?}}`` for links."""
     kind, href, title = mark
     if kind != "link":
         return {"type": kind}
@@ -66,4 +70,5 @@ def mark_json(mark: MarkKey) -> AdfNode:
 
 
 def sorted_marks(marks: set[MarkKey] | tuple[MarkKey, ...]) -> tuple[MarkKey, ...]:
+    """``marks`` in `MARK_ORDER`, so that equal mark sets compare equal."""
     return tuple(sorted(marks, key=lambda mark: MARK_ORDER.index(mark[0])))

@@ -22,6 +22,7 @@ _ATTRIBUTE_TEXT = ("text", "shortName", "url", "alt", "title")
 
 
 def attributes(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A node's (or mark's) ``attrs``, or an empty mapping when it has none or a malformed one."""
     attrs = node.get("attrs")
     return attrs if isinstance(attrs, Mapping) else {}
 
