@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from jira_connector.adf import adf_to_markdown, markdown_to_adf, validate_adf
+from jira_connector.adf import adf_to_markdown, markdown_to_adf, normalise_adf, validate_adf
 
 # Short builders: p(t("a", STRONG)) and so on.
 Node = dict[str, Any]
@@ -182,3 +182,11 @@ def test_jira_shapes_that_mean_the_same_read_the_same() -> None:
     )
     read = adf_to_markdown(split)
     assert (read.text, read.lossless) == ("**ab*c***d", True)
+
+
+def test_spaces_after_an_empty_line_go_with_it() -> None:
+    # The break ending an empty line is written `\`, and markdown-it skips the spaces after it.
+    adf = doc(p(t("a"), BR, BR, t("  b")))
+    assert normalise_adf(adf) == doc(p(t("a"), BR, BR, t("b")))
+    read = adf_to_markdown(adf)
+    assert (read.text, read.lossless) == ("a\n\\\nb", True)

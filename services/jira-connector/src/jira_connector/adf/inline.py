@@ -27,7 +27,7 @@ def tidy_inline(runs: list[InlineRun], *, heading: bool = False) -> list[AdfNode
     chars = _chars(runs, heading)
     for kind in EMPHASIS:
         _trim_emphasis(chars, kind)
-    return _nodes(_strip_edges(chars))
+    return _nodes(_after_blank_lines(_strip_edges(chars)))
 
 
 def _chars(runs: list[InlineRun], heading: bool) -> list[_Char]:
@@ -89,6 +89,24 @@ def _strip_edges(chars: list[_Char]) -> list[_Char]:
     while stop > start and strippable(chars[stop - 1]):
         stop -= 1
     return chars[start:stop]
+
+
+def _after_blank_lines(chars: list[_Char]) -> list[_Char]:
+    """Without the spaces that start a line after a blank one: Markdown writes the break
+    ending a blank line as `\\`, and markdown-it skips the spaces after that break."""
+    out: list[_Char] = []
+    blank = True  # the line so far holds nothing but unmarked spaces and tabs
+    skipping = False
+    for char in chars:
+        if skipping and not char[1] and char[0] in " \t":
+            continue
+        skipping = False
+        if char[0] == "\n":
+            skipping, blank = blank and bool(out), True
+        else:
+            blank = blank and not char[1] and char[0] in " \t"
+        out.append(char)
+    return out
 
 
 def _nodes(chars: list[_Char]) -> list[AdfNode]:
