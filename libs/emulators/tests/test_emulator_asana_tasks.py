@@ -185,3 +185,24 @@ async def test_a_task_moves_to_another_project(
         f"/sections/{section_gid(project, 'Done')}/addTask", json={"data": {"task": task["gid"]}}
     )
     assert wrong.status_code == 400  # not in that section's project any more
+
+
+async def test_a_start_date_needs_a_due_date_after_it_and_in_the_same_request(
+    asana: httpx.AsyncClient, project: dict[str, Any]
+) -> None:
+    """OpenAPI, start_on: "due_on or due_at must be present in the request when setting or
+    unsetting the start_on parameter"; a start date needs a due date, before it."""
+    task = await create(asana, name="Span", due_on="2026-12-10", projects=[project["gid"]])
+    path = f"/tasks/{task['gid']}"
+    alone = await asana.put(path, json={"data": {"start_on": "2026-12-01"}})
+    assert alone.status_code == 400
+    assert "must be present in the request" in alone.json()["errors"][0]["message"]
+    both = await asana.put(path, json={"data": {"start_on": "2026-12-01", "due_on": "2026-12-10"}})
+    assert both.json()["data"]["start_on"] == "2026-12-01"
+    for due in ({"due_on": "2026-12-01"}, {"due_on": "2026-11-30"}, {"due_on": None}):
+        refused = await asana.put(path, json={"data": due})
+        assert refused.status_code == 400, due
+    still = (await asana.get(path)).json()["data"]
+    assert (still["start_on"], still["due_on"]) == ("2026-12-01", "2026-12-10")
+    cleared = await asana.put(path, json={"data": {"due_on": None, "start_on": None}})
+    assert (cleared.json()["data"]["start_on"], cleared.json()["data"]["due_on"]) == (None, None)

@@ -5,6 +5,7 @@ webhooks with the handshake, and the events API's sync tokens."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -244,3 +245,31 @@ async def test_a_backlog_beyond_the_pages_read_is_incomplete(
     backlog = await short.changes_since(project.gid, first.cursor)
     assert not backlog.complete
     assert len(backlog.notices) == 50
+
+
+def dates_of(task: Any) -> tuple[str | None, str | None, str | None]:
+    """(start_on, due_on, due_at) as the emulator holds them now."""
+    return task.start_on, task.due_on, task.due_at
+
+
+async def test_a_persons_start_date_in_the_way_of_a_due_date_is_cleared_with_it(
+    pat_session: AsanaSession, emu: AsanaEmulator, project: Project
+) -> None:
+    """Asana refuses a start date without a due date or not before it: the due date we sync
+    wins, in one request; a start date before the new due date stays."""
+    item = await pat_session.create(Placement(project.gid), FIELDS, "link-1")  # due 2026-12-01
+    task = emu.store.tasks[item.external_id]
+    task.due_on, task.start_on = "2026-12-10", "2026-12-05"  # a person set a span
+    read = await pat_session.read(item.external_id)
+    assert read is not None
+    await pat_session.update(read, {"due": date(2026, 12, 20)}, "link-1", None)
+    assert dates_of(task)[:2] == ("2026-12-05", "2026-12-20")
+    read = await pat_session.read(item.external_id)
+    assert read is not None
+    await pat_session.update(read, {"due": date(2026, 12, 5)}, "link-1", None)
+    assert dates_of(task)[:2] == (None, "2026-12-05")
+    task.start_on = "2026-12-01"
+    read = await pat_session.read(item.external_id)
+    assert read is not None
+    await pat_session.update(read, {"due": None}, "link-1", None)
+    assert dates_of(task) == (None, None, None)

@@ -45,7 +45,7 @@ from tether_sync import Due, FieldValue, TaskFields, normalise_due
 # Every field the mapping reads, asked for explicitly: html_notes is opt-in
 # (https://developers.asana.com/docs/inputoutput-options), and a list answers compact records.
 TASK_FIELDS = (
-    "name,notes,html_notes,due_on,due_at,completed,modified_at,permalink_url,"
+    "name,notes,html_notes,due_on,due_at,start_on,completed,modified_at,permalink_url,"
     "memberships.project.name,memberships.section.name"
 )
 # ``external`` only for OAuth: it exists for the app that set it alone.
@@ -178,6 +178,20 @@ def due_data(due: FieldValue) -> dict[str, Any]:
     if isinstance(value, datetime):
         return {"due_at": value.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
     return {"due_on": value.isoformat()}
+
+
+def start_to_clear(start_on: object, due: FieldValue) -> bool:
+    """Whether writing ``due`` needs the task's start date (``start_on``, YYYY-MM-DD or None)
+    cleared: Asana takes a start date only with a due date, and only before it ("due_on or
+    due_at must be present in the request when setting or unsetting the start_on parameter",
+    https://developers.asana.com/reference/updatetask; a start on the due date is refused)."""
+    if not isinstance(start_on, str) or not start_on:
+        return False
+    value = normalise_due(due)
+    if value is None:
+        return True
+    day = value.date() if isinstance(value, datetime) else value
+    return day <= date.fromisoformat(start_on)
 
 
 def task_data(changes: Mapping[str, FieldValue], *, pat_link_id: str | None) -> dict[str, Any]:

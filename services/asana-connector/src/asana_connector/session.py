@@ -19,6 +19,7 @@ from asana_connector.mapping import (
     OAUTH_TASK_FIELDS,
     TASK_FIELDS,
     split_marker,
+    start_to_clear,
     task_data,
     task_gids,
     task_item,
@@ -65,6 +66,9 @@ class AsanaSession:
         self._oauth = oauth
         self._fields = OAUTH_TASK_FIELDS if oauth else TASK_FIELDS
         self._event_pages = event_pages
+        # Each task's start date as last answered (gid -> YYYY-MM-DD or None): a due date
+        # written on or before it needs it cleared in the same request.
+        self._start_on: dict[str, Any] = {}
 
     async def targets(self) -> list[Container]:
         containers = []
@@ -137,11 +141,16 @@ class AsanaSession:
         if self._oauth:
             data["external"] = {"gid": link_id}
         task = await self._client.call("POST", "/tasks", params=self._opt(), data=data)
-        return task_item(task)
+        return self._seen(task)
 
     async def read(self, external_id: str) -> ProviderItem | None:
         task = await self._client.maybe(path("tasks", asana_gid("task", external_id)), self._opt())
-        return None if task is None else task_item(task)
+        return None if task is None else self._seen(task)
+
+    def _seen(self, task: Mapping[str, Any]) -> ProviderItem:
+        """The pipeline's view of a task answer; its start date is kept for the next write."""
+        self._start_on[str(task["gid"])] = task.get("start_on")
+        return task_item(task)
 
     async def update(
         self, item: ProviderItem, changes: Changes, link_id: str, move_to: str | None
@@ -152,9 +161,14 @@ class AsanaSession:
         data = task_data(
             {str(k): v for k, v in changes.items()}, pat_link_id=None if self._oauth else link_id
         )
+        if "due" in changes and start_to_clear(self._start_on.get(gid), changes["due"]):
+            # Asana refuses a start date without a due date, or on or after it: the due date
+            # is what we sync, so a person's start date in its way goes with it (the request
+            # carries the due date, as Asana asks when start_on is unset).
+            data["start_on"] = None
         if data:
             task = await self._client.call("PUT", path("tasks", gid), params=self._opt(), data=data)
-            item = task_item(task)
+            item = self._seen(task)
         if move_to is not None and move_to != item.place_id:
             section = asana_gid("section", move_to)
             await self._client.call(

@@ -83,13 +83,14 @@ def text(value: object, name: str) -> str:
     return value
 
 
-def due_on(value: object) -> str | None:
+def due_on(value: object, name: str = "due_on") -> str | None:
+    """A YYYY-MM-DD date field (``due_on``, ``start_on``); None clears it."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(text(value, "due_on")).isoformat()
+        return date.fromisoformat(text(value, name)).isoformat()
     except ValueError as exc:
-        raise bad_request(f"due_on: Invalid date string: {value}") from exc
+        raise bad_request(f"{name}: Invalid date string: {value}") from exc
 
 
 def instant(value: object, name: str) -> datetime:

@@ -60,7 +60,7 @@ def task_record(store: AsanaStore, task: Task, credential: Credential) -> JSON:
         "permalink_url": f"https://app.asana.com/0/0/{task.gid}",
         "projects": [store.projects[project].compact() for project in task.project_gids()],
         "start_at": None,
-        "start_on": None,
+        "start_on": task.start_on,
         "tags": [],
         "workspace": workspace.compact(),
     }

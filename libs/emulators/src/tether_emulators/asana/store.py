@@ -100,6 +100,7 @@ class Task:
     html_notes: str = "<body></body>"
     due_on: str | None = None
     due_at: str | None = None
+    start_on: str | None = None
     completed: bool = False
     completed_at: datetime | None = None
     completed_by: str | None = None

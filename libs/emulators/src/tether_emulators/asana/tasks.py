@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from tether_emulators.asana.emulator import AsanaEmulator
 
 BOTH_DUES = "You may only provide one of due_on or due_at!"
+# The OpenAPI document on start_on: "due_on or due_at must be present in the request when
+# setting or unsetting the start_on parameter". The two refusals below are worded by the
+# emulator (Asana's own text is not published): a start date needs a due date, before it.
+START_NEEDS_DUE_IN_REQUEST = (
+    "start_on: due_on or due_at must be present in the request when setting or unsetting start_on"
+)
+START_WITHOUT_DUE = "start_on: A task with a start date must have a due date"
+START_NOT_BEFORE_DUE = "start_on: The start date must be before the due date"
 EXTERNAL_GID_MAX, EXTERNAL_DATA_MAX = 1024, 32768
 CREATE_ONLY = ("memberships", "projects", "workspace", "parent")
 
@@ -59,11 +67,28 @@ def _patch(data: JSON, credential: Credential) -> JSON:
         patch["due_at"], patch["due_on"] = asana_time(moment), None
     elif "due_at" in data:
         patch["due_at"] = None
+    if "start_on" in data:
+        if "due_on" not in data and "due_at" not in data:
+            raise bad_request(START_NEEDS_DUE_IN_REQUEST)
+        patch["start_on"] = params.due_on(data["start_on"], "start_on")
     if "completed" in data:
         patch["completed"] = params.boolean(data["completed"], "completed")
     if "external" in data:
         patch["external"] = _external(data["external"], credential)
     return patch
+
+
+def _check_dates(task: Task, patch: JSON) -> None:
+    """Refuse a patch that would leave a start date without a due date, or not before it."""
+    start = patch.get("start_on", task.start_on)
+    if start is None:
+        return
+    due_on, due_at = patch.get("due_on", task.due_on), patch.get("due_at", task.due_at)
+    due_day = due_on or (due_at[:10] if due_at else None)
+    if due_day is None:
+        raise bad_request(START_WITHOUT_DUE)
+    if start >= due_day:
+        raise bad_request(START_NOT_BEFORE_DUE)
 
 
 def _external(value: object, credential: Credential) -> JSON:
@@ -95,6 +120,7 @@ def create_task(emu: AsanaEmulator, actor: User, credential: Credential, data: J
         created_at=now,
         modified_at=now,
     )
+    _check_dates(task, patch)
     _apply(emu, actor, task, credential, patch)
     store.tasks[task.gid] = task
     events = []
@@ -149,6 +175,7 @@ def update_task(
         if name in data:
             raise bad_request(f"{name}: Cannot write this property")
     patch = _patch(data, credential)
+    _check_dates(task, patch)
     changed = _apply(emu, actor, task, credential, patch)
     if changed:
         task.modified_at = emu.now()
