@@ -8,7 +8,6 @@ connector made.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,45 +16,21 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.trello_world import eventually
-from tether_devinfra.process import spawn, terminate
-from tether_devinfra.services import Deployment, wait_http
+from tether_devinfra.services import Deployment
 from tether_emulators.asana.app import SANDBOX_APP
 
 # The sandbox project's sections, as the emulator seeds them.
 NOT_DONE, DONE = "To do", "Done"
 
 
-@dataclass
-class AsanaEmulatorProcess:
-    port: int
-    run_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        spawn(
-            [
-                sys.executable,
-                "-m",
-                "tether_emulators.asana",
-                "--port",
-                str(self.port),
-                "--retry-delays",
-                "0.2,0.5,1",
-            ],
-            self.run_dir / "asana-emulator.log",
-            self.run_dir / "asana-emulator.pid",
-        )
-        wait_http(f"{self.url}/_emulator", within=30, log=self.run_dir / "asana-emulator.log")
-
-    def stop(self) -> None:
-        terminate(self.run_dir / "asana-emulator.pid")
+def asana_emulator_process(port: int, run_dir: Path) -> EmulatorProcess:
+    """The Asana emulator with its seeded sandbox, retrying failed deliveries quickly."""
+    return EmulatorProcess("asana", port, run_dir, ["--retry-delays", "0.2,0.5,1"])
 
 
-def asana_env(emulator: AsanaEmulatorProcess) -> dict[str, str]:
+def asana_env(emulator: EmulatorProcess) -> dict[str, str]:
     return {
         "TETHER_ASANA_API_URL": f"{emulator.url}/api/1.0",
         "TETHER_ASANA_OAUTH_URL": emulator.url,
@@ -152,7 +127,7 @@ class AsanaWorld:
 
 @asynccontextmanager
 async def connected_asana_world(
-    deployment: Deployment, emulator: AsanaEmulatorProcess, api_token: str
+    deployment: Deployment, emulator: EmulatorProcess, api_token: str
 ) -> AsyncIterator[AsanaWorld]:
     """Clients for a started deployment, with Asana connected through the gateway by the
     sandbox user's personal access token."""

@@ -14,17 +14,18 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.asana_world import (
-    AsanaEmulatorProcess,
     AsanaWorld,
+    asana_emulator_process,
     asana_env,
     connected_asana_world,
 )
+from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.kafka_tap import create_namespace_topics, ensure_namespace_topics
 from tests.e2e.trello_world import (
-    TrelloEmulatorProcess,
     TrelloWorld,
     another_tenant,
     connected_world,
+    trello_emulator_process,
     trello_env,
 )
 from tether_devinfra.services import SERVICES, Deployment, free_port
@@ -82,9 +83,9 @@ def mint_token(
 
 
 @pytest.fixture
-def trello_emulator(tmp_path: Path) -> Iterator[TrelloEmulatorProcess]:
+def trello_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
     """The Trello emulator as a process of its own, with its Sandbox board."""
-    emulator = TrelloEmulatorProcess(free_port(), tmp_path)
+    emulator = trello_emulator_process(free_port(), tmp_path)
     emulator.start()
     try:
         yield emulator
@@ -130,7 +131,7 @@ async def trello_world(
     kafka_bootstrap_servers: str,
     topic_namespace: str,
     tmp_path: Path,
-    trello_emulator: TrelloEmulatorProcess,
+    trello_emulator: EmulatorProcess,
     trello_env_overrides: dict[str, str],
 ) -> AsyncIterator[TrelloWorld]:
     """Every service as a process, configured for the emulator, with Trello connected."""
@@ -145,9 +146,9 @@ async def trello_world(
 
 
 @pytest.fixture
-def asana_emulator(tmp_path: Path) -> Iterator[AsanaEmulatorProcess]:
+def asana_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
     """The Asana emulator as a process of its own, with its Sandbox project."""
-    emulator = AsanaEmulatorProcess(free_port(), tmp_path)
+    emulator = asana_emulator_process(free_port(), tmp_path)
     emulator.start()
     try:
         yield emulator
@@ -161,7 +162,7 @@ async def asana_world(
     kafka_bootstrap_servers: str,
     topic_namespace: str,
     tmp_path: Path,
-    asana_emulator: AsanaEmulatorProcess,
+    asana_emulator: EmulatorProcess,
 ) -> AsyncIterator[AsanaWorld]:
     """Every service as a process, configured for the Asana emulator, with Asana connected."""
     async with (
@@ -183,8 +184,8 @@ async def trello_and_asana(
     kafka_bootstrap_servers: str,
     topic_namespace: str,
     tmp_path: Path,
-    trello_emulator: TrelloEmulatorProcess,
-    asana_emulator: AsanaEmulatorProcess,
+    trello_emulator: EmulatorProcess,
+    asana_emulator: EmulatorProcess,
 ) -> AsyncIterator[tuple[TrelloWorld, AsanaWorld]]:
     """One deployment and one tenant connected to both the Trello and the Asana emulator."""
     env = trello_env(trello_emulator) | asana_env(asana_emulator)

@@ -26,7 +26,8 @@ import httpx
 import pytest
 
 from tests.e2e.crash_burst import assert_end_state, burst, converge, create_tasks, observe
-from tests.e2e.trello_world import KEY, SECRET, TrelloEmulatorProcess
+from tests.e2e.emulator_process import EmulatorProcess
+from tests.e2e.trello_world import KEY, SECRET
 from tether_devinfra.services import free_port, wait_http
 
 pytestmark = [pytest.mark.e2e]
@@ -38,7 +39,7 @@ class EmbeddedTether:
 
     home: Path
     port: int
-    emulator: TrelloEmulatorProcess
+    emulator: EmulatorProcess
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
 
@@ -111,7 +112,7 @@ class EmbeddedTether:
 
 
 @pytest.fixture
-def tether(tmp_path: Path, trello_emulator: TrelloEmulatorProcess) -> Iterator[EmbeddedTether]:
+def tether(tmp_path: Path, trello_emulator: EmulatorProcess) -> Iterator[EmbeddedTether]:
     home = tmp_path / "tether"
     home.mkdir()
     tether = EmbeddedTether(home, free_port(), trello_emulator)
@@ -125,7 +126,7 @@ def tether(tmp_path: Path, trello_emulator: TrelloEmulatorProcess) -> Iterator[E
 
 @pytest.fixture
 async def clients(
-    tether: EmbeddedTether, trello_emulator: TrelloEmulatorProcess
+    tether: EmbeddedTether, trello_emulator: EmulatorProcess
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     async with (
         httpx.AsyncClient(

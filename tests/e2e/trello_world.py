@@ -4,7 +4,6 @@ process of its own, wired together only through configuration, as an operator wo
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,46 +13,19 @@ from typing import Any
 
 import httpx
 
-from tether_devinfra.process import spawn, terminate
-from tether_devinfra.services import Deployment, wait_http
+from tests.e2e.emulator_process import EmulatorProcess
+from tether_devinfra.services import Deployment
 
 KEY, SECRET = "e2e-key", "e2e-secret"
 
 
-@dataclass
-class TrelloEmulatorProcess:
-    port: int
-    run_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        spawn(
-            [
-                sys.executable,
-                "-m",
-                "tether_emulators.trello",
-                "--port",
-                str(self.port),
-                "--key",
-                KEY,
-                "--secret",
-                SECRET,
-                "--retry-delays",
-                "0.2,0.5,1",
-            ],
-            self.run_dir / "trello-emulator.log",
-            self.run_dir / "trello-emulator.pid",
-        )
-        wait_http(f"{self.url}/_emulator", within=30, log=self.run_dir / "trello-emulator.log")
-
-    def stop(self) -> None:
-        terminate(self.run_dir / "trello-emulator.pid")
+def trello_emulator_process(port: int, run_dir: Path) -> EmulatorProcess:
+    """The Trello emulator with the app key and secret the services are given."""
+    args = ["--key", KEY, "--secret", SECRET, "--retry-delays", "0.2,0.5,1"]
+    return EmulatorProcess("trello", port, run_dir, args)
 
 
-def trello_env(emulator: TrelloEmulatorProcess) -> dict[str, str]:
+def trello_env(emulator: EmulatorProcess) -> dict[str, str]:
     return {
         "TETHER_TRELLO_API_URL": f"{emulator.url}/1",
         "TETHER_TRELLO_API_KEY": KEY,
@@ -156,7 +128,7 @@ class TrelloWorld:
 
 @asynccontextmanager
 async def connected_world(
-    deployment: Deployment, emulator: TrelloEmulatorProcess, api_token: str
+    deployment: Deployment, emulator: EmulatorProcess, api_token: str
 ) -> AsyncIterator[TrelloWorld]:
     """Clients for a started deployment, with Trello connected through the gateway."""
     async with (
