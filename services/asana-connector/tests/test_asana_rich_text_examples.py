@@ -126,3 +126,13 @@ def test_what_we_send_is_what_reading_it_back_gives(markdown: str, html: str) ->
     assert markdown_to_html_notes(markdown) == html
     normalised = html_notes_to_markdown(html)
     assert markdown_to_html_notes(normalised) == html
+
+
+def test_a_backslash_ending_a_paragraph_is_a_backslash_not_a_line_break() -> None:
+    # CommonMark: a hard break never ends a block. Read as one, the paragraph after a list was
+    # a bare line end, which no Markdown can write after a list: the round trip lost it.
+    for markdown in ("- one\n\n\\\n", "text\n\n\\\n", "\\\n"):
+        html = markdown_to_html_notes(markdown)
+        assert "\\" in html
+        assert html_notes_to_markdown(html) == markdown
+    assert markdown_to_html_notes("a\\\nb") == "<body>a\nb</body>"  # mid-paragraph: a break

@@ -62,8 +62,14 @@ def parse_markdown(text: str) -> list[Node]:
 
 def parse_inline(source: str) -> list[Node]:
     """Inline Markdown (emphasis, code, links) to nodes, every other character kept."""
-    tokens = PARSER.parseInline(source)
-    return _inline(tokens[0].children or []) if tokens else []
+    # The line end that closes a paragraph is read apart: a backslash before it is a
+    # backslash, not a hard break (CommonMark: a hard break never ends a block).
+    body, end = (source[:-1], "\n") if source.endswith("\\\n") else (source, "")
+    tokens = PARSER.parseInline(body)
+    nodes = _inline(tokens[0].children or []) if tokens else []
+    if end:
+        push(nodes, end)
+    return nodes
 
 
 def _inline_by_paragraph(source: str) -> list[Node]:
