@@ -10,7 +10,12 @@ import httpx
 import pytest
 import respx
 
-from tether_connector_runtime.provider_http import ProviderHttp, budget_key, json_object
+from tether_connector_runtime.provider_http import (
+    ProviderHttp,
+    budget_key,
+    json_object,
+    unless_missing,
+)
 from tether_connector_runtime.ratelimit import Budget, RateLimiter
 from tether_connector_runtime.retry import (
     AuthRevokedError,
@@ -99,3 +104,13 @@ def test_budget_keys_are_stable_and_never_hold_the_secret() -> None:
     assert budget_key(SECRET) == budget_key(SECRET)
     assert budget_key(SECRET) != budget_key(SECRET + "x")
     assert SECRET[:6] not in budget_key(SECRET)
+
+
+@respx.mock
+async def test_unless_missing_is_none_for_a_404_and_raises_the_rest(calls: ProviderHttp) -> None:
+    respx.get(f"{API}/items/gone").respond(404, json={"message": "no such item"})
+    respx.get(f"{API}/items/locked").respond(403, json={"message": "forbidden"})
+    assert await unless_missing(calls.checked("GET", "/items/gone")) is None
+    with pytest.raises(PermanentProviderError) as refused:
+        await unless_missing(calls.checked("GET", "/items/locked"))
+    assert refused.value.status == 403

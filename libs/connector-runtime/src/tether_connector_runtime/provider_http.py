@@ -15,18 +15,21 @@ for every provider and lives here once:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from tether_connector_runtime.ratelimit import RateLimiter, penalty_from_headers
 from tether_connector_runtime.retry import (
+    PermanentProviderError,
     ProviderError,
     RetryableProviderError,
     error_for_status,
 )
+
+T = TypeVar("T")
 
 # How a provider words a failed answer (its error body read into one line).
 Wording = Callable[[httpx.Response], str]
@@ -104,3 +107,14 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return decoded if isinstance(decoded, dict) else {}
+
+
+async def unless_missing(call: Awaitable[T]) -> T | None:
+    """``call``'s answer, or None when the provider answered 404 (the item is gone, or was
+    never there: providers say the same for an item the account may not see)."""
+    try:
+        return await call
+    except PermanentProviderError as exc:
+        if exc.status == 404:
+            return None
+        raise

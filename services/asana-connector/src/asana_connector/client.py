@@ -19,9 +19,14 @@ from urllib.parse import quote
 
 import httpx
 
-from tether_connector_runtime.provider_http import ProviderHttp, budget_key, json_object
+from tether_connector_runtime.provider_http import (
+    ProviderHttp,
+    budget_key,
+    json_object,
+    unless_missing,
+)
 from tether_connector_runtime.ratelimit import Budget, RateLimiter
-from tether_connector_runtime.retry import PermanentProviderError, RetryableProviderError
+from tether_connector_runtime.retry import RetryableProviderError
 
 PAGE_LIMIT = 100
 # https://developers.asana.com/docs/rate-limits: 150 requests a minute per token on a free
@@ -139,12 +144,7 @@ class AsanaClient:
 
     async def maybe(self, where: str, params: Mapping[str, str] | None = None) -> Any | None:
         """``GET`` that answers None for a 404 (a task trashed or never there)."""
-        try:
-            return await self.call("GET", where, params=params)
-        except PermanentProviderError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await unless_missing(self.call("GET", where, params=params))
 
     async def events(self, resource: str, sync: str | None) -> dict[str, Any]:
         """One page of ``GET /events`` (https://developers.asana.com/reference/getevents):

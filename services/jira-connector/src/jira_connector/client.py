@@ -24,9 +24,13 @@ from urllib.parse import quote
 
 import httpx
 
-from tether_connector_runtime.provider_http import ProviderHttp, budget_key, json_object
+from tether_connector_runtime.provider_http import (
+    ProviderHttp,
+    budget_key,
+    json_object,
+    unless_missing,
+)
 from tether_connector_runtime.ratelimit import Budget, RateLimiter
-from tether_connector_runtime.retry import PermanentProviderError
 
 PAGE_SIZE = 50  # Jira's default and usual maximum for project and createmeta pages
 BURST_READS, BURST_WRITES = 100, 50  # requests a second, per credential
@@ -128,12 +132,7 @@ class JiraClient:
     async def maybe(self, where: str, params: Mapping[str, str] | None = None) -> Any | None:
         """``GET`` that answers None for a 404 (an issue deleted, or one the user cannot see:
         Jira says the same for both)."""
-        try:
-            return await self.call("GET", where, params=params)
-        except PermanentProviderError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await unless_missing(self.call("GET", where, params=params))
 
     async def pages(
         self, where: str, params: Mapping[str, str] | None = None, *, key: str = "values"
