@@ -85,12 +85,7 @@ def mint_token(
 @pytest.fixture
 def trello_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
     """The Trello emulator as a process of its own, with its Sandbox board."""
-    emulator = trello_emulator_process(free_port(), tmp_path)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from trello_emulator_process(free_port(), tmp_path).running()
 
 
 @pytest.fixture
@@ -148,12 +143,7 @@ async def trello_world(
 @pytest.fixture
 def asana_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
     """The Asana emulator as a process of its own, with its Sandbox project."""
-    emulator = asana_emulator_process(free_port(), tmp_path)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from asana_emulator_process(free_port(), tmp_path).running()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ it (``python -m tether_emulators.<provider>``)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,3 +37,11 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         terminate(self._file("pid"))
+
+    def running(self) -> Iterator[EmulatorProcess]:
+        """The emulator started for the caller's ``yield``, stopped after (a fixture's body)."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
