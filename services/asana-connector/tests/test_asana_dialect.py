@@ -81,20 +81,20 @@ def test_a_delivery_names_each_task_once() -> None:
     body = json.dumps(
         {"events": [event("11"), event("12", action="added"), event("11"), event("5", "story")]}
     ).encode()
-    delivery = AsanaWebhooks().parse(body)
+    delivery = AsanaWebhooks().parse(body, {})
     assert [n.external_id for n in delivery.notices] == ["11", "12"]
 
 
 def test_a_heartbeat_names_nothing() -> None:
-    assert AsanaWebhooks().parse(b'{"events": []}').notices == []
+    assert AsanaWebhooks().parse(b'{"events": []}', {}).notices == []
 
 
 def test_the_delivery_id_is_the_bodys_digest_so_a_retry_is_a_duplicate() -> None:
     one = json.dumps({"events": [event("11")]}).encode()
     other = json.dumps({"events": [event("12")]}).encode()
     dialect = AsanaWebhooks()
-    assert dialect.parse(one).delivery_id == dialect.parse(one).delivery_id
-    assert dialect.parse(one).delivery_id != dialect.parse(other).delivery_id
+    assert dialect.parse(one, {}).delivery_id == dialect.parse(one, {}).delivery_id
+    assert dialect.parse(one, {}).delivery_id != dialect.parse(other, {}).delivery_id
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_the_delivery_id_is_the_bodys_digest_so_a_retry_is_a_duplicate() -> None
 )
 def test_a_body_of_another_shape_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedDelivery):
-        AsanaWebhooks().parse(body)
+        AsanaWebhooks().parse(body, {})
 
 
 def test_each_webhook_has_its_own_url() -> None:

@@ -145,6 +145,7 @@ def _build_state(
         retry=RetrySchedule(
             base=settings.retry_base_delay, cap=settings.retry_max_delay, limit=settings.retry_limit
         ),
+        webhook_renewal_margin=timedelta(seconds=settings.webhook_renewal_margin),
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
     conns.refused = partial(health.connection_refused, pipeline)

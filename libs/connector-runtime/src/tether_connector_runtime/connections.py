@@ -113,6 +113,7 @@ class Connections:
             error=row.error if row.status == "broken" else None,
             broken_since=row.broken_since if row.status == "broken" else None,
             time_zone=row.time_zone or DEFAULT_TIME_ZONE,
+            delivery=row.delivery,
             created_at=row.created_at,
         )
 
@@ -131,6 +132,7 @@ class Connections:
                     known.id,
                     token_encrypted=secret,
                     expires_at=account.expires_at,
+                    delivery=account.delivery,
                     account_name=account.account_name,
                     status="active",
                     error=None,
@@ -149,6 +151,7 @@ class Connections:
                     account_name=account.account_name,
                     token_encrypted=secret,
                     expires_at=account.expires_at,
+                    delivery=account.delivery,
                     status="active",
                     **said,
                 )

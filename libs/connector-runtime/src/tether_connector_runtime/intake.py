@@ -72,7 +72,7 @@ def intake_router(provider: str) -> APIRouter:
 
     def delivery_id(request: Request, body: bytes) -> str:
         adapter = connector_state(request).adapter
-        return f"{provider}:{adapter.webhooks.parse(body).delivery_id}"
+        return f"{provider}:{adapter.webhooks.parse(body, request.headers).delivery_id}"
 
     def seen(request: Request) -> StoredDeliveryLog:
         p = connector_state(request).pipeline
@@ -80,7 +80,7 @@ def intake_router(provider: str) -> APIRouter:
 
     async def handle(body: bytes, request: Request) -> None:
         p = connector_state(request).pipeline
-        delivery = p.adapter.webhooks.parse(body)
+        delivery = p.adapter.webhooks.parse(body, request.headers)
         async with transaction(p.sessions) as session:
             if not await p.repo.webhooks_on(session, delivery.model_id):
                 raise UnknownWebhook(f"no webhook is registered for model {delivery.model_id}")
@@ -104,7 +104,9 @@ def intake_router(provider: str) -> APIRouter:
 
     async def handle_keyed(body: bytes, request: Request) -> None:
         # The key named a webhook of ours: no need to know it by the delivery's model.
-        await _observe_all(connector_state(request).pipeline.adapter.webhooks.parse(body), request)
+        await _observe_all(
+            connector_state(request).pipeline.adapter.webhooks.parse(body, request.headers), request
+        )
 
     router = webhook_router(
         f"/webhooks/{provider}",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
@@ -29,6 +29,8 @@ from pydantic import BaseModel
 from tether_connector_runtime.due_dates import Owner, read_again
 from tether_contracts.connections import Container
 from tether_sync import FieldName, FieldValue, TaskFields
+
+DeliveryMode = Literal["webhook", "polling"]
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,18 @@ class Account:
     ``expires_at``: when the secret's access token stops working (OAuth 2: an hour after it
     was issued at Asana and Jira), timezone-aware; None: it does not expire (a personal access
     token, Trello's ``expiration=never``). The runtime renews an expiring secret through
-    :class:`CredentialRenewal` before it opens a session with it."""
+    :class:`CredentialRenewal` before it opens a session with it.
+
+    ``delivery``: how this account's changes reach us: ``webhook`` (registered per
+    container), or ``polling`` where the provider lets the account register none (a Jira API
+    token without the Administer Jira permission): the runtime then asks for no webhook and
+    reconciliation alone brings changes."""
 
     account_id: str
     account_name: str
     secret: str
     expires_at: datetime | None = None
+    delivery: DeliveryMode = "webhook"
 
 
 @dataclass(frozen=True)
@@ -52,10 +60,14 @@ class RegisteredWebhook:
     """A webhook the provider holds for us: ``webhook_id`` is the provider's id of it;
     ``secret`` the provider's signing secret for this webhook alone (Asana's ``X-Hook-Secret``),
     which the runtime stores encrypted and hands to :meth:`WebhookDialect.verify`; None when the
-    provider signs with an app-wide secret (Trello)."""
+    provider signs with an app-wide secret (Trello). ``expires_at``: when the provider drops
+    it unless refreshed (Jira's dynamic webhooks: 30 days); the runtime asks
+    :meth:`ProviderSession.ensure_webhook` again well before (``webhook_renewal_margin``), which
+    refreshes it, or registers it again if it is gone. None: it does not expire."""
 
     webhook_id: str
     secret: str | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -235,8 +247,10 @@ class WebhookDialect(Protocol):
         secret of the webhook that URL names (:class:`RegisteredWebhook`), None when the
         dialect has no per-webhook URL or the provider gave no secret."""
 
-    def parse(self, body: bytes) -> Delivery:
-        """The delivery's id, model and items; ``ValueError``/``KeyError`` if malformed."""
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        """The delivery's id, model and items, from the verified body and its headers
+        (Jira names a delivery in ``X-Atlassian-Webhook-Identifier``); ``ValueError``/
+        ``KeyError`` if malformed."""
 
 
 @dataclass(frozen=True)

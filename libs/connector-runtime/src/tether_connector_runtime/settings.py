@@ -57,6 +57,12 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         description="Seconds before an expiring access token (OAuth 2) stops working that it is "
         "renewed",
     )
+    webhook_renewal_margin: float = Field(
+        default=15 * 86_400.0,
+        ge=0,
+        description="Seconds before an expiring webhook (Jira's dynamic webhooks last 30 days) "
+        "is dropped by its provider that it is refreshed, or registered again if it is gone",
+    )
     deletion_burst_threshold: int = Field(
         default=10,
         ge=1,

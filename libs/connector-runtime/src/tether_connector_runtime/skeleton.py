@@ -56,5 +56,5 @@ class NotYetConnectable:
     def verify(self, body: bytes, headers: Mapping[str, str], url: str, secret: str | None) -> None:
         raise SignatureInvalid(f"{self.provider} registers no webhooks yet")
 
-    def parse(self, body: bytes) -> Delivery:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
         raise ValueError(f"{self.provider} registers no webhooks yet")

@@ -56,6 +56,13 @@ class ConnectionOut(BaseModel):
         description="Its owner's IANA time zone: a date-only due is written to a provider "
         "whose due is an instant (Trello) as 12:00 that day in this zone",
     )
+    delivery: Literal["webhook", "polling"] = Field(
+        default="webhook",
+        description="How the provider's changes reach Tether: `webhook` (moments), or "
+        "`polling` where the provider lets this account register no webhook (a Jira API "
+        "token without the Administer Jira permission): changes arrive with each "
+        "reconciliation pass (TETHER_<PROVIDER>_RECONCILE_INTERVAL seconds)",
+    )
     created_at: datetime
 
 

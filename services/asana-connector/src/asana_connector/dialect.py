@@ -65,7 +65,7 @@ class AsanaWebhooks:
         ``secret`` (the webhook's own; without one nothing can be trusted)."""
         verify_asana_signature(secret or "", body, headers.get(HOOK_SIGNATURE))
 
-    def parse(self, body: bytes) -> Delivery:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
         """One notice per task the events name, in order of first mention; a heartbeat has
         none. ``model_id`` is empty: Asana's body does not name the webhook, its URL does.
         ``MalformedDelivery``: not ``{"events": [...]}`` with typed resources."""

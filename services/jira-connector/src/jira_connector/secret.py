@@ -59,7 +59,9 @@ class JiraSecret:
             needed = _NEEDS[kind]
             if not all(isinstance(raw.get(name), str) and raw[name] for name in needed):
                 raise ValueError("incomplete")
-            return cls(**{k: str(v) for k, v in raw.items() if k in cls.__dataclass_fields__})
+            known = {k: str(v) for k, v in raw.items() if k in cls.__dataclass_fields__}
+            known.pop("kind")
+            return cls("oauth" if kind == "oauth" else "basic", **known)
         except (ValueError, KeyError, TypeError) as exc:
             raise AuthRevokedError("the stored Jira credentials are unreadable") from exc
 

@@ -68,7 +68,7 @@ class TrelloWebhooks:
         # Trello signs every webhook with the app's secret: ``secret`` is always None.
         verify_trello_signature(self._secret, body, url, headers.get("x-trello-webhook", ""))
 
-    def parse(self, body: bytes) -> Delivery:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
         """The delivery a verified body is. ``MalformedDelivery``: not JSON of the shape
         Trello sends (an ``action`` with an ``id``, the webhook's ``model``, a card in
         ``action.data`` if any, each with the types Trello gives them)."""

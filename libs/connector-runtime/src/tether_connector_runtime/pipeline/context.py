@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +50,8 @@ class Pipeline:
     brake: DeletionBrake
     namespace: str = ""
     retry: RetrySchedule = field(default_factory=RetrySchedule)
+    # How long before an expiring webhook's end it is refreshed (pipeline/watching.py).
+    webhook_renewal_margin: timedelta = timedelta(days=15)
     turns: LinkTurns = field(default_factory=LinkTurns)
     now: Callable[[], datetime] = utcnow
 

@@ -1,13 +1,20 @@
 """Making sure the provider tells us about a container's changes: its webhook registered once
-per connection and container (an export's container, or the one an item moved to).
+per connection and container (an export's container, or the one an item moved to), and
+refreshed before the provider drops it where webhooks expire.
 
 The webhook's row is written (and committed) before the provider is asked, with the URL it
 will be registered under: a dialect with a URL per webhook (``per_webhook_url``) gets a new
 random key at the end of it, which names the webhook when its deliveries arrive. A row whose
 registration has not completed (no provider id yet) is registered again, under the same URL,
-so a provider that kept it is asked to adopt it. No transaction is open across the
-provider's call: a provider that calls the URL back while registering (Asana's handshake) is
-answered by the same process, and on SQLite an open write would hold every other writer.
+so a provider that kept it is asked to adopt it. A registered webhook that expires (Jira's
+dynamic webhooks: 30 days) is asked for again once less than ``webhook_renewal_margin`` is
+left: the adapter refreshes it, or registers it anew if the provider no longer has it. No
+transaction is open across the provider's call: a provider that calls the URL back while
+registering (Asana's handshake) is answered by the same process, and on SQLite an open write
+would hold every other writer.
+
+A connection that polls (``delivery == "polling"``: the provider lets its account register
+no webhook) is asked for none; reconciliation alone brings its changes.
 """
 
 from __future__ import annotations
@@ -38,13 +45,27 @@ async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> 
         return
     secret = p.connections.encrypt(registered.secret) if registered.secret else None
     async with transaction(p.sessions) as session:
-        await p.repo.webhook_registered(session, hook.id, registered.webhook_id, secret)
+        await p.repo.webhook_registered(
+            session, hook.id, registered.webhook_id, secret, registered.expires_at
+        )
+    if hook.external_webhook_id is not None:
+        log.info("webhook_renewed", container_id=container_id, expires_at=registered.expires_at)
+
+
+def _due(p: Pipeline, hook: Any) -> bool:
+    """Whether the row needs the provider: not registered yet, or expiring within the margin."""
+    if hook.external_webhook_id is None:
+        return True
+    return hook.expires_at is not None and hook.expires_at - p.now() < p.webhook_renewal_margin
 
 
 async def _planned(p: Pipeline, connection_id: str, container_id: str) -> Any | None:
-    """The webhook's row to register (written now if there was none); None when it is
-    registered already."""
+    """The webhook's row to register or refresh (written now if there was none); None when
+    nothing is to be done (registered and not expiring soon, or the connection polls)."""
     async with transaction(p.sessions) as session:
+        connection = await p.repo.connection(session, connection_id)
+        if connection is None or connection.delivery == "polling":
+            return None
         known = await p.repo.webhook_for(session, connection_id, container_id)
         if known is None:
             url, key = p.adapter.webhook_url(), None
@@ -61,6 +82,4 @@ async def _planned(p: Pipeline, connection_id: str, container_id: str) -> Any | 
                 hook_key=key,
             )
             known = await p.repo.webhook_for(session, connection_id, container_id)
-    if known is None or known.external_webhook_id is not None:
-        return None
-    return known
+    return known if known is not None and _due(p, known) else None

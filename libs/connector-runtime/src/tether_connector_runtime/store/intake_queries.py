@@ -3,6 +3,7 @@ processed once, and how far each container's history has been read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -42,15 +43,20 @@ class IntakeQueries:
         return (await session.execute(select(w).where(w.c.hook_key == hook_key))).first()
 
     async def webhook_registered(
-        self, session: AsyncSession, webhook_id: str, external_id: str, secret: str | None
+        self,
+        session: AsyncSession,
+        webhook_id: str,
+        external_id: str,
+        secret: str | None,
+        expires_at: datetime | None = None,
     ) -> None:
-        """The provider's answer to a registration: its id, and the webhook's own signing
-        secret (ciphertext) if it has one."""
+        """The provider's answer to a registration: its id, the webhook's own signing
+        secret (ciphertext) if it has one, and when it expires unless refreshed."""
         w = self.t.webhooks
         await session.execute(
             update(w)
             .where(w.c.id == webhook_id)
-            .values(external_webhook_id=external_id, secret_encrypted=secret)
+            .values(external_webhook_id=external_id, secret_encrypted=secret, expires_at=expires_at)
         )
 
     async def webhook_by_external_id(self, session: AsyncSession, external_id: str) -> Any:

@@ -70,6 +70,9 @@ def connector_tables(prefix: str) -> ConnectorTables:
         # When the token in ``token_encrypted`` stops working (OAuth 2 access tokens); NULL:
         # it does not expire. Renewed ahead of it (credentials.py).
         Column("expires_at", UtcDateTime, nullable=True),
+        # How changes reach us: "webhook", or "polling" when the provider lets this account
+        # register none (reconciliation alone then brings them).
+        Column("delivery", String(16), nullable=False, server_default="webhook"),
     )
     links = Table(
         f"{prefix}_links",
@@ -120,6 +123,9 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("hook_key", String(64), nullable=True),
         # Fernet ciphertext of the webhook's own signing secret (Asana's X-Hook-Secret).
         Column("secret_encrypted", Text, nullable=True),
+        # When the provider drops the webhook unless it is refreshed (Jira's dynamic
+        # webhooks: 30 days); NULL: it does not expire.
+        Column("expires_at", UtcDateTime, nullable=True),
         UniqueConstraint("connection_id", "model_id", name=f"uq_{prefix}_webhooks_model"),
         UniqueConstraint("hook_key", name=f"uq_{prefix}_webhooks_hook_key"),
     )

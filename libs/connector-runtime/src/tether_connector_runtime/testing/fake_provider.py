@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -63,6 +63,12 @@ class FakeProvider:
         self.updates: list[Update] = []
         self.faults_fired = 0  # calls that raised because a test asked them to
         self.webhooks_registered: dict[str, str] = {}  # container id -> webhook id
+        # Webhooks that expire this long after each registration or refresh (None: never),
+        # and how many times one registered already was asked for again (a refresh).
+        self.webhook_lifetime: timedelta | None = None
+        self.webhook_refreshes: Counter[str] = Counter()
+        # Tokens whose account may register no webhook (the connection polls).
+        self.polling_tokens: set[str] = set()
         self.revoked_tokens: set[str] = set()
         # Containers the accounts cannot see (an item moved there is read with a 401).
         self.out_of_reach: set[str] = set()
@@ -85,6 +91,7 @@ class FakeProvider:
             account_id=f"account-{credentials.token}",
             account_name=f"Account {credentials.token}",
             secret=credentials.token,
+            delivery="polling" if credentials.token in self.polling_tokens else "webhook",
         )
 
     def session(self, secret: str, owner: Owner) -> FakeSession:
@@ -283,8 +290,13 @@ class FakeProvider:
 
     async def registered(self, container_id: str, callback_url: str) -> RegisteredWebhook:
         """The webhook of a container, registered now unless it was (one per container)."""
+        if container_id in self.webhooks_registered:
+            self.webhook_refreshes[container_id] += 1
         hook_id = self.webhooks_registered.setdefault(container_id, f"hook-{container_id}")
-        return RegisteredWebhook(hook_id)
+        lifetime = self.webhook_lifetime
+        # Expiry is on the wall clock, as the runtime's renewal margin is.
+        expires_at = None if lifetime is None else datetime.now(UTC) + lifetime
+        return RegisteredWebhook(hook_id, expires_at=expires_at)
 
     def _fault(self, kind: CallKind, container_id: str | None, *, after_effect: bool) -> None:
         for fault in self._faults:

@@ -49,7 +49,7 @@ class FakeWebhooks:
         key = self._secret if secret is None else secret
         return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
-    def parse(self, body: bytes) -> Delivery:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
         payload = json.loads(body)
         notices = [
             ItemNotice(
