@@ -43,7 +43,7 @@ def test_an_issue_reads_as_its_fields_project_status_and_update_time() -> None:
     }
     item = issue_item(issue(description=doc, duedate="2026-12-03"), SITE)
     assert item.external_id == "10042"  # the id: it stays when the issue changes project
-    assert (item.container_id, item.place_id) == ("OPS", "10000")
+    assert (item.container_id, item.place_id) == ("OPS", "OPS:10000")
     assert (item.fields.title, item.fields.description) == ("Plan the week", "**Who**")
     assert (item.fields.due, item.fields.completed) == (date(2026, 12, 3), False)
     assert item.url == f"{SITE}/browse/OPS-7"

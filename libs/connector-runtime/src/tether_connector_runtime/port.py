@@ -72,11 +72,13 @@ class RegisteredWebhook:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where an item is created: a container (board, project) and optionally a place in it
-    (list, section)."""
+    """Where an item is created: a container (board, project), optionally a place in it
+    (list, section), and the kind of item, where the container holds several (Jira's issue
+    type id)."""
 
     container_id: str
     place_id: str | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,11 @@ class Container(BaseModel):
         default=None, description="What holds the container, if anything (an Asana workspace)"
     )
     places: list[Place] = Field(description="Its lists / sections / statuses, in order")
+    kinds: list[Place] = Field(
+        default_factory=list,
+        description="The kinds of item an export may create in it (Jira's issue types: the "
+        "export target's issue_type_id); empty where items are of one kind",
+    )
 
 
 class Targets(BaseModel):

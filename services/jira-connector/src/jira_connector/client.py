@@ -151,12 +151,22 @@ class JiraClient:
             if not items or last is True or (last is None and len(items) < PAGE_SIZE):
                 return
 
-    async def search(self, jql: str, fields: str, page_token: str | None = None) -> dict[str, Any]:
+    async def search(
+        self,
+        jql: str,
+        fields: str,
+        page_token: str | None = None,
+        *,
+        properties: str | None = None,
+    ) -> dict[str, Any]:
         """One page of ``POST /search/jql``: ``{"issues": [...], "nextPageToken"?, "isLast"}``
         (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/):
-        no ``total``, and only ids unless ``fields`` are named."""
+        no ``total``, and only ids unless ``fields`` are named; ``properties``: entity
+        property keys to include (comma-separated)."""
         body: dict[str, Any] = {"jql": jql, "fields": fields.split(","), "maxResults": PAGE_SIZE}
         if page_token:
             body["nextPageToken"] = page_token
+        if properties:
+            body["properties"] = properties.split(",")
         answer = await self.call("POST", "/search/jql", json=body)
         return dict(answer or {})

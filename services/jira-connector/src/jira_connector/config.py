@@ -51,6 +51,11 @@ class JiraSettings(ConnectorSettings):
         "the app): the gateway's /v1/connections/jira/callback as the browser reaches it; "
         "unset: <public_url>/v1/connections/jira/callback",
     )
+    site_hosts: list[str] = Field(
+        default_factory=lambda: [".atlassian.net", ".jira.com"],
+        description="Hosts an API-token connection may name as its site (the token is sent "
+        "there): an entry starting with a dot matches its subdomains, any other that host",
+    )
     database_url: DatabaseUrl = Field(
         default="sqlite+aiosqlite:///.tether/jira-connector.db",
         description="Where connections, link sync state, webhooks and the outbox live",

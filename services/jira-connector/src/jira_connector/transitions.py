@@ -49,8 +49,24 @@ class Transition:
             to_category=str((to.get("statusCategory") or {}).get("key") or ""),
         )
 
-    def reaches(self, done: bool) -> bool:
-        return (self.to_category == DONE) == done
+    def reaches(self, goal: Goal) -> bool:
+        if goal.status is not None:
+            return self.to_status == goal.status
+        return (self.to_category == DONE) == goal.done
+
+
+@dataclass(frozen=True)
+class Goal:
+    """Where a walk ends: a status of the wanted kind (done or not), or, where the project's
+    status mapping names one, that status itself."""
+
+    done: bool
+    status: str | None = None
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"status {self.status}"
+        return "a done status" if self.done else "a status that is not done"
 
 
 @dataclass
@@ -65,7 +81,7 @@ class WorkflowMap:
     def forget(self, scope: Scope) -> None:
         self.known.pop(scope, None)
 
-    def plan(self, scope: Scope, start: str, done: bool) -> list[Transition] | None:
+    def plan(self, scope: Scope, start: str, goal: Goal) -> list[Transition] | None:
         """The shortest known walk from ``start`` to a status of the wanted kind."""
         graph = self.known.get(scope, {})
         queue: deque[tuple[str, list[Transition]]] = deque([(start, [])])
@@ -73,7 +89,7 @@ class WorkflowMap:
         while queue:
             status, walk = queue.popleft()
             for transition in graph.get(status, []):
-                if transition.reaches(done):
+                if transition.reaches(goal):
                     return [*walk, transition]
                 if transition.to_status not in seen:
                     seen.add(transition.to_status)
@@ -102,12 +118,16 @@ class Workflow:
         self._map.learn(scope, status, open_now)
         return open_now
 
-    async def reach(self, issue_id: str, scope: Scope, status: str, *, done: bool) -> str:
-        """Walk the issue from ``status`` to a status of the wanted kind; the status reached.
-        ``WorkflowUnreachable`` when none can be reached within :data:`MAX_HOPS`."""
+    async def reach(
+        self, issue_id: str, scope: Scope, status: str, *, done: bool, target: str | None = None
+    ) -> str:
+        """Walk the issue from ``status`` to a status of the wanted kind (``target``: that
+        status); the status reached. ``WorkflowUnreachable`` when none can be reached within
+        :data:`MAX_HOPS`."""
+        goal = Goal(done, target)
         visited = {status}
         for _ in range(MAX_HOPS):
-            walk = self._map.plan(scope, status, done)
+            walk = self._map.plan(scope, status, goal)
             step = walk[0] if walk else None
             if step is None:
                 step = _explore(await self.open_from(issue_id, scope, status), done, visited)
@@ -117,13 +137,12 @@ class Workflow:
                 continue  # what was learnt was stale: planned again from live transitions
             status = step.to_status
             visited.add(status)
-            if step.reaches(done):
+            if step.reaches(goal):
                 return status
-        kind = "a done status" if done else "a status that is not done"
         raise WorkflowUnreachable(
             f"Jira's workflow for issue {issue_id} ({scope[0]}, issue type {scope[1]}) offers no "
-            f"way to {kind} from status {status}: map the project's done status or change the "
-            "workflow",
+            f"way to {goal.describe()} from status {status}: map the project's done status or "
+            "change the workflow",
             status=400,
         )
 

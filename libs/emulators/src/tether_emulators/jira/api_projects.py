@@ -1,6 +1,9 @@
 """The caller and the projects: ``GET /rest/api/3/myself``, ``GET /rest/api/3/project/search``
-and ``GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes``
+``GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes``,
+``GET /rest/api/3/project/{projectIdOrKey}/statuses`` and ``GET /rest/api/3/mypermissions``
 (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-myself/,
+.../api-group-permissions/#api-rest-api-3-mypermissions-get,
+.../api-group-projects/#api-rest-api-3-project-projectidorkey-statuses-get,
 .../api-group-projects/#api-rest-api-3-project-search-get,
 .../api-group-issues/#api-rest-api-3-issue-createmeta-projectidorkey-issuetypes-get)."""
 
@@ -8,7 +11,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tether_emulators.jira import workflow
 from tether_emulators.jira.deps import DEFAULT_PAGE, JSON, Ctx, Emu, MaxResults, StartAt, page_bean
+from tether_emulators.jira.errors import bad_request
 
 router = APIRouter(prefix="/rest/api/3")
 
@@ -65,3 +70,41 @@ async def create_issue_types(
     answer = page_bean(values, start_at, max_results, key="issueTypes")
     del answer["isLast"]  # PageOfCreateMetaIssueTypes has no isLast
     return answer
+
+
+@router.get("/project/{project_id_or_key}/statuses")
+async def project_statuses(project_id_or_key: str, ctx: Ctx, emu: Emu) -> list[JSON]:
+    """Per issue type of the project, the statuses of its workflow (one workflow here)."""
+    project = emu.store.project(project_id_or_key)
+    statuses = [s.to_json(emu.base) for s in workflow.STATUSES.values()]
+    return [
+        {**t.to_json(emu.base), "statuses": statuses, "subtask": False} for t in project.issue_types
+    ]
+
+
+# Global permissions the emulator answers; the others are not modelled.
+_GLOBAL = {"ADMINISTER": "Administer Jira", "BROWSE_PROJECTS": "Browse Projects"}
+
+
+@router.get("/mypermissions")
+async def my_permissions(ctx: Ctx, emu: Emu, permissions: str = "") -> JSON:
+    """Whether the caller holds each named permission; Jira asks for ``permissions`` (400
+    without it). Administer Jira is the user's ``admin`` flag; browsing is always granted."""
+    keys = [k.strip() for k in permissions.split(",") if k.strip()]
+    if not keys:
+        raise bad_request("The 'permissions' parameter is required.")
+    unknown = [k for k in keys if k not in _GLOBAL]
+    if unknown:
+        raise bad_request(f"Unrecognized permission key(s): {', '.join(unknown)}")
+    return {
+        "permissions": {
+            key: {
+                "id": str(index),
+                "key": key,
+                "name": _GLOBAL[key],
+                "type": "GLOBAL" if key == "ADMINISTER" else "PROJECT",
+                "havePermission": ctx.user.admin if key == "ADMINISTER" else True,
+            }
+            for index, key in enumerate(keys)
+        }
+    }
