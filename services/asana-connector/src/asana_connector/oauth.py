@@ -10,33 +10,28 @@ and revoking its tokens (the runtime's ``CredentialRenewal``); https://developer
 
 ``refresh`` asks ``/-/oauth_token`` for a new access token (Asana keeps the refresh token);
 ``revoke`` sends the refresh token to ``/-/oauth_revoke``, which ends every token of the grant.
-The HTTP is authlib's httpx OAuth 2 client, on the connector's transport.
+The HTTP is authlib's httpx OAuth 2 client on the connector's transport; reading Asana's
+answers into the runtime's errors is the runtime's ``oauth2`` module, shared with Jira.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from asana_connector.config import AsanaSettings
+from asana_connector.config import ENV_PREFIX, AsanaSettings
 from asana_connector.secret import AsanaSecret
-from tether_connector_runtime.api.consent import AppRefused, OAuthNotConfigured
+from tether_connector_runtime.oauth2 import OAuth2App, consent_state, expires_at
 from tether_connector_runtime.port import Account, ConsentStarted
-from tether_connector_runtime.retry import (
-    AuthRevokedError,
-    PermanentProviderError,
-    RetryableProviderError,
-)
+from tether_connector_runtime.retry import PermanentProviderError, RetryableProviderError
 
 # Asana's access tokens last an hour (PROVIDERS.md); used when an answer omits expires_in.
 ACCESS_TOKEN_SECONDS = 3600
-# OAuth errors that mean the grant itself is gone: the person must consent again.
-_GRANT_GONE = frozenset({"invalid_grant", "unauthorized_client", "access_denied"})
 
 
 class AsanaOAuth:
@@ -51,27 +46,20 @@ class AsanaOAuth:
         self._settings = settings
         self._whoami = whoami
         self._transport = transport
+        self._app = OAuth2App(
+            "Asana", ENV_PREFIX, settings.client_id, settings.client_secret.get_secret_value()
+        )
 
     def _client(self) -> AsyncOAuth2Client:
-        secret = self._settings.client_secret.get_secret_value()
-        if not self._settings.client_id or not secret:
-            raise OAuthNotConfigured(
-                "connecting through Asana needs an OAuth app: set TETHER_ASANA_CLIENT_ID and "
-                "TETHER_ASANA_CLIENT_SECRET"
-            )
         scopes = self._settings.oauth_scopes
-        return AsyncOAuth2Client(
-            self._settings.client_id,
-            secret,
+        return self._app.client(
+            self._transport,
             redirect_uri=self._settings.oauth_callback,
             # None: the permissions the app was registered with (Asana's "full permissions").
             scope=" ".join(scopes) if scopes else None,
             code_challenge_method="S256",
             # Asana reads the client's credentials from the form body.
-            token_endpoint_auth_method="client_secret_post",
             revocation_endpoint_auth_method="client_secret_post",
-            transport=self._transport,
-            timeout=30.0,
         )
 
     def _url(self, endpoint: str) -> str:
@@ -87,20 +75,14 @@ class AsanaOAuth:
 
     def state_of(self, params: Mapping[str, str]) -> str:
         """``state``; ``ValueError`` saying why when consent was refused or is incomplete."""
-        refused = params.get("error_description") or params.get("error")
-        missing = [name for name in ("state", "code") if not params.get(name)]
-        if refused:
-            raise ValueError(f"Asana did not grant access: {refused}")
-        if missing:
-            raise ValueError(f"Asana sent no {' and no '.join(missing)}: consent was not given")
-        return params["state"]
+        return consent_state("Asana", params)
 
     async def complete(self, params: Mapping[str, str], secret: str) -> Account:
         """``secret``: the flow's PKCE verifier. ``PermanentProviderError`` when Asana
         refuses the code (used, expired, another verifier); ``AppRefused`` when it refuses
         the app's own credentials."""
         async with self._client() as client:
-            token = await _asked(
+            token = await self._app.token(
                 client.fetch_token(
                     self._url("oauth_token"), code=params["code"], code_verifier=secret
                 )
@@ -114,7 +96,7 @@ class AsanaOAuth:
         """A new access token for an OAuth secret; ``AuthRevokedError`` when Asana refuses the
         refresh token (revoked, or the app's access removed)."""
         async with self._client() as client:
-            token = await _asked(
+            token = await self._app.token(
                 client.refresh_token(
                     self._url("oauth_token"),
                     refresh_token=secret.refresh_token,
@@ -136,8 +118,8 @@ class AsanaOAuth:
             gid, name = str(user["gid"]), str(user.get("name") or "")
         else:
             gid, name = await self._whoami(secret.access_token)
-        seconds = int(token.get("expires_in") or ACCESS_TOKEN_SECONDS)
-        return Account(gid, name, secret.dumps(), expires_at=issued + timedelta(seconds=seconds))
+        expiry = expires_at(token, issued, ACCESS_TOKEN_SECONDS)
+        return Account(gid, name, secret.dumps(), expires_at=expiry)
 
     async def revoke(self, secret: AsanaSecret) -> None:
         async with self._client() as client:
@@ -152,31 +134,3 @@ class AsanaOAuth:
                 f"Asana refused to revoke the grant: {response.status_code}",
                 status=response.status_code,
             )
-
-
-async def _asked(call: Any) -> dict[str, Any]:
-    """The token answer of an authlib call, or the runtime's provider error for it."""
-    try:
-        token: dict[str, Any] = dict(await call)
-    except OAuthError as exc:
-        said = f"{exc.error}: {exc.description}" if exc.description else str(exc.error)
-        if exc.error == "invalid_client":
-            raise AppRefused(
-                f"Asana refused the OAuth app (are TETHER_ASANA_CLIENT_ID and "
-                f"TETHER_ASANA_CLIENT_SECRET right?): {said}"
-            ) from exc
-        if exc.error in _GRANT_GONE:
-            raise AuthRevokedError(f"Asana refused the grant: {said}") from exc
-        raise PermanentProviderError(f"Asana refused: {said}") from exc
-    except httpx.HTTPStatusError as exc:
-        status = exc.response.status_code
-        raise RetryableProviderError(
-            f"Asana {status} on its token endpoint", status=status
-        ) from exc
-    except (httpx.TimeoutException, httpx.TransportError) as exc:
-        raise RetryableProviderError(f"Asana unreachable: {exc!r}") from exc
-    except ValueError as exc:  # not JSON: a proxy's page, an outage
-        raise RetryableProviderError("Asana's token endpoint answered no JSON") from exc
-    if not token.get("access_token"):
-        raise RetryableProviderError("Asana's token endpoint answered no access token")
-    return token
