@@ -19,6 +19,7 @@ from jira_connector.config import JiraSettings
 from jira_connector.dialect import JiraWebhooks
 from jira_connector.hooks import JiraHooks
 from jira_connector.mapping import FIELD_LIMITS
+from jira_connector.oauth import JiraOAuth
 from jira_connector.secret import JiraSecret, account_key
 from jira_connector.session import JiraSession
 from jira_connector.transitions import WorkflowMap
@@ -57,14 +58,22 @@ class JiraAdapter:
     provider = "jira"
     credentials: type[BaseModel] = JiraCredentials
 
-    def __init__(self, http: httpx.AsyncClient, settings: JiraSettings) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: JiraSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport``: how authlib's OAuth client reaches Atlassian (the service's own)."""
         self._http = http
         self._settings = settings
         self._limiter: RateLimiter = jira_limiter()
         self._workflows: dict[str, WorkflowMap] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self.webhooks = JiraWebhooks(settings.client_id, settings.client_secret.get_secret_value())
-        self.consent: ConsentFlow | None = None
+        self.consent: ConsentFlow | None
+        self.consent = self._oauth = JiraOAuth(settings, self.whoami, transport)
         self.field_limits: Mapping[FieldName, int] = MappingProxyType(dict(FIELD_LIMITS))
 
     def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
@@ -156,6 +165,19 @@ class JiraAdapter:
             ),
             watermarks=Watermarks(client, zone),
         )
+
+    async def refresh(self, secret: str) -> Account:
+        """A new access token and the ROTATED refresh token (the runtime stores them before
+        use); an API token never expires and is answered unchanged."""
+        stored = JiraSecret.loads(secret)
+        if not stored.oauth:
+            return Account("", "", secret)
+        return await self._oauth.refresh(stored)
+
+    async def revoke(self, secret: str) -> None:
+        stored = JiraSecret.loads(secret)
+        if stored.oauth:  # an API token is the person's to revoke at id.atlassian.com
+            await self._oauth.revoke(stored)
 
     @staticmethod
     def _who(secret: JiraSecret) -> str:

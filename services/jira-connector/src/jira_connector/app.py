@@ -23,7 +23,7 @@ def create_app(
     return create_connector_app(
         "jira",
         settings,
-        lambda http: JiraAdapter(http, settings),
+        lambda http: JiraAdapter(http, settings, transport=transport),
         bus=bus,
         transport=transport,
     )

@@ -1,0 +1,186 @@
+"""The Jira connector (the runtime with the Jira adapter) over the Jira emulator, in memory:
+a ``harness`` that connects (with an API token, or through OAuth 2.0 consent), exports one
+task and edits it as core would, and sees what the connector publishes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from jira_connector.app import create_app
+from jira_connector.config import JiraSettings
+from tether_connector_runtime.state import ConnectorState
+from tether_emulators.jira import JiraEmulator, create_jira_emulator, get_emulator
+from tether_emulators.jira.emulator import JiraAccount, OAuthApp
+from tether_events import (
+    CloudEvent,
+    ExportRequested,
+    LinkChanged,
+    TaskChanged,
+    Topic,
+    VectorClock,
+    topic_name,
+)
+from tether_events.inprocess import InProcessBus
+
+SITE = "https://tether-emulated.atlassian.net"
+ATLASSIAN = "http://127.0.0.1:9103"  # https, or http on a loopback address with a port
+ADMIN = {"site_url": SITE, "email": "ada@jira.test", "api_token": "token-of-ada-0001"}
+MEMBER = {"site_url": SITE, "email": "bob@jira.test", "api_token": "token-of-bob-0001"}
+CLIENT_ID, CLIENT_SECRET = "tether-jira-app", "tether-jira-secret"
+CALLBACK = "http://tether.test/v1/connections/jira/callback"
+TASK_TYPE = "10001"
+
+
+@dataclass
+class Harness:
+    api: httpx.AsyncClient  # the connector's own HTTP API
+    jira: httpx.AsyncClient  # the emulator's root: a person in Jira, the control API
+    emu: JiraEmulator
+    bus: InProcessBus
+    events: list[CloudEvent[Any]]
+    state: ConnectorState
+
+    def of(self, kind: type) -> list[Any]:
+        return [e.data for e in self.events if isinstance(e.data, kind)]
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait for a condition (never for a time): the pipeline runs in background tasks."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120  # only a guard against a hang
+        while loop.time() < deadline:
+            if condition():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("condition not reached")
+
+    async def connect(self, credentials: dict[str, str]) -> dict[str, Any]:
+        created = await self.api.post("/internal/v1/tenants/acme/connections", json=credentials)
+        assert created.status_code == 201, created.text
+        answer: dict[str, Any] = created.json()
+        return answer
+
+    async def consent(self, account_id: str) -> dict[str, Any]:
+        """Connect through OAuth 2.0: the runtime's authorize URL, the person's consent (the
+        emulator's control shortcut), the return with ``code`` and ``state``."""
+        started = await self.api.post(
+            "/internal/v1/tenants/acme/oauth/authorize", json={"user_id": "ada"}
+        )
+        assert started.status_code == 201, started.text
+        query = parse_qs(urlsplit(started.json()["authorize_url"]).query)
+        consent = await self.jira.post(
+            "/_emulator/oauth/authorize",
+            json={"client_id": CLIENT_ID, "redirect_uri": CALLBACK, "account_id": account_id,
+                  "scope": query["scope"][0]},
+        )  # fmt: skip
+        consent.raise_for_status()
+        back = {"code": consent.json()["code"], "state": query["state"][0]}
+        connected = await self.api.post("/internal/v1/oauth/callback", json=back)
+        assert connected.status_code == 201, connected.text
+        answer: dict[str, Any] = connected.json()
+        return answer
+
+    async def export(self, connection_id: str, **fields: Any) -> str:
+        request = ExportRequested(
+            link_id="link-1",
+            task_id="task-1",
+            tenant_id="acme",
+            provider="jira",
+            connection_id=connection_id,
+            target={"project_key": "OPS", "issue_type_id": TASK_TYPE},
+            task=task(1, {"core": 1}, **fields),
+        )
+        await self.bus.publish(
+            topic_name(Topic.LINK_EVENTS),
+            request.envelope(source="/test", subject="task-1", tenant_id="acme"),
+        )
+        await self.until(lambda: any(x.status == "active" for x in self.of(LinkChanged)))
+        await self.jira.post("/_emulator/webhooks/flush")
+        return str(self.of(LinkChanged)[0].external_id)
+
+    async def core_edit(self, version: int, **fields: Any) -> None:
+        changed = task(version, {"core": version}, **fields)
+        await self.bus.publish(
+            topic_name(Topic.TASK_CHANGED),
+            changed.envelope(source="/test", subject="task-1", tenant_id="acme"),
+        )
+
+    async def person_edits(self, issue_id: str, **fields: Any) -> None:
+        edit = await self.jira.post(f"/_emulator/issues/{issue_id}/edit", json={"fields": fields})
+        edit.raise_for_status()
+        await self.jira.post("/_emulator/webhooks/flush")
+
+
+def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
+    values: dict[str, Any] = {
+        "title": "Plan the launch",
+        "description": "Who, **what**, when",
+        "due_date": date(2026, 12, 1),
+        "completed": False,
+        "deleted": False,
+    }
+    return TaskChanged(
+        task_id="task-1",
+        tenant_id="acme",
+        version=version,
+        clock=VectorClock(clock),
+        origin="core",
+        updated_at=datetime.now(UTC),
+        **(values | fields),
+    )
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    to_connector = httpx.ASGITransport(app=None)  # type: ignore[arg-type]  # wired below
+    emulator = create_jira_emulator(
+        accounts=[
+            JiraAccount(ADMIN["email"], ADMIN["api_token"], "Ada Lovelace", admin=True),
+            JiraAccount(MEMBER["email"], MEMBER["api_token"], "Bob", "America/Los_Angeles"),
+        ],
+        apps=[OAuthApp(CLIENT_ID, CLIENT_SECRET, (CALLBACK,))],
+        site_url=SITE,
+        webhook_transport=to_connector,
+        webhook_retry_delays=(0, 0, 0),
+    )
+    settings = JiraSettings(
+        bus="inprocess",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/jira.db",
+        public_url="http://tether.test",
+        reconcile_interval=3600,
+        api_url=ATLASSIAN,
+        auth_url=ATLASSIAN,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+    bus = InProcessBus()
+    connector = create_app(settings, bus=bus, transport=httpx.ASGITransport(app=emulator))
+    to_connector.app = connector
+    events: list[CloudEvent[Any]] = []
+
+    async def tap(event: CloudEvent[Any]) -> None:
+        events.append(event)
+
+    bus.subscribe(
+        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
+    )
+    emu = get_emulator(emulator)
+    emu.store.add_project("OPS", "Operations")
+    async with connector.router.lifespan_context(connector):
+        await bus.start()
+        async with (
+            httpx.AsyncClient(transport=to_connector, base_url="http://tether.test") as api,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator), base_url=SITE) as jira,
+        ):
+            yield Harness(api, jira, emu, bus, events, connector.state.connector)
+            await jira.post("/_emulator/webhooks/flush")
+        await bus.stop()
+    await emu.aclose()
