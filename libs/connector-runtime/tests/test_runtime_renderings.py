@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.pipeline import observations, writes
 from tether_connector_runtime.pipeline.renderings import recognised
 from tether_connector_runtime.testing import FakeProvider, PipelineRig, pipeline_rig
@@ -49,14 +50,14 @@ async def news(rig: PipelineRig) -> list[ProviderItemChanged]:
 def test_a_value_is_recognised_only_as_the_rendering_of_a_known_one(fake: FakeProvider) -> None:
     base = TaskFields(title="Plan", description=CORE_SPELLING)
     echo = TaskFields(title="Plan", description=PROVIDER_SPELLING)
-    assert recognised(fake, echo, base) == base
+    assert recognised(fake, Owner(), echo, base) == base
     edited = TaskFields(title="Plan", description=PROVIDER_SPELLING + " more")
-    assert recognised(fake, edited, base) == edited  # a person's text is theirs
+    assert recognised(fake, Owner(), edited, base) == edited  # a person's text is theirs
     # A write under way is checked first: its value is what the item now holds.
     written = TaskFields(title="Plan", description="__new__")
-    assert recognised(fake, TaskFields(title="Plan", description="**new**"), written, base) == (
-        written
-    )
+    assert recognised(
+        fake, Owner(), TaskFields(title="Plan", description="**new**"), written, base
+    ) == (written)
 
 
 async def test_the_echo_of_an_export_in_the_providers_spelling_is_no_edit(

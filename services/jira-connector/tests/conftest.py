@@ -62,8 +62,12 @@ class Harness:
             await asyncio.sleep(0.02)
         raise AssertionError("condition not reached")
 
-    async def connect(self, credentials: dict[str, str]) -> dict[str, Any]:
-        created = await self.api.post("/internal/v1/tenants/acme/connections", json=credentials)
+    async def connect(self, credentials: dict[str, str], zone: str = "UTC") -> dict[str, Any]:
+        created = await self.api.post(
+            "/internal/v1/tenants/acme/connections",
+            json=credentials,
+            params={"owner_id": "ada", "time_zone": zone},
+        )
         assert created.status_code == 201, created.text
         answer: dict[str, Any] = created.json()
         return answer

@@ -6,6 +6,8 @@ repeated delivery refused, and a polling connection's edits found through JQL.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tether_connector_runtime.pipeline import reconcile
 from tether_events import LinkChanged, ProviderItemChanged
 
@@ -119,3 +121,20 @@ async def test_a_polling_connection_finds_edits_through_jql(harness: Harness) ->
     assert change.new_values == {"title": "Polled"}
     searches = [r for r in harness.emu.requests if r["path"].endswith("/search/jql")]
     assert searches, "reconciliation asked JQL what changed"
+
+
+async def test_a_due_instant_is_written_as_its_day_and_read_back_as_no_change(
+    harness: Harness,
+) -> None:
+    """Jira's due date has no time: an instant is written as its day in the owner's zone, and
+    that day read back is the instant we wrote, not a person's edit of the due."""
+    connection = await harness.connect(ADMIN, zone="Pacific/Auckland")
+    evening = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # 2 December, 12:30 in Auckland
+    issue_id = await harness.export(connection["id"], due_date=None, due_at=evening)
+    assert harness.emu.store.issues[issue_id].duedate == "2026-12-02"
+    await harness.person_edits(issue_id, summary="Launch day")
+    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    assert change.new_values == {"title": "Launch day"}
+    puts = [r for r in harness.emu.requests if r["method"] == "PUT"]
+    assert puts == []  # the export wrote the due once, in its create

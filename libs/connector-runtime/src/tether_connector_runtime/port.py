@@ -334,13 +334,14 @@ class ProviderAdapter(Protocol):
     @property
     def consent(self) -> ConsentFlow | None: ...
 
-    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+    def held_as(self, name: FieldName, value: FieldValue, owner: Owner) -> FieldValue:
         """What the item reads back as after ``value`` was written to field ``name``: ``value``
         itself where the provider stores it as sent; its own spelling of the same content
         where it stores a format of its own (Asana's ``html_notes`` answer a description in
-        canonical Markdown). The runtime takes that spelling of a value it wrote as the value,
-        never as an edit (``pipeline/renderings.py``). Must be deterministic and cheap: it is
-        called on every observation."""
+        canonical Markdown; Jira keeps a due instant as its date in the zone it was written
+        in, ``owner.reading_zones[0]``). The runtime takes that spelling of a value it wrote
+        as the value, never as an edit (``pipeline/renderings.py``). Must be deterministic and
+        cheap: it is called on every observation."""
 
     @property
     def field_limits(self) -> Mapping[FieldName, int]:

@@ -47,7 +47,7 @@ class NotYetConnectable:
     def field_limits(self) -> Mapping[FieldName, int]:
         return {}  # nothing is ever written: the provider's adapter declares its own
 
-    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+    def held_as(self, name: FieldName, value: FieldValue, owner: Owner) -> FieldValue:
         return value  # nothing is ever written
 
     async def handshake(self, request: Request) -> Response | None:

@@ -51,7 +51,7 @@ class AsanaAdapter:
         # OpenAPI document give none), so core's own limits are the only ones.
         self.field_limits: Mapping[FieldName, int] = MappingProxyType({})
 
-    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+    def held_as(self, name: FieldName, value: FieldValue, owner: Owner) -> FieldValue:
         """A description comes back in canonical Markdown (``html_notes`` keep content, not
         spelling); every other field as written."""
         if name == "description" and isinstance(value, str):

@@ -5,6 +5,7 @@ Cloud)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from types import MappingProxyType
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,11 +77,14 @@ class JiraAdapter:
         self.consent = self._oauth = JiraOAuth(settings, self.whoami, transport)
         self.field_limits: Mapping[FieldName, int] = MappingProxyType(dict(FIELD_LIMITS))
 
-    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+    def held_as(self, name: FieldName, value: FieldValue, owner: Owner) -> FieldValue:
         """A description comes back in canonical Markdown (ADF keeps structure, not
-        spelling); every other field as written."""
+        spelling); a due instant as its date where it was written (Jira's due date has no
+        time: the session writes the owner's day); every other field as written."""
         if name == "description" and isinstance(value, str):
             return description_held_as(value)
+        if name == "due" and isinstance(value, datetime):
+            return value.astimezone(owner.reading_zones[0]).date()
         return value
 
     def webhook_url(self) -> str:

@@ -86,5 +86,5 @@ class TrelloAdapter:
     def field_limits(self) -> Mapping[FieldName, int]:
         return FIELD_LIMITS
 
-    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+    def held_as(self, name: FieldName, value: FieldValue, owner: Owner) -> FieldValue:
         return value  # a card holds what was written (our marker is read off it)

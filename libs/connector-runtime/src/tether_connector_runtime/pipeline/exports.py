@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
 from tether_common.errors import NotFound
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.pipeline import announce, limits, parking, tasks, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
@@ -144,7 +145,10 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
     item = await provider.find_marked(placement, link_id) if recovering else None
     adopted = item is not None
     if item is None:
-        item = await _new_item(p.adapter, provider, mapping, placement, snapshot.fields, link_id)
+        owner = p.connections.owner_of(row)
+        item = await _new_item(
+            p.adapter, provider, mapping, placement, snapshot.fields, link_id, owner
+        )
     # Before the link says active: from then on a person may edit the item, and the webhook
     # must be there to tell us (a failure here leaves it to reconciliation).
     await watching.ensure_webhook(p, link.connection_id, item.container_id)
@@ -186,6 +190,7 @@ async def _new_item(
     placement: Placement,
     fields: TaskFields,
     link_id: str,
+    owner: Owner,
 ) -> ProviderItem:
     # A completed task exported into a place mapped "not done" (or the reverse) goes to a
     # place that says what it is, or it would read back as reopened.
@@ -195,7 +200,7 @@ async def _new_item(
         placement = dataclasses.replace(placement, place_id=place or placement.place_id)
     item = await provider.create(placement, fields, link_id)
     # The provider's own spelling of a value is that value (renderings.py), not an ignored one.
-    differing = changed_fields(recognised(adapter, mapping.fields_of(item), fields), fields)
+    differing = changed_fields(recognised(adapter, owner, mapping.fields_of(item), fields), fields)
     if differing:
         # The provider ignored a field on create (PROVIDERS.md: Trello's dueComplete may be):
         # set it now, or the item's own reading would come back as a person's edit.

@@ -137,7 +137,8 @@ async def publish_news(
     observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
     # The provider's spelling of what we wrote is what we wrote (renderings.py).
     written = () if link.intent is None else (link.intent.fields,)
-    observed = recognised(p.adapter, observed, *written, link.state.synced_fields)
+    owner = p.connections.owner_of(connection, link.due_zone)
+    observed = recognised(p.adapter, owner, observed, *written, link.state.synced_fields)
     base = settled_base(link.state, link.intent, observed)
     change = decide_inbound(
         base,

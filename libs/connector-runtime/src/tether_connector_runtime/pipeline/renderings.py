@@ -11,14 +11,18 @@ way) is taken as that value, so only a real edit is news.
 
 from __future__ import annotations
 
+from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import ProviderAdapter
 from tether_sync import FIELD_NAMES, FieldName, FieldValue, TaskFields
 
 
-def recognised(adapter: ProviderAdapter, observed: TaskFields, *known: TaskFields) -> TaskFields:
+def recognised(
+    adapter: ProviderAdapter, owner: Owner, observed: TaskFields, *known: TaskFields
+) -> TaskFields:
     """``observed`` with each value that is the provider's rendering of the same field in one
     of ``known`` (checked in order: a write under way first, then the base) replaced by that
-    known value. Values equal to a known one, or no rendering of one, are left as they are."""
+    known value. Values equal to a known one, or no rendering of one, are left as they are.
+    ``owner``: whose connection it is, and where the item's due was written."""
     taken: dict[FieldName, FieldValue] = {}
     for name in FIELD_NAMES:
         seen = observed.value(name)
@@ -26,7 +30,7 @@ def recognised(adapter: ProviderAdapter, observed: TaskFields, *known: TaskField
             value = fields.value(name)
             if seen == value:
                 break
-            if adapter.held_as(name, value) == seen:
+            if adapter.held_as(name, value, owner) == seen:
                 taken[name] = value
                 break
     return observed.with_values(taken) if taken else observed

@@ -115,13 +115,13 @@ class FakeProvider:
     def field_limits(self) -> Mapping[FieldName, int]:
         return self.limits
 
-    def held_as(self, name: FieldName, value: FieldValue) -> FieldValue:
+    def held_as(self, name: FieldName, value: FieldValue, owner: Owner) -> FieldValue:
         render = self.renderings.get(name)
         return value if render is None else render(value)
 
     def rendered(self, fields: Mapping[FieldName, FieldValue]) -> dict[FieldName, FieldValue]:
         """``fields`` as the provider stores them once written."""
-        return {name: self.held_as(name, value) for name, value in fields.items()}
+        return {name: self.held_as(name, value, Owner()) for name, value in fields.items()}
 
     # Setting the world up ---------------------------------------------------------------------
     def add_container(self, container_id: str, places: tuple[str, ...] = ()) -> None:
