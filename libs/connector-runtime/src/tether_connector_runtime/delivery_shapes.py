@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tether_connector_runtime.webhooks import MalformedDelivery
 
@@ -31,3 +31,10 @@ def read_delivery(body: bytes, shape: type[Shape]) -> tuple[Any, Shape]:
         raise MalformedDelivery(f"{where}: {first['msg']}") from exc
     except ValueError as exc:
         raise MalformedDelivery(f"not JSON: {exc}") from exc
+
+
+class DeliveryShape(BaseModel):
+    """The base of a provider's delivery model: only what the connector reads is checked; the
+    provider's other keys (it adds new ones at will) pass untouched."""
+
+    model_config = ConfigDict(extra="allow")

@@ -18,10 +18,10 @@ import hashlib
 from collections.abc import Mapping
 
 from fastapi import Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from asana_connector.mapping import task_gids
-from tether_connector_runtime.delivery_shapes import read_delivery
+from tether_connector_runtime.delivery_shapes import DeliveryShape, read_delivery
 from tether_connector_runtime.port import Delivery, ItemNotice
 from tether_connector_runtime.signatures import verify_asana_signature
 
@@ -31,21 +31,16 @@ HOOK_SIGNATURE = "x-hook-signature"
 _MAX_SECRET = 256
 
 
-class _Shape(BaseModel):
-    # Only what the connector reads is checked; Asana's other keys pass untouched.
-    model_config = ConfigDict(extra="allow")
-
-
-class _Resource(_Shape):
+class _Resource(DeliveryShape):
     gid: str = Field(min_length=1, max_length=64)
     resource_type: str | None = None
 
 
-class _Event(_Shape):
+class _Event(DeliveryShape):
     resource: _Resource | None = None
 
 
-class _Payload(_Shape):
+class _Payload(DeliveryShape):
     events: list[_Event]
 
 

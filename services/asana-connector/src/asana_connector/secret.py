@@ -8,13 +8,13 @@ rotate: https://developers.asana.com/docs/oauth).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from tether_connector_runtime.retry import AuthRevokedError
+from tether_connector_runtime.stored_secret import dump_secret, load_secret
 
 Kind = Literal["pat", "oauth"]
+_NEEDS = {"pat": ("access_token",), "oauth": ("access_token", "refresh_token")}
 
 
 @dataclass(frozen=True)
@@ -28,18 +28,12 @@ class AsanaSecret:
         return self.kind == "oauth"
 
     def dumps(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
+        return dump_secret(asdict(self))
 
     @classmethod
     def loads(cls, stored: str) -> AsanaSecret:
         """The secret a connection stored; ``AuthRevokedError`` for one that cannot be read
         (no call could succeed with it: the person must connect again)."""
-        try:
-            raw = json.loads(stored)
-            kind = raw["kind"]
-            access, refresh = str(raw["access_token"]), raw.get("refresh_token")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuthRevokedError("the stored Asana credentials are unreadable") from exc
-        if kind not in ("pat", "oauth") or (kind == "oauth" and not refresh):
-            raise AuthRevokedError("the stored Asana credentials are unreadable")
-        return cls(kind, access, str(refresh) if refresh else None)
+        raw = load_secret(stored, "Asana", _NEEDS)
+        kind: Kind = "oauth" if raw["kind"] == "oauth" else "pat"
+        return cls(kind, raw["access_token"], raw.get("refresh_token"))

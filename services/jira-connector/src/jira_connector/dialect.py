@@ -23,9 +23,9 @@ from fastapi import Request, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tether_connector_runtime.delivery_shapes import read_delivery
+from tether_connector_runtime.delivery_shapes import DeliveryShape, read_delivery
 from tether_connector_runtime.port import Delivery, ItemNotice
 from tether_connector_runtime.signatures import SignatureInvalid, verify_jira_hub_signature
 
@@ -34,24 +34,20 @@ IDENTIFIER = "x-atlassian-webhook-identifier"
 LEEWAY = 60
 
 
-class _Shape(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class _Project(_Shape):
+class _Project(DeliveryShape):
     key: str = Field(min_length=1, max_length=255)
 
 
-class _Fields(_Shape):
+class _Fields(DeliveryShape):
     project: _Project | None = None
 
 
-class _Issue(_Shape):
+class _Issue(DeliveryShape):
     id: str | int
     fields: _Fields | None = None
 
 
-class _Payload(_Shape):
+class _Payload(DeliveryShape):
     webhookEvent: str = Field(max_length=128)  # noqa: N815 (Jira's name)
     issue: _Issue | None = None
 

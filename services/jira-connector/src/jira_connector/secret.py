@@ -10,11 +10,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from tether_connector_runtime.retry import AuthRevokedError
+from tether_connector_runtime.stored_secret import dump_secret, load_secret
 
 Kind = Literal["basic", "oauth"]
 _NEEDS: dict[str, tuple[str, ...]] = {
@@ -43,7 +42,7 @@ class JiraSecret:
         return str(self.access_token if self.oauth else self.api_token)
 
     def dumps(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
+        return dump_secret(asdict(self))
 
     @classmethod
     def basic(cls, site_url: str, email: str, api_token: str) -> JiraSecret:
@@ -53,17 +52,9 @@ class JiraSecret:
     def loads(cls, stored: str) -> JiraSecret:
         """The secret a connection stored; ``AuthRevokedError`` for one that cannot be read
         (no call could succeed with it: the person must connect again)."""
-        try:
-            raw = json.loads(stored)
-            kind = raw["kind"]
-            needed = _NEEDS[kind]
-            if not all(isinstance(raw.get(name), str) and raw[name] for name in needed):
-                raise ValueError("incomplete")
-            known = {k: str(v) for k, v in raw.items() if k in cls.__dataclass_fields__}
-            known.pop("kind")
-            return cls("oauth" if kind == "oauth" else "basic", **known)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuthRevokedError("the stored Jira credentials are unreadable") from exc
+        raw = load_secret(stored, "Jira", _NEEDS)
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__ and k != "kind"}
+        return cls("oauth" if raw["kind"] == "oauth" else "basic", **known)
 
 
 def account_key(account_id: str, site_url: str) -> str:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tether_connector_runtime.delivery_shapes import read_delivery
+from tether_connector_runtime.delivery_shapes import DeliveryShape, read_delivery
 from tether_connector_runtime.port import Delivery
 from tether_connector_runtime.signatures import verify_trello_signature
 from tether_connector_runtime.webhooks import MalformedDelivery
@@ -22,35 +22,30 @@ from trello_connector.mapping import action_notice
 _Id = Field(min_length=1, max_length=64)
 
 
-class _Shape(BaseModel):
-    # Only what the connector reads is checked; Trello's other keys pass untouched.
-    model_config = ConfigDict(extra="allow")
-
-
-class _Card(_Shape):
+class _Card(DeliveryShape):
     id: str | None = Field(default=None, max_length=64)  # no id: an action on no card
     name: str | None = None
     desc: str | None = None
     due: str | None = None
 
 
-class _Data(_Shape):
+class _Data(DeliveryShape):
     card: _Card | None = None
     old: dict[str, Any] | None = None
 
 
-class _Action(_Shape):
+class _Action(DeliveryShape):
     id: str = _Id
     type: str | None = None
     date: str | None = None
     data: _Data | None = None
 
 
-class _Model(_Shape):
+class _Model(DeliveryShape):
     id: str = _Id
 
 
-class _Payload(_Shape):
+class _Payload(DeliveryShape):
     action: _Action
     model: _Model
 
