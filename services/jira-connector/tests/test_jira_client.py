@@ -10,8 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from jira_connector.client import JiraClient, basic_authorization, jira_limiter, path
-from tether_connector_runtime.retry import AuthRevokedError, PermanentProviderError
+from jira_connector.client import JiraClient, basic_authorization, jira_budgets, jira_limiter, path
+from tether_connector_runtime.ratelimit import RateLimiter
+from tether_connector_runtime.retry import (
+    AuthRevokedError,
+    PermanentProviderError,
+    RetryableProviderError,
+)
 from tether_emulators.jira import JiraAccount, create_jira_emulator
 
 EMAIL, TOKEN = "ada@example.com", "ada-api-token-0001"
@@ -112,3 +117,48 @@ async def test_a_missing_issue_is_none_and_search_pages_by_token(http: httpx.Asy
 def test_paths_are_escaped_segment_by_segment() -> None:
     assert path("issue", "KEY-1", "transitions") == "/issue/KEY-1/transitions"
     assert path("issue", "../myself") == "/issue/..%2Fmyself"
+
+
+class Stopwatch:
+    """A limiter's clock and sleep that move only when the limiter waits: how long calls were
+    held, without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+def limited(answers: list[httpx.Response], watch: Stopwatch) -> JiraClient:
+    replies = iter(answers)
+    transport = httpx.MockTransport(lambda request: next(replies))
+    limiter = RateLimiter(jira_budgets(), clock=watch.clock, sleep=watch.sleep)
+    return JiraClient(
+        httpx.AsyncClient(transport=transport),
+        api_url=f"{SITE}/rest/api/3",
+        authorization=basic_authorization(EMAIL, TOKEN),
+        secret=TOKEN,
+        limiter=limiter,
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "held"), [("jira-quota-global-based", 120.0), ("jira-burst-based", 0.0)]
+)
+async def test_a_quota_429_holds_every_call_of_the_credential(reason: str, held: float) -> None:
+    watch = Stopwatch()
+    refused = httpx.Response(
+        429, headers={"RateLimit-Reason": reason, "X-RateLimit-Reset": "120"}, json={}
+    )
+    client = limited([refused, httpx.Response(204)], watch)
+    with pytest.raises(RetryableProviderError):
+        await client.call("GET", "/myself")
+    # A write spends other budgets than the refused read: only a quota holds it too.
+    await client.call("PUT", "/issue/10001", json={"fields": {}})
+    assert watch.slept == pytest.approx(held)

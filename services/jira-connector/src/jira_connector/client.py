@@ -12,7 +12,10 @@ the runtime's provider errors through :class:`ProviderHttp`: 429 and 5xx retryab
 
 Budgets (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/): bursts of 100
 requests a second for GET/POST and 50 for PUT/DELETE per credential, and at most 20 writes to
-one issue in 2 seconds (100 in 30). Calls are kept below them, so Jira's 429s stay rare.
+one issue in 2 seconds (100 in 30). Calls are kept below them, so Jira's 429s stay rare. A 429
+holds the budgets of its call for its ``Retry-After``; one that names a quota
+(``RateLimit-Reason: jira-quota-global-based`` / ``jira-quota-tenant-based``) holds every call
+of the credential until ``X-RateLimit-Reset``.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from tether_connector_runtime.provider_http import (
     json_object,
     unless_missing,
 )
-from tether_connector_runtime.ratelimit import Budget, RateLimiter
+from tether_connector_runtime.ratelimit import Budget, RateLimiter, penalty_from_headers
 
 PAGE_SIZE = 50  # Jira's default and usual maximum for project and createmeta pages
 BURST_READS, BURST_WRITES = 100, 50  # requests a second, per credential
 ISSUE_WRITES, ISSUE_WINDOW = 20, 2.0  # writes to one issue per window (seconds)
 _WRITES = ("PUT", "DELETE")
+# How long a quota 429 that says no reset pauses the credential (seconds): a quota is hourly.
+QUOTA_PAUSE = 300.0
 
 
 def jira_budgets() -> dict[str, Budget]:
@@ -103,6 +108,7 @@ class JiraClient:
             issue = _issue_of(where) if method != "GET" else None
             return (f"{kind}:{key}",) + ((f"issue:{key}:{issue}",) if issue else ())
 
+        self._limiter, self._key = limiter, key
         self._http = ProviderHttp(
             http=http,
             api_url=api_url,
@@ -126,8 +132,23 @@ class JiraClient:
         kwargs: dict[str, Any] = {"params": dict(params or {})}
         if json is not None:
             kwargs["json"] = json
-        response = await self._http.checked(method, where, **kwargs)
+        response = await self._http.send(method, where, **kwargs)
+        if response.status_code >= 400:
+            if response.status_code == 429:
+                self._respect_quota(response.headers)
+            raise self._http.error(method, where, response)
         return response.json() if response.content else None
+
+    def _respect_quota(self, headers: httpx.Headers) -> None:
+        """A 429 for a quota (``RateLimit-Reason: jira-quota-...``, not a burst) stops every
+        call of this credential until the quota resets: its reads and writes alike, not only
+        the budgets of the refused call (PROVIDERS.md, Jira Cloud: rate limits)."""
+        reason = headers.get("ratelimit-reason", "").lower()
+        if self._limiter is None or "quota" not in reason:
+            return
+        wait = penalty_from_headers(headers, default=QUOTA_PAUSE)
+        for kind in ("reads", "writes"):
+            self._limiter.penalize(f"{kind}:{self._key}", wait)
 
     async def maybe(self, where: str, params: Mapping[str, str] | None = None) -> Any | None:
         """``GET`` that answers None for a 404 (an issue deleted, or one the user cannot see:
