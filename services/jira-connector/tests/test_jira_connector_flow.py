@@ -138,3 +138,27 @@ async def test_a_due_instant_is_written_as_its_day_and_read_back_as_no_change(
     assert change.new_values == {"title": "Launch day"}
     puts = [r for r in harness.emu.requests if r["method"] == "PUT"]
     assert puts == []  # the export wrote the due once, in its create
+
+
+async def test_the_done_target_is_the_projects_mapped_status(harness: Harness) -> None:
+    """A project whose team says done at In Review (mapped done) has its issues walked there,
+    not on to Done; reopening goes back to the status mapped not done."""
+    connection = await harness.connect(ADMIN)
+    mapped = await harness.api.put(
+        f"/internal/v1/tenants/acme/connections/{connection['id']}/status-mapping",
+        json={"places": {"OPS:10001": "done", "OPS:10000": "not_done"}},
+    )
+    assert mapped.status_code == 200, mapped.text
+    issue_id = await harness.export(connection["id"])
+    await harness.core_edit(2, completed=True)
+    await harness.until(lambda: harness.emu.store.issues[issue_id].status_id == "10001")
+    await harness.core_edit(3, completed=False)
+    await harness.until(lambda: harness.emu.store.issues[issue_id].status_id == "10000")
+    taken = [
+        r for r in harness.emu.requests if r["method"] == "POST" and "transitions" in r["path"]
+    ]
+    # To Do -> In Progress -> In Review (not on to Done); back, this workflow's only way to
+    # To Do from In Review is through Done and Reopen, which the walk finds.
+    assert len(taken) == 4
+    await harness.jira.post("/_emulator/webhooks/flush")
+    assert harness.of(ProviderItemChanged) == []
