@@ -14,6 +14,7 @@ from tests.simulation.checks import check
 from tests.simulation.constants import (
     CONSUMERS,
     LINK_TOPIC,
+    PROVIDERS,
     T0,
     TASK_TOPIC,
     TASKS,
@@ -53,8 +54,9 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
         sides: dict[Provider, Side] = {}
         for provider, rig in bench.rigs.items():
             # One Trello-like provider (notices name each field's edit time and value, as
-            # Trello's actions do) and one Asana-like (compact notices naming only the item).
-            fake = FakeProvider(provider, compact_notices=provider == "asana")
+            # Trello's actions do), and Asana- and Jira-like ones (compact notices naming only
+            # the item, as their webhooks and polls do).
+            fake = FakeProvider(provider, compact_notices=provider != "trello")
             fake.add_container(f"{provider}-board")
             fake.now = clock.now
             await rig.renew(fake, log, clock)
@@ -75,19 +77,21 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
             await log.close()
 
 
-# Every schedule starts with task-1 exported to both providers (the items exist, core knows the
+# Every schedule starts with task-1 exported to every provider (the items exist, core knows the
 # links are active); task-2's exports, if any, race with everything else.
 PRELUDE: tuple[Step, ...] = (
-    Export("task-1", "trello"),
-    Export("task-1", "asana"),
-    Deliver(CONSUMERS.index(("trello", LINK_TOPIC))),
-    *[Deliver(CONSUMERS.index(("asana", LINK_TOPIC)))] * 2,  # the first is trello's
-    Relay("trello"),
-    Relay("asana"),
-    *[Deliver(CONSUMERS.index(("core", LINK_TOPIC)))] * 4,
+    *[Export("task-1", provider) for provider in PROVIDERS],
+    # Each connector reads the export requests in order: its own is after the ones before it.
+    *[
+        Deliver(CONSUMERS.index((provider, LINK_TOPIC)))
+        for n, provider in enumerate(PROVIDERS)
+        for _ in range(n + 1)
+    ],
+    *[Relay(provider) for provider in PROVIDERS],
+    # Core reads every export request and every activation.
+    *[Deliver(CONSUMERS.index(("core", LINK_TOPIC)))] * (2 * len(PROVIDERS)),
     # The connectors take the tasks' first states (nothing to write): what follows is news.
-    *[Deliver(CONSUMERS.index(("trello", TASK_TOPIC)))] * 2,
-    *[Deliver(CONSUMERS.index(("asana", TASK_TOPIC)))] * 2,
+    *[Deliver(CONSUMERS.index((provider, TASK_TOPIC))) for provider in PROVIDERS for _ in TASKS],
 )
 
 

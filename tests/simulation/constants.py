@@ -11,7 +11,7 @@ from tether_sync import Provider
 
 TENANT = "acme"
 TASKS = ("task-1", "task-2")
-PROVIDERS: tuple[Provider, ...] = ("trello", "asana")
+PROVIDERS: tuple[Provider, ...] = ("trello", "asana", "jira")
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DAY0 = date(2025, 1, 1)
 TASK_TOPIC = topic_name(Topic.TASK_CHANGED)
@@ -24,6 +24,8 @@ CONSUMERS: tuple[tuple[str, str], ...] = (
     ("trello", LINK_TOPIC),
     ("asana", TASK_TOPIC),
     ("asana", LINK_TOPIC),
+    ("jira", TASK_TOPIC),
+    ("jira", LINK_TOPIC),
     ("core", CHANGE_TOPIC),
     ("core", LINK_TOPIC),
 )

@@ -1,5 +1,5 @@
 """The whole sync pipeline under a hostile schedule: task-core's and the connector runtime's
-real code, two providers at once, crashes and restarts, a bus that delivers late, twice, or
+real code, three providers at once, crashes and restarts, a bus that delivers late, twice, or
 after a crash.
 
 Each schedule renews task-core's database and two connector rigs kept for the whole test (rows
@@ -20,9 +20,9 @@ What is real:
   ``retries.retry_due``, the outbox relay), wired by the app factory's ``_build_state`` over
   its own SQLite file, one per provider, against an in-memory provider
   (:class:`~tether_connector_runtime.testing.FakeProvider`): "trello" is Trello-like (a notice
-  names when each field was set and to what, as Trello's actions do), "asana" Asana-like
-  (compact notices naming only the item: the runtime dates a change by the item's last
-  modification);
+  names when each field was set and to what, as Trello's actions do), "asana" and "jira"
+  Asana- and Jira-like (compact notices naming only the item: the runtime dates a change by
+  the item's last modification);
 - the bus (:mod:`tests.simulation.log`): the embedded bus's durable log
   (``tether_events.sqlitelog.SqliteLogStore``), every event encoded on publish and decoded on
   delivery, each consumer group committing its offset only after its handler returned.
@@ -168,7 +168,7 @@ _provider = st.sampled_from(PROVIDERS)
 _consumer = st.integers(0, len(CONSUMERS) - 1)
 _index = st.integers(0, 5)
 _crash = st.sampled_from((None, *CRASH_POINTS))
-# Actions lean on task-1 (exported to both providers from the start) and on titles (the field
+# Actions lean on task-1 (exported to every provider from the start) and on titles (the field
 # both core and persons edit): that is where edits meet.
 _action = st.one_of(
     st.builds(CoreEdit, st.just("task-1"), st.just("title")),
