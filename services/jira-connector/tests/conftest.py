@@ -40,6 +40,24 @@ CALLBACK = "http://tether.test/v1/connections/jira/callback"
 TASK_TYPE = "10001"
 
 
+class LosingTransport(httpx.AsyncBaseTransport):
+    """The connector's way to the emulator, which can lose an answer: for a path in ``lose``,
+    the next call is carried out by the emulator and then fails as if the connection dropped
+    before its answer arrived (a crash mid-call, as the connector sees it)."""
+
+    def __init__(self, emulator: Any) -> None:
+        self._inner = httpx.ASGITransport(app=emulator)
+        self.lose: set[str] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.url.path in self.lose:
+            self.lose.discard(request.url.path)
+            await response.aread()
+            raise httpx.ReadError("the connection dropped before the answer", request=request)
+        return response
+
+
 @dataclass
 class Harness:
     api: httpx.AsyncClient  # the connector's own HTTP API
@@ -48,6 +66,7 @@ class Harness:
     bus: InProcessBus
     events: list[CloudEvent[Any]]
     state: ConnectorState
+    to_jira: LosingTransport
 
     def of(self, kind: type) -> list[Any]:
         return [e.data for e in self.events if isinstance(e.data, kind)]
@@ -166,7 +185,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         client_secret=CLIENT_SECRET,
     )
     bus = InProcessBus()
-    connector = create_app(settings, bus=bus, transport=httpx.ASGITransport(app=emulator))
+    to_jira = LosingTransport(emulator)
+    connector = create_app(settings, bus=bus, transport=to_jira)
     to_connector.app = connector
     events: list[CloudEvent[Any]] = []
 
@@ -184,7 +204,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             httpx.AsyncClient(transport=to_connector, base_url="http://tether.test") as api,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator), base_url=SITE) as jira,
         ):
-            yield Harness(api, jira, emu, bus, events, connector.state.connector)
+            yield Harness(api, jira, emu, bus, events, connector.state.connector, to_jira)
             await jira.post("/_emulator/webhooks/flush")
         await bus.stop()
     await emu.aclose()

@@ -86,3 +86,49 @@ async def test_a_webhook_jira_dropped_is_registered_again(harness: Harness) -> N
     assert hook.jql == "project = OPS"
     await harness.person_edits(issue_id, summary="Heard again")
     await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+
+
+def later(h: Harness, hours: float) -> None:
+    """The connector's clock moved on (its access token expired); Jira's is not."""
+    real = h.state.pipeline.now
+    h.state.pipeline.now = h.state.connections.now = lambda: real() + timedelta(hours=hours)
+
+
+async def test_a_rotation_whose_answer_was_lost_recovers(harness: Harness) -> None:
+    """Jira rotated the refresh token but the answer never arrived (a crash mid-refresh, as
+    the connector sees it): the stored, now spent, token is offered again within Atlassian's
+    reuse leeway and the connection goes on."""
+    connection = await harness.consent(ada(harness))
+    issue_id = await harness.export(connection["id"])
+    await harness.person_edits(issue_id, summary="Edited while the token expired")
+    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    harness.to_jira.lose.add("/oauth/token")
+    later(harness, 2)
+
+    await reconcile.reconcile_once(harness.state.pipeline)  # the refresh's answer is lost
+    assert "/oauth/token" not in harness.to_jira.lose
+    await harness.person_edits(issue_id, summary="After the lost answer")
+    await reconcile.reconcile_once(harness.state.pipeline)  # the spent token, reused
+
+    await harness.until(lambda: len(harness.of(ProviderItemChanged)) == 2)
+    listed = await harness.api.get(f"/internal/v1/tenants/acme/connections/{connection['id']}")
+    assert listed.json()["status"] == "active"
+
+
+async def test_a_spent_token_reused_after_the_leeway_breaks_the_connection(
+    harness: Harness,
+) -> None:
+    """Past the leeway Atlassian revokes the whole chain: the connection breaks, visibly,
+    until the person connects again."""
+    connection = await harness.consent(ada(harness))
+    await harness.export(connection["id"])
+    harness.to_jira.lose.add("/oauth/token")
+    later(harness, 2)
+    await reconcile.reconcile_once(harness.state.pipeline)  # the refresh's answer is lost
+    await harness.jira.post("/_emulator/clock/advance", json={"seconds": 11 * 60})
+
+    await reconcile.reconcile_once(harness.state.pipeline)
+
+    listed = await harness.api.get(f"/internal/v1/tenants/acme/connections/{connection['id']}")
+    assert listed.json()["status"] == "broken"
+    assert "invalid_grant" in listed.json()["error"]
