@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +18,7 @@ import pytest
 from jira_connector.app import create_app
 from jira_connector.config import JiraSettings
 from tether_connector_runtime.state import ConnectorState
+from tether_connector_runtime.testing.scenarios import task_state
 from tether_emulators.jira import JiraEmulator, create_jira_emulator, get_emulator
 from tether_emulators.jira.emulator import JiraAccount, OAuthApp
 from tether_events import (
@@ -26,7 +27,6 @@ from tether_events import (
     LinkChanged,
     TaskChanged,
     Topic,
-    VectorClock,
     topic_name,
 )
 from tether_events.inprocess import InProcessBus
@@ -142,23 +142,16 @@ class Harness:
         await self.jira.post("/_emulator/webhooks/flush")
 
 
+# The exported task as core first publishes it.
+SAMPLE: dict[str, Any] = {
+    "title": "Plan the launch",
+    "description": "Who, **what**, when",
+    "due_date": date(2026, 12, 1),
+}
+
+
 def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
-    values: dict[str, Any] = {
-        "title": "Plan the launch",
-        "description": "Who, **what**, when",
-        "due_date": date(2026, 12, 1),
-        "completed": False,
-        "deleted": False,
-    }
-    return TaskChanged(
-        task_id="task-1",
-        tenant_id="acme",
-        version=version,
-        clock=VectorClock(clock),
-        origin="core",
-        updated_at=datetime.now(UTC),
-        **(values | fields),
-    )
+    return task_state(version, clock, **(SAMPLE | fields))
 
 
 @pytest.fixture
