@@ -162,3 +162,21 @@ async def test_the_done_target_is_the_projects_mapped_status(harness: Harness) -
     assert len(taken) == 4
     await harness.jira.post("/_emulator/webhooks/flush")
     assert harness.of(ProviderItemChanged) == []
+
+
+async def test_a_title_longer_than_jira_takes_is_cut_and_its_echo_is_no_edit(
+    harness: Harness,
+) -> None:
+    """Jira refuses a summary over 255 characters: the issue shows the title cut (ending in
+    an ellipsis), core keeps it whole, and the cut title read back changes nothing."""
+    connection = await harness.connect(ADMIN)
+    long_title = "Plan " + "the launch " * 40  # 445 characters
+    issue_id = await harness.export(connection["id"], title=long_title)
+    summary = harness.emu.store.issues[issue_id].summary
+    assert len(summary) == 255
+    assert summary.endswith("…")
+    assert long_title.startswith(summary[:-1])
+    await harness.person_edits(issue_id, duedate="2026-12-24")
+    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    assert set(change.new_values) == {"due"}
