@@ -23,7 +23,7 @@ bootstrap: .venv/.synced ## install uv (from PyPI) and the locked environment in
 run: bootstrap ## run Tether embedded (one process, SQLite, in-process bus) on :8000
 	$(PY) -m tether_cli run
 
-sandbox: bootstrap ## make run plus connected Trello (:9101) and Asana (:9102) emulators (no account needed)
+sandbox: bootstrap ## make run plus connected Trello (:9101), Asana (:9102) and Jira (:9103) emulators (no account needed)
 	$(PY) -m tether_cli sandbox
 
 up: bootstrap ## distributed mode: local Kafka + PostgreSQL + each service as a process

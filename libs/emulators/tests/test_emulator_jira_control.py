@@ -1,13 +1,16 @@
 """The control API: the overview, a person in Jira editing and deleting (webhooks fire as for
-the API), outages of a project, and reset."""
+the API), outages of a project, reset, and the sandbox's seed across restarts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from tether_emulators.jira import create_jira_emulator, get_emulator
 from tether_emulators.jira.testing import JiraHookRecorder
 
 
@@ -74,3 +77,33 @@ async def test_reset_returns_to_the_start(jira_root: httpx.AsyncClient) -> None:
     await jira_root.post("/_emulator/reset")
     overview = (await jira_root.get("/_emulator")).json()
     assert overview["projects"] == []
+
+
+async def test_a_restarted_sandbox_keeps_its_seed_and_never_reuses_an_issue_id() -> None:
+    # Two runs of the sandbox, one second apart: a client still linked to the first run's
+    # issue must not find a different issue of the second run under its id.
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    runs = [
+        create_jira_emulator(sandbox=True, wall_clock=_stopped_at(at))
+        for at in (start, start + timedelta(seconds=1))
+    ]
+    seeded = [get_emulator(app).sandbox_info for app in runs]
+    assert seeded[0] is not None
+    assert seeded[0] == seeded[1]
+    assert seeded[0].issue_type_ids == {"Task": "10001", "Bug": "10002"}
+    assert list(seeded[0].status_ids) == ["To Do", "In Progress", "In Review", "Done"]
+    made: list[str] = []
+    for app in runs:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://jira.test") as client:
+            answer = await client.post(
+                "/_emulator/issues", json={"project": seeded[0].project_key, "summary": "Try"}
+            )
+        assert answer.status_code == 200, answer.text
+        made.append(answer.json()["id"])
+    assert made[0] != made[1]
+    assert all(ident.isdigit() for ident in made), made
+
+
+def _stopped_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment

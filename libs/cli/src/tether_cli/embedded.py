@@ -66,6 +66,7 @@ async def embedded_system(
     settings: EmbeddedSettings | None = None,
     trello_settings: TrelloSettings | None = None,
     asana_settings: AsanaSettings | None = None,
+    jira_settings: JiraSettings | None = None,
 ) -> AsyncIterator[EmbeddedSystem]:
     """Build and start every service; stop them in reverse order on exit. The bus's log is
     the SQLite file ``settings.bus_path``: events accepted before a crash are delivered after
@@ -79,7 +80,7 @@ async def embedded_system(
     by_provider: dict[str, FastAPI] = {
         "trello": create_trello(trello_settings or TrelloSettings(bus="inprocess"), bus=bus),
         "asana": create_asana(asana_settings or AsanaSettings(bus="inprocess"), bus=bus),
-        "jira": create_jira(JiraSettings(bus="inprocess"), bus=bus),
+        "jira": create_jira(jira_settings or JiraSettings(bus="inprocess"), bus=bus),
     }
     connectors = {f"/webhooks/{name}": app for name, app in by_provider.items()}
     gateway = create_gateway(

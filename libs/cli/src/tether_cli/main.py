@@ -29,7 +29,7 @@ def run() -> None:
 
 @app.command()
 def sandbox() -> None:
-    """Run Tether embedded beside a connected Trello emulator (http://127.0.0.1:9101)."""
+    """Run Tether embedded beside connected Trello, Asana and Jira emulators (:9101-9103)."""
     from tether_cli.sandbox import run_sandbox
 
     run_sandbox()

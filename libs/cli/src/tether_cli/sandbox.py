@@ -1,9 +1,9 @@
-"""The sandbox: embedded Tether plus a Trello emulator and an Asana emulator, already
+"""The sandbox: embedded Tether plus a Trello, an Asana and a Jira emulator, already
 connected, so a newcomer can see two-way sync with no account and no network.
 
-Three HTTP servers in one process: Tether (default :8000), the Trello emulator (default
-:9101) and the Asana emulator (default :9102). They talk over real loopback HTTP, signatures
-and all, exactly as Tether talks to Trello and Asana.
+Four HTTP servers in one process: Tether (default :8000), the Trello emulator (default
+:9101), the Asana emulator (default :9102) and the Jira emulator (default :9103). They talk
+over real loopback HTTP, signatures and all, exactly as Tether talks to Trello, Asana and Jira.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -24,7 +24,14 @@ from api_gateway.auth.repository import AuthRepository
 from api_gateway.auth.service import issue_token
 from api_gateway.config import GatewaySettings
 from tether_cli.embedded import EmbeddedSettings, embedded_system
-from tether_cli.sandbox_emulators import asana_emulator, trello_emulator
+from tether_cli.sandbox_emulators import (
+    EMULATOR_HOST,
+    Emulator,
+    asana_emulator,
+    emulator_url,
+    jira_emulator,
+    trello_emulator,
+)
 from tether_cli.sandbox_steps import sandbox_steps
 from tether_cli.sandbox_world import (
     SandboxAccount,
@@ -32,6 +39,7 @@ from tether_cli.sandbox_world import (
     SandboxWorld,
     connect_and_export,
     create_sample_task,
+    with_issue_key,
 )
 from tether_cli.serving import PortInUse, QuietServer, Servers, StopSignal, bind
 from tether_common.db import create_engine, session_factory, transaction
@@ -52,6 +60,9 @@ class SandboxSettings(BaseSettings):
     asana_emulator_port: int = Field(
         default=9102, ge=1, le=65535, description="Port of the Asana emulator"
     )
+    jira_emulator_port: int = Field(
+        default=9103, ge=1, le=65535, description="Port of the Jira emulator"
+    )
 
 
 async def mint_token(tenant: str, email: str) -> str:
@@ -66,9 +77,11 @@ async def mint_token(tenant: str, email: str) -> str:
         await engine.dispose()
 
 
-async def prepare(tether_url: str, trello: SandboxAccount, asana: SandboxAccount) -> SandboxWorld:
-    """A token, both accounts connected and one sample task exported to a Trello card and to
-    an Asana task: what the printed steps name."""
+async def prepare(
+    tether_url: str, trello: SandboxAccount, asana: SandboxAccount, jira: SandboxAccount
+) -> SandboxWorld:
+    """A token, the three accounts connected and one sample task exported to a Trello card,
+    an Asana task and a Jira issue: what the printed steps name."""
     token = await mint_token(TENANT, EMAIL)
     async with httpx.AsyncClient(
         base_url=tether_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
@@ -76,7 +89,8 @@ async def prepare(tether_url: str, trello: SandboxAccount, asana: SandboxAccount
         task_id = await create_sample_task(api)
         on_trello = await connect_and_export(api, task_id, trello)
         on_asana = await connect_and_export(api, task_id, asana)
-    return SandboxWorld(tether_url, token, task_id, trello=on_trello, asana=on_asana)
+        on_jira = await with_issue_key(await connect_and_export(api, task_id, jira))
+    return SandboxWorld(tether_url, token, task_id, trello=on_trello, asana=on_asana, jira=on_jira)
 
 
 async def serve_sandbox(
@@ -86,31 +100,35 @@ async def serve_sandbox(
     settings = settings or EmbeddedSettings()
     sandbox = sandbox or SandboxSettings()
     configure_logging("tether", settings.log_level, settings.log_json)
-    tether_socket, trello_socket, asana_socket = _bind_all(settings, sandbox)
+    tether_socket, *emulator_sockets = _bind_all(settings, sandbox)
     tether_url = f"http://{settings.host}:{settings.port}"
-    trello_emu = trello_emulator(f"http://127.0.0.1:{sandbox.emulator_port}", tether_url)
-    asana_emu = asana_emulator(f"http://127.0.0.1:{sandbox.asana_emulator_port}", tether_url)
+    trello_emu = trello_emulator(emulator_url(sandbox.emulator_port), tether_url)
+    asana_emu = asana_emulator(emulator_url(sandbox.asana_emulator_port), tether_url)
+    jira_emu = jira_emulator(emulator_url(sandbox.jira_emulator_port), tether_url)
+    emulators: list[Emulator[Any]] = [trello_emu, asana_emu, jira_emu]
     with StopSignal() as stop:
         async with embedded_system(
             settings=settings,
             trello_settings=trello_emu.connector,
             asana_settings=asana_emu.connector,
+            jira_settings=jira_emu.connector,
         ) as system:
             servers = Servers(
                 stop,
                 [
                     # embedded_system() runs Tether's lifespans; each emulator runs its own.
                     (_server(system.app, lifespan="off"), tether_socket),
-                    (_server(trello_emu.app, lifespan="on"), trello_socket),
-                    (_server(asana_emu.app, lifespan="on"), asana_socket),
+                    *(
+                        (_server(emu.app, lifespan="on"), sock)
+                        for emu, sock in zip(emulators, emulator_sockets, strict=True)
+                    ),
                 ],
             )
             async with servers:
                 if not await servers.started():
                     return
-                world = await stop.unless_stopped(
-                    prepare(tether_url, trello_emu.account, asana_emu.account)
-                )
+                accounts = (trello_emu.account, asana_emu.account, jira_emu.account)
+                world = await stop.unless_stopped(prepare(tether_url, *accounts))
                 if world is None:
                     return
                 # The steps are the command's output (stdout); logs go to stderr.
@@ -118,26 +136,21 @@ async def serve_sandbox(
                 await servers.until_stopped()
 
 
-def _bind_all(
-    settings: EmbeddedSettings, sandbox: SandboxSettings
-) -> tuple[socket.socket, socket.socket, socket.socket]:
-    """Tether's, the Trello emulator's and the Asana emulator's sockets. Every port is taken
-    before anything starts: a busy port is one clear error (``PortInUse``)."""
-    return (
+def _bind_all(settings: EmbeddedSettings, sandbox: SandboxSettings) -> list[socket.socket]:
+    """Tether's socket, then the Trello, Asana and Jira emulators'. Every port is taken before
+    anything starts: a busy port is one clear error (``PortInUse``)."""
+    emulators = [
+        ("Trello", sandbox.emulator_port, "EMULATOR_PORT"),
+        ("Asana", sandbox.asana_emulator_port, "ASANA_EMULATOR_PORT"),
+        ("Jira", sandbox.jira_emulator_port, "JIRA_EMULATOR_PORT"),
+    ]
+    return [
         bind(settings.host, settings.port, what="Tether", setting="TETHER_PORT"),
-        bind(
-            "127.0.0.1",
-            sandbox.emulator_port,
-            what="The Trello emulator",
-            setting="TETHER_SANDBOX_EMULATOR_PORT",
+        *(
+            bind(EMULATOR_HOST, port, what=f"The {name} emulator", setting=f"TETHER_SANDBOX_{key}")
+            for name, port, key in emulators
         ),
-        bind(
-            "127.0.0.1",
-            sandbox.asana_emulator_port,
-            what="The Asana emulator",
-            setting="TETHER_SANDBOX_ASANA_EMULATOR_PORT",
-        ),
-    )
+    ]
 
 
 def _server(app: ASGIApp, *, lifespan: Literal["on", "off"]) -> QuietServer:

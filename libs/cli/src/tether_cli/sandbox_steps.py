@@ -9,6 +9,8 @@ from tether_cli.sandbox_world import DONE_PLACE, SAMPLE_PLACE, SAMPLE_TITLE, San
 
 # The test that starts the sandbox waits for this line on stdout.
 READY_LINE = "Sandbox ready. Stop it with Ctrl-C."
+# The Jira emulator's workflow (every project's): no direct way from "To Do" to "Done".
+JIRA_WORKFLOW = "To Do -> In Progress -> In Review -> Done"
 
 
 def list_variable(name: str) -> str:
@@ -21,12 +23,14 @@ def _names(places: dict[str, str]) -> str:
 
 
 def _overview(world: SandboxWorld) -> str:
-    trello, asana = world.trello, world.asana
+    trello, asana, jira = world.trello, world.asana, world.jira
     trello_url, asana_url = trello.account.emulator_url, asana.account.emulator_url
+    jira_url = jira.account.emulator_url
     return f"""
 Tether sandbox: Tether at {world.tether_url} (API docs {world.tether_url}/docs), beside a
-Trello emulator at {trello_url} (docs {trello_url}/_emulator/docs) and an
-Asana emulator at {asana_url} (docs {asana_url}/_emulator/docs), both
+Trello emulator at {trello_url} (docs {trello_url}/_emulator/docs), an
+Asana emulator at {asana_url} (docs {asana_url}/_emulator/docs) and a
+Jira emulator at {jira_url} (docs {jira_url}/_emulator/docs), all three
 already connected.
 
   API token    {world.api_token}
@@ -34,28 +38,34 @@ already connected.
 lists {_names(trello.account.places)} ("{DONE_PLACE}" means done)
   Asana        connection {asana.connection_id}: project "Sandbox" {asana.account.container_id}, \
 sections {_names(asana.account.places)} ("{DONE_PLACE}" means done)
-  Sample task  {world.task_id} "{SAMPLE_TITLE}", exported to "{SAMPLE_PLACE}" on both: Trello \
-card {trello.item_id}, Asana task {asana.item_id}
+  Jira         connection {jira.connection_id}: project "Sandbox" {jira.account.container_id}, \
+statuses {_names(jira.account.places)} (workflow {JIRA_WORKFLOW}; "Done" means done)
+  Sample task  {world.task_id} "{SAMPLE_TITLE}", exported to "{SAMPLE_PLACE}" on Trello and \
+Asana and to Jira: Trello card {trello.item_id}, Asana task {asana.item_id}, Jira issue \
+{jira.item_key}
 """
 
 
 def _variables(world: SandboxWorld) -> str:
-    trello, asana = world.trello, world.asana
+    trello, asana, jira = world.trello, world.asana, world.jira
     places = trello.account.places
     lists = " ".join(f"{list_variable(name)}={list_id}" for name, list_id in places.items())
     return f"""\
   TETHER={world.tether_url} EMU={trello.account.emulator_url} ASANA={asana.account.emulator_url}
+  JIRA={jira.account.emulator_url}
   TOKEN={world.api_token}
   CONNECTION={trello.connection_id} BOARD={trello.account.container_id}
   TASK={world.task_id} CARD={trello.item_id}
   {lists}
   ASANA_CONNECTION={asana.connection_id} PROJECT={asana.account.container_id} \
 ASANA_TASK={asana.item_id}
+  JIRA_CONNECTION={jira.connection_id} ISSUE={jira.item_key}
   AUTH="Authorization: Bearer $TOKEN" JSON="Content-Type: application/json"
-  # The emulators speak Trello's and Asana's APIs; these are their sandbox accounts' Trello
-  # key and token, and Asana personal access token.
+  # The emulators speak Trello's, Asana's and Jira's APIs; these are their sandbox accounts'
+  # Trello key and token, Asana personal access token, and Jira email and API token.
   TRELLO="key={TRELLO_KEY}&token={trello.account.token}"
   ASANA_AUTH="Authorization: Bearer {asana.account.token}"
+  JIRA_USER="{jira.account.credentials["email"]}:{jira.account.token}"
 """
 
 
@@ -64,15 +74,16 @@ def sandbox_steps(world: SandboxWorld) -> str:
     the ready line last (stdout)."""
     trello_url = world.trello.account.emulator_url
     asana_url = world.asana.account.emulator_url
+    jira_url = world.jira.account.emulator_url
     return f"""{_overview(world)}
 Paste into a shell, every id is filled in:
 
 {_variables(world)}
-{_SYNC_STEPS}{_more_steps(world)}
-  The emulators' state: {trello_url}/_emulator (boards, lists, members, webhooks)
-  and {asana_url}/_emulator (users, workspaces, projects and their sections); their
-  controls (outages, held responses, webhook pauses): {trello_url}/_emulator/docs and
-  {asana_url}/_emulator/docs
+{_SYNC_STEPS}{_JIRA_STEPS}{_more_steps(world)}
+  The emulators' state: {trello_url}/_emulator (boards, lists, members, webhooks),
+  {asana_url}/_emulator (users, workspaces, projects and their sections) and
+  {jira_url}/_emulator (the site, users, projects and their issue types); their
+  controls (outages, held responses, webhook pauses): /_emulator/docs on each
   Restarting keeps Tether's data in ./.tether/ (the emulators start empty again);
   `make reset` forgets it.
 
@@ -82,6 +93,7 @@ Paste into a shell, every id is filled in:
 
 # No ids here, only the shell variables the pasted block sets first: a plain string.
 _SYNC_STEPS = """\
+  # Then paste one step at a time: each change takes a moment to reach the others.
   # 1. Look at the card in the Trello emulator, as Trello's API shows it (then the board).
   curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name,desc,due,idList,closed"
   curl -s "$EMU/1/boards/$BOARD/cards?$TRELLO&fields=name,idList"
@@ -104,28 +116,59 @@ _SYNC_STEPS = """\
   curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name,desc"
 """
 
+_JIRA_STEPS = """\
+  # 6. The same task as an issue in the Jira emulator, as Jira's API shows it (Basic auth
+  #    with the email and API token): every edit so far reached it too.
+  curl -s -u "$JIRA_USER" "$JIRA/rest/api/3/issue/$ISSUE?fields=summary,description,status"
+  # 7. Edit the issue "as a person in Jira", then see the task, the Trello card and the
+  #    Asana task follow.
+  curl -s -X POST "$JIRA/_emulator/issues/$ISSUE/edit" -H "$JSON" \\
+    -d '{"fields": {"summary": "Edited in Jira", "description": "Written in Jira"}}'
+  curl -s "$TETHER/v1/tasks/$TASK" -H "$AUTH"
+  curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name,desc"
+  curl -s "$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=name,notes" -H "$ASANA_AUTH"
+  # 8. Move the issue through Jira's workflow to "Done", one transition at a time (there is
+  #    no direct one from "To Do"): the task is completed, the card moves to the list "Done"
+  #    and the Asana task is completed, in its section "Done".
+  curl -s -X POST "$JIRA/_emulator/issues/$ISSUE/transition" -H "$JSON" \\
+    -d '{"status": "In Progress"}'
+  curl -s -X POST "$JIRA/_emulator/issues/$ISSUE/transition" -H "$JSON" \\
+    -d '{"status": "In Review"}'
+  curl -s -X POST "$JIRA/_emulator/issues/$ISSUE/transition" -H "$JSON" \\
+    -d '{"status": "Done"}'
+  curl -s "$TETHER/v1/tasks/$TASK" -H "$AUTH"
+  curl -s "$EMU/1/cards/$CARD?$TRELLO&fields=name,idList"
+  curl -s "$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=completed,memberships.section.name" \\
+    -H "$ASANA_AUTH"
+"""
+
 
 def _more_steps(world: SandboxWorld) -> str:
     lists = world.trello.account.places
     other = next((name for name in lists if name not in (SAMPLE_PLACE, DONE_PLACE)), SAMPLE_PLACE)
+    key, kind = (world.jira.account.sample_target[k] for k in ("project_key", "issue_type_id"))
     return f"""\
-  # 6. Drag the card to "{DONE_PLACE}": the task is completed, and so is the Asana task (in its
-  #    "{DONE_PLACE}" section).
+  # 9. Drag the card back to "{SAMPLE_PLACE}": the task is open again, so is the Asana task,
+  #    and Tether walks the Jira issue back through its workflow (Reopen) to "To Do".
   curl -s -X POST "$EMU/_emulator/cards/$CARD/edit" -H "$JSON" \\
-    -d "{{\\"idList\\": \\"${list_variable(DONE_PLACE)}\\"}}"
+    -d "{{\\"idList\\": \\"${list_variable(SAMPLE_PLACE)}\\"}}"
   curl -s "$TETHER/v1/tasks/$TASK" -H "$AUTH"
-  curl -s "$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=completed,memberships.section.name" \\
-    -H "$ASANA_AUTH"
-  # 7. Create another task and export it to "{other}" in Trello; its link names its card.
+  curl -s "$ASANA/api/1.0/tasks/$ASANA_TASK?opt_fields=completed" -H "$ASANA_AUTH"
+  curl -s -u "$JIRA_USER" "$JIRA/rest/api/3/issue/$ISSUE?fields=status"
+  # 10. Create another task and export it to "{other}" in Trello and to Jira (a Task in
+  #     project {key}); its links name its card and its issue.
   NEW=$(curl -s -X POST "$TETHER/v1/tasks" -H "$AUTH" -H "$JSON" -d '{{"title": "Another"}}' \\
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
   curl -s -X POST "$TETHER/v1/tasks/$NEW/exports" -H "$AUTH" -H "$JSON" \\
     -d "{{\\"connection_id\\": \\"$CONNECTION\\",
         \\"target\\": {{\\"list_id\\": \\"${list_variable(other)}\\"}}}}"
+  curl -s -X POST "$TETHER/v1/tasks/$NEW/exports" -H "$AUTH" -H "$JSON" \\
+    -d "{{\\"connection_id\\": \\"$JIRA_CONNECTION\\",
+        \\"target\\": {{\\"project_key\\": \\"{key}\\", \\"issue_type_id\\": \\"{kind}\\"}}}}"
   curl -s "$TETHER/v1/tasks/$NEW/links" -H "$AUTH"
-  # 8. Or connect through Trello's consent page: open the authorize_url this prints and
-  #    allow as @sandbox. Connecting the same account again repairs this connection (same
-  #    id), it never makes a second one.
+  # 11. Or connect through Trello's consent page: open the authorize_url this prints and
+  #     allow as @sandbox. Connecting the same account again repairs this connection (same
+  #     id), it never makes a second one.
   curl -s "$TETHER/v1/connections/trello/authorize?redirect=false" -H "$AUTH"
   curl -s "$TETHER/v1/connections" -H "$AUTH"
 """

@@ -1,20 +1,20 @@
 """What the sandbox sets up through Tether's own API before it hands over: each emulator's
-account connected (the same connection on every start), its places mapped to done / not done,
-and one sample task exported to both, a card in Trello and a task in Asana, so every step it
-prints can name real ids."""
+account connected (the same connection on every start), Trello's lists and Asana's sections
+mapped to done / not done, and one sample task exported to all three, a card in Trello, a task
+in Asana and an issue in Jira, so every step it prints can name real ids."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
 SAMPLE_TITLE = "Try Tether"
-# Both emulators seed these places: Trello's board has these lists, Asana's project these
-# sections.
+# The Trello and Asana emulators seed these places: Trello's board has these lists, Asana's
+# project these sections (Jira's project has its workflow's statuses).
 SAMPLE_PLACE = "To do"
 DONE_PLACE = "Done"
 
@@ -27,12 +27,21 @@ class SandboxSetupFailed(Exception):
 class SandboxAccount:
     """An emulator's seeded sandbox account, in Tether's words."""
 
-    provider: str  # "trello" or "asana"
+    provider: str  # "trello", "asana" or "jira"
     emulator_url: str
-    token: str  # what POST /v1/connections takes: Trello's user token, Asana's PAT
-    container_id: str  # Trello's board, Asana's project
-    places: dict[str, str]  # place name -> id: the board's lists, the project's sections
-    sample_target: dict[str, str]  # where the sample task is exported: its "To do" place
+    token: str  # Trello's user token, Asana's PAT, Jira's API token
+    container_id: str  # Trello's board, Asana's project, Jira's project key
+    # Place name -> id: the board's lists, the project's sections, the Jira project's statuses.
+    places: dict[str, str]
+    sample_target: dict[str, str]  # where the sample task is exported
+    # What POST /v1/connections takes besides the provider: {"token": token} when empty.
+    credentials: dict[str, str] = field(default_factory=dict)
+    # Whether the sandbox maps the places to done / not done (``done_mapping``). Jira's
+    # statuses need no mapping: each says by its category whether it means done.
+    mapped: bool = True
+
+    def connection_body(self) -> dict[str, str]:
+        return {"provider": self.provider, **(self.credentials or {"token": self.token})}
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,8 @@ class Connected:
 
     account: SandboxAccount
     connection_id: str
-    item_id: str  # Trello's card id, Asana's task gid
+    item_id: str  # Trello's card id, Asana's task gid, Jira's issue id
+    item_key: str = ""  # Jira's issue key (SAND-1): what people call it
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class SandboxWorld:
     task_id: str
     trello: Connected
     asana: Connected
+    jira: Connected
 
 
 def done_mapping(places: dict[str, str]) -> dict[str, str]:
@@ -70,18 +81,20 @@ def _checked(answer: httpx.Response, doing: str) -> Any:
 
 
 async def connect(api: httpx.AsyncClient, account: SandboxAccount) -> str:
-    """Connect an emulator's sandbox account and map its places with ``done_mapping``; the
-    connection's id.
+    """Connect an emulator's sandbox account and, unless it needs none, map its places with
+    ``done_mapping``; the connection's id.
 
     Tether keys a connection by the provider account, so this repairs the connection made on
     an earlier start (same id) instead of adding a second one.
     """
     provider = account.provider
     connected = _checked(
-        await api.post("/v1/connections", json={"provider": provider, "token": account.token}),
+        await api.post("/v1/connections", json=account.connection_body()),
         f"connecting the {provider} emulator's sandbox account",
     )
     connection_id: str = connected["id"]
+    if not account.mapped:
+        return connection_id
     # The Done place means done: moving an item there completes its task, and completing the
     # task moves its items there.
     _checked(
@@ -101,6 +114,17 @@ async def connect_and_export(
     connection_id = await connect(api, account)
     item_id = await export(api, task_id, connection_id, account.sample_target)
     return Connected(account, connection_id, item_id)
+
+
+async def with_issue_key(jira: Connected) -> Connected:
+    """The Jira part with its issue's key (the link knows the issue by its id), as Jira's API
+    answers the sandbox's user."""
+    account = jira.account
+    auth = (account.credentials["email"], account.token)
+    async with httpx.AsyncClient(base_url=account.emulator_url, auth=auth, timeout=30) as site:
+        answer = await site.get(f"/rest/api/3/issue/{jira.item_id}", params={"fields": "summary"})
+    issue = _checked(answer, "reading the sample issue in the Jira emulator")
+    return replace(jira, item_key=str(issue["key"]))
 
 
 async def create_sample_task(api: httpx.AsyncClient) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tether_emulators.common.deliveries import DeliverySettings
 from tether_emulators.common.emulator import reset_shared_parts
 from tether_emulators.common.limits import Clock
 from tether_emulators.common.outages import Outages
 from tether_emulators.common.request_log import RequestLog
+from tether_emulators.jira import workflow
 from tether_emulators.jira.errors import JiraError
 from tether_emulators.jira.issues import IssueEvent
 from tether_emulators.jira.limits import LimitConfig, RateLimiter
@@ -30,6 +31,22 @@ from tether_emulators.jira.webhooks import WebhookDispatcher
 SANDBOX_EMAIL = "sandbox@tether.test"
 SANDBOX_TOKEN = "sandbox-jira-token"
 SANDBOX_PROJECT = "SAND"
+SANDBOX_ID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+SANDBOX_ID_BASE = 100_000  # what is made after the seed counts up from here (and time)
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """What ``sandbox=True`` seeded: an administrator (Administer Jira: admin webhooks) with an
+    API token, and a project with the default workflow; names -> ids of its issue types and of
+    the workflow's statuses."""
+
+    account_id: str
+    email: str
+    api_token: str
+    project_key: str
+    issue_type_ids: dict[str, str]
+    status_ids: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,7 @@ class JiraEmulator:
         self._clock, self._wall_clock = clock, wall_clock
         self.offset = 0.0  # seconds the control API moved the clock forward
         self._sandbox = sandbox
+        self.sandbox_info: SandboxInfo | None = None
         self.limiter = RateLimiter(limits, self.monotonic)
         self.outages = Outages("project_key")
         self.requests = RequestLog(lambda: jira_time(self.now()))
@@ -120,9 +138,26 @@ class JiraEmulator:
             self.add_user(account.display_name, account.email, account.time_zone, account.admin)
             self.store.tokens[(account.email, account.api_token)] = self.user_id(account.email)
         if self._sandbox:
-            self.add_user("Sandbox User", SANDBOX_EMAIL, "UTC", admin=True)
-            self.store.tokens[(SANDBOX_EMAIL, SANDBOX_TOKEN)] = self.user_id(SANDBOX_EMAIL)
-            self.store.add_project(SANDBOX_PROJECT, "Sandbox")
+            self.sandbox_info = self._seed_sandbox()
+
+    def _seed_sandbox(self) -> SandboxInfo:
+        """The sandbox's administrator and project. Their ids stay the same across restarts, so
+        a client's connection still fits. What is made later must not repeat an earlier run's
+        ids: a client still linked to that run's issue would take the new issue for it. Later
+        ids count up from the start's time in microseconds, far above the seeded ones."""
+        user = self.add_user("Sandbox User", SANDBOX_EMAIL, "UTC", admin=True)
+        self.store.tokens[(SANDBOX_EMAIL, SANDBOX_TOKEN)] = user.account_id
+        project = self.store.add_project(SANDBOX_PROJECT, "Sandbox")
+        elapsed = self.now() - SANDBOX_ID_EPOCH
+        self.store.skip_ids_to(SANDBOX_ID_BASE + elapsed // timedelta(microseconds=1))
+        return SandboxInfo(
+            user.account_id,
+            SANDBOX_EMAIL,
+            SANDBOX_TOKEN,
+            project.key,
+            issue_type_ids={t.name: t.id for t in project.issue_types},
+            status_ids={s.name: s.id for s in workflow.STATUSES.values()},
+        )
 
     def add_user(self, name: str, email: str, time_zone: str = "UTC", admin: bool = False) -> User:
         """A user on the site; account ids look like Atlassian's (``5b10a2844c20165700ede21g``
@@ -186,4 +221,4 @@ def default_site(url: str = "https://tether-emulated.atlassian.net") -> Site:
     return Site("tether-emulated", url, "11111111-2222-4333-8444-555555555555")
 
 
-__all__ = ["JiraAccount", "JiraEmulator", "OAuthApp", "Site", "default_site"]
+__all__ = ["JiraAccount", "JiraEmulator", "OAuthApp", "SandboxInfo", "Site", "default_site"]

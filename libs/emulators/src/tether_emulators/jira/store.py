@@ -8,7 +8,6 @@ changelog that webhooks carry.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,10 +118,15 @@ class JiraStore:
         self.tokens: dict[tuple[str, str], str] = {}
         self.projects: dict[str, Project] = {}
         self.issues: dict[str, Issue] = {}
-        self._ids = itertools.count(10000)
+        self._next_id = 10000
 
     def next_id(self) -> str:
-        return str(next(self._ids))
+        ident, self._next_id = self._next_id, self._next_id + 1
+        return str(ident)
+
+    def skip_ids_to(self, floor: int) -> None:
+        """Hand out ids from ``floor`` on (never one handed out already)."""
+        self._next_id = max(self._next_id, floor)
 
     def add_user(self, user: User) -> User:
         self.users[user.account_id] = user
