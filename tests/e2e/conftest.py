@@ -20,6 +20,12 @@ from tests.e2e.asana_world import (
     connected_asana_world,
 )
 from tests.e2e.emulator_process import EmulatorProcess
+from tests.e2e.jira_world import (
+    JiraWorld,
+    connected_jira_world,
+    jira_emulator_process,
+    jira_env,
+)
 from tests.e2e.kafka_tap import create_namespace_topics, ensure_namespace_topics
 from tests.e2e.trello_world import (
     TrelloWorld,
@@ -187,6 +193,63 @@ async def trello_and_asana(
         connected_asana_world(deployment, asana_emulator, api_token) as asana,
     ):
         yield trello, asana
+
+
+@pytest.fixture
+def jira_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    """The Jira emulator as a process of its own, with its Sandbox project."""
+    yield from jira_emulator_process(free_port(), tmp_path).running()
+
+
+@pytest.fixture
+def jira_env_overrides() -> dict[str, str]:
+    """Environment given to every service of ``jira_world`` on top of ``jira_env``; a test
+    module overrides this fixture to tune settings."""
+    return {}
+
+
+@pytest.fixture
+async def jira_world(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    tmp_path: Path,
+    jira_emulator: EmulatorProcess,
+    jira_env_overrides: dict[str, str],
+) -> AsyncIterator[JiraWorld]:
+    """Every service as a process, configured for the Jira emulator, with Jira connected by
+    the sandbox administrator's API token (admin webhooks)."""
+    env = jira_env(jira_emulator) | jira_env_overrides
+    async with (
+        running_deployment(
+            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
+        ) as (deployment, api_token),
+        connected_jira_world(deployment, jira_emulator, api_token) as world,
+    ):
+        yield world
+
+
+@pytest.fixture
+async def trello_asana_and_jira(
+    database_url: str,
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    tmp_path: Path,
+    trello_emulator: EmulatorProcess,
+    asana_emulator: EmulatorProcess,
+    jira_emulator: EmulatorProcess,
+) -> AsyncIterator[tuple[TrelloWorld, AsanaWorld, JiraWorld]]:
+    """One deployment and one tenant connected to the Trello, Asana and Jira emulators."""
+    env = trello_env(trello_emulator) | asana_env(asana_emulator) | jira_env(jira_emulator)
+    async with (
+        running_deployment(
+            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
+        ) as (deployment, api_token),
+        connected_world(deployment, trello_emulator, api_token) as trello,
+        connected_asana_world(deployment, asana_emulator, api_token) as asana,
+        connected_jira_world(deployment, jira_emulator, api_token) as jira,
+    ):
+        yield trello, asana, jira
 
 
 @pytest.fixture

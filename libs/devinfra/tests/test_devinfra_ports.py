@@ -32,3 +32,12 @@ def test_a_port_in_use_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
         listener.bind(("127.0.0.1", first))
         listener.listen()
         assert free_port() != first  # ...and the port someone listens on is passed over
+
+
+def test_another_checkout_takes_its_ports_from_its_own_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TETHER_DEV_PORTS_FROM", "11000")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setattr(services, "_next_port", {})
+    assert 12_500 <= free_port() < 14_000  # worker 1's slice, counted from 11000

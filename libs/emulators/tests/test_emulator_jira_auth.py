@@ -4,6 +4,7 @@ under ``/ex/jira/{cloudId}`` for Bearer tokens."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -142,6 +143,32 @@ async def test_reuse_within_the_leeway_is_forgiven(
     again = await refresh(jira_root, first["refresh_token"])
     assert again.status_code == 200
     assert again.json()["refresh_token"] == second["refresh_token"]
+
+
+async def test_a_refresh_whose_answer_is_held_has_rotated_and_is_forgiven_once_offered_again(
+    jira_root: httpx.AsyncClient, jira: httpx.AsyncClient
+) -> None:
+    first = await grant(jira_root, (await me(jira))["accountId"])
+    held = await jira_root.post(
+        "/_emulator/holds", json={"method": "POST", "path": "/oauth/token", "count": 1}
+    )
+    assert held.status_code == 200, held.text
+    lost = asyncio.create_task(refresh(jira_root, first["refresh_token"]))
+    while (await jira_root.get("/_emulator/holds")).json()["waiting"] == 0:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    # Atlassian rotated while the answer waits: the client offers the spent token again.
+    again = await refresh(jira_root, first["refresh_token"])
+    assert again.status_code == 200, again.text
+    assert (await jira_root.delete("/_emulator/holds")).json() == {"disarmed": 0, "released": 1}
+    assert (await lost).json()["refresh_token"] == again.json()["refresh_token"]
+
+
+async def test_only_the_api_and_the_token_endpoint_can_be_held(
+    jira_root: httpx.AsyncClient,
+) -> None:
+    control = await jira_root.post("/_emulator/holds", json={"method": "GET", "path": "/_emulator"})
+    assert control.status_code == 400
+    assert "/oauth/token" in control.json()["errorMessages"][0]
 
 
 async def test_no_refresh_token_without_offline_access(

@@ -45,10 +45,15 @@ SERVICES = (
 # a slice per pytest-xdist worker. A port the kernel hands out for "port 0" can be taken by any
 # client socket (a Kafka or PostgreSQL connection) before our service binds it, and another
 # worker could be handed the same one: the service would then fail, or a neighbour would answer
-# in its place.
+# in its place. Two suites on one machine (two checkouts) would hand out the same ports from
+# the same start: TETHER_DEV_PORTS_FROM gives each its own.
 _PORTS_FROM = 20_000
 _PORTS_PER_WORKER = 1_500
 _next_port: dict[int, int] = {}
+
+
+def _ports_from() -> int:
+    return int(os.environ.get("TETHER_DEV_PORTS_FROM", _PORTS_FROM))
 
 
 def _worker_slice() -> int:
@@ -58,7 +63,7 @@ def _worker_slice() -> int:
 
 def free_port() -> int:
     """A port no one listens on now, from this process's slice, not handed out again soon."""
-    first = _PORTS_FROM + _worker_slice() * _PORTS_PER_WORKER
+    first = _ports_from() + _worker_slice() * _PORTS_PER_WORKER
     offset = _next_port.get(first, 0)
     for step in range(_PORTS_PER_WORKER):
         port = first + (offset + step) % _PORTS_PER_WORKER

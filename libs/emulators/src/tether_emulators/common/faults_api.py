@@ -42,7 +42,7 @@ def install_faults(app: FastAPI, emulator: Emulator, provider: Provider[Any, Any
     faults = FaultControls(emulator, ResponseHolds(), provider)
     app.state.faults = faults
     app.include_router(router)
-    app.add_middleware(HoldingMiddleware, holds=faults.holds, applies_to=provider.is_api_path)
+    app.add_middleware(HoldingMiddleware, holds=faults.holds, applies_to=provider.can_hold)
 
 
 def faults_of(request: Request) -> FaultControls:
@@ -122,7 +122,7 @@ async def get_holds(faults: Faults) -> JSON:
 async def arm_hold(body: HoldIn, faults: Faults) -> JSON:
     """Perform the next ``count`` requests to ``method path`` but withhold their answers: the
     client hangs until ``/holds/release`` or until it hangs up (or dies)."""
-    if not faults.provider.is_api_path(body.path):
+    if not faults.provider.can_hold(body.path):
         # Holding the control API could withhold the very call that releases it.
         raise faults.provider.not_an_api_path()
     return faults.holds.arm(body.method, body.path, body.count).to_json()

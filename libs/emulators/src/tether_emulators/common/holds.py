@@ -133,7 +133,8 @@ class HoldingMiddleware:
     ) -> None:
         self.app = app
         self.holds = holds
-        # Which paths are the provider's API: only those are held, never the control API.
+        # Which paths may be held: the provider's API (and what it names besides, such as
+        # Jira's /oauth/token), never the control API.
         self.applies_to = applies_to
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -29,6 +29,8 @@ class Provider(Generic[E, X]):
     ``not_an_api_path`` makes its 400 for a hold armed outside its API; ``drop_next_key`` is
     how its JSON spells the drop-next count ("dropNext", "drop_next"); ``limits_model`` is the
     body of its ``POST /_emulator/rate-limits``, whose names ``GET`` answers with.
+    ``also_held`` names paths outside its API whose answers a hold may withhold too (Jira's
+    ``/oauth/token``: a refresh that rotated the token, its answer lost).
     """
 
     name: str
@@ -40,6 +42,10 @@ class Provider(Generic[E, X]):
     not_an_api_path: Callable[[], Exception]
     drop_next_key: str
     limits_model: type[BaseModel]
+    also_held: tuple[str, ...] = ()
 
     def is_api_path(self, path: str) -> bool:
         return self.gate.applies_to(path)
+
+    def can_hold(self, path: str) -> bool:
+        return self.is_api_path(path) or path.rstrip("/") in self.also_held

@@ -53,9 +53,13 @@ JIRA = Provider(
     error=JiraError,
     answer=error_response,
     unknown_route=_unknown_route,
-    not_an_api_path=lambda: JiraError(400, "Only /rest/ and /ex/jira/ paths can be held."),
+    not_an_api_path=lambda: JiraError(
+        400, "Only /rest/, /ex/jira/ and /oauth/token paths can be held."
+    ),
     drop_next_key="dropNext",
     limits_model=LimitsIn,
+    # A refresh whose answer is lost after Atlassian rotated the token: the reuse leeway's case.
+    also_held=("/oauth/token",),
 )
 
 
