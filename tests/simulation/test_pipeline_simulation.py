@@ -120,7 +120,7 @@ from tests.simulation.steps import (
     Webhook,
 )
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, exports, observations, writes
+from tether_connector_runtime.pipeline import announce, exports, observations, planning
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.port import ItemNotice, ProviderItem
 from tether_connector_runtime.store.repository import StoredLink
@@ -333,7 +333,7 @@ MUTANTS: list[tuple[str, list[tuple[Any, str, Any]], str]] = [
         "state saved before the publish",
         [
             (observations, "publish_news", _publish_after_saving),
-            (writes, "publish_news", _publish_after_saving),
+            (planning, "publish_news", _publish_after_saving),
             (exports, "publish_news", _publish_after_saving),
         ],
         "convergence",

@@ -59,7 +59,12 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
 
 
 def task(task_id: str, tenant_id: str, version: int, **fields: Any) -> TaskChanged:
-    values: dict[str, Any] = {"title": "Plan", "description": "", "due_date": None}
+    values: dict[str, Any] = {
+        "title": "Plan",
+        "description": "",
+        "due_date": None,
+        "completed": False,
+    }
     values.update(fields)
     return TaskChanged(
         task_id=task_id,
@@ -67,7 +72,6 @@ def task(task_id: str, tenant_id: str, version: int, **fields: Any) -> TaskChang
         version=version,
         clock=VectorClock({"core": version}),
         origin="core",
-        completed=False,
         deleted=False,
         updated_at=datetime(2026, 1, 1, tzinfo=UTC),
         **values,
@@ -187,3 +191,29 @@ async def test_a_webhook_carries_the_fields_edit_time_to_the_change(app: App) ->
         "/webhooks/asana", content=body.replace(b"delivery-1", b"delivery-2"), headers=headers
     )
     assert forged.status_code == 401
+
+
+async def test_a_write_refused_for_good_is_the_links_error_not_a_dead_letter(app: App) -> None:
+    item_id = await export(app, "acme", "tok-a", "task-a", "project-a")
+    words = "the provider's workflow offers no way to a done status"
+    app.fake.refuse("completed", words)
+    await publish(app, task("task-a", "acme", 2, title="a v2", completed=True))
+
+    await until(lambda: any(x.error == words for x in app.of(LinkChanged)))
+    assert [(x.status, x.error) for x in app.of(LinkChanged)] == [
+        ("active", None),
+        ("active", words),
+    ]
+    # Not retried in place, not parked, not dead-lettered; what the provider took is there.
+    assert app.fake.calls["update"] == 1
+    assert app.bus.store.logs[topic_name(Topic.DEAD_LETTER)].records == []
+    link = await app_link(app, "link-task-a")
+    assert (link.status, link.parked, link.refusal) == ("active", None, words)
+    assert app.fake.items[item_id].fields.title == "a v2"
+
+    # The link keeps syncing: the next change goes through, the refused value with it.
+    app.fake.accept("completed")
+    await publish(app, task("task-a", "acme", 3, title="a v3", completed=True))
+    await until(lambda: len(app.of(LinkChanged)) == 3)
+    assert (app.of(LinkChanged)[-1].status, app.of(LinkChanged)[-1].error) == ("active", None)
+    assert app.fake.items[item_id].fields.completed is True

@@ -1,8 +1,9 @@
-"""The connector store: migrations on both backends, link state round trip, idempotency."""
+"""The connector store: migrations on both backends, link state round trip, idempotency, a
+refused write kept apart from parked work's last error."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -55,10 +56,63 @@ async def exercise(url: str) -> None:
         await engine.dispose()
 
 
+async def exercise_refusals(url: str) -> None:
+    await migrate_connector(url, "trello")
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    repo = ConnectorRepository(connector_tables("trello"))
+    state = LinkState(
+        link_id="l1",
+        task_id="t1",
+        replica="trello:c1",
+        synced_clock=VectorClock({"core": 1}),
+        synced_fields=TaskFields(title="Plan"),
+    )
+    link = StoredLink(
+        "l1", "acme", "t1", "trello_x", "list1", "c1", "trello:c1", None, "active", state
+    )
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    async def stored() -> StoredLink:
+        async with transaction(sessions) as session:
+            found = await repo.link(session, "l1")
+        assert found is not None
+        return found
+
+    try:
+        async with transaction(sessions) as session:
+            await repo.save_link(session, link, state)
+            await repo.park(
+                session, "l1", task={}, attempts=1, next_attempt_at=at, retry_until=at, error="503"
+            )
+            await repo.clear_refusal(session, "l1")  # parked work's error is not a refusal
+        parked = await stored()
+        assert (parked.refusal, parked.parked is not None) == (None, True)
+        assert parked.parked is not None
+        assert parked.parked.last_error == "503"
+
+        async with transaction(sessions) as session:
+            await repo.record_refusal(session, "l1", "400: no way to done")
+        refused = await stored()
+        assert (refused.refusal, refused.parked) == ("400: no way to done", None)
+
+        async with transaction(sessions) as session:
+            await repo.clear_refusal(session, "l1")
+        assert (await stored()).refusal is None
+    finally:
+        await engine.dispose()
+
+
 async def test_store_on_sqlite(tmp_path: Path) -> None:
     await exercise(f"sqlite+aiosqlite:///{tmp_path}/trello.db")
+    await exercise_refusals(f"sqlite+aiosqlite:///{tmp_path}/refusals.db")
 
 
 @pytest.mark.integration
 async def test_store_on_postgresql(database_url: str) -> None:
     await exercise(database_url)
+
+
+@pytest.mark.integration
+async def test_refusals_on_postgresql(database_url: str) -> None:
+    await exercise_refusals(database_url)

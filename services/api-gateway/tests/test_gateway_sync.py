@@ -108,6 +108,26 @@ async def test_export_derives_the_provider_and_answers_202_with_the_pending_link
     assert [item["id"] for item in listed.json()] == [link["id"]]
 
 
+async def test_an_active_links_refused_write_reaches_the_client(
+    client: httpx.AsyncClient,
+    ann: dict[str, str],
+    fake_task_core: FakeTaskCore,
+    fake_connectors: FakeConnectors,
+) -> None:
+    await connected(client, ann, fake_connectors, "jira_5c1e")
+    task = await new_task(client, ann)
+    body = {"connection_id": "jira_5c1e", "target": {"project": "OPS"}}
+    pending = (await client.post(f"/v1/tasks/{task['id']}/exports", headers=ann, json=body)).json()
+    words = "Jira's workflow offers no way to a done status from status To Do"
+    [stored] = fake_task_core.links[task["id"]]
+    fake_task_core.links[task["id"]] = [
+        stored.model_copy(update={"status": "active", "external_id": "OPS-1", "error": words})
+    ]
+
+    [link] = (await client.get(f"/v1/tasks/{task['id']}/links", headers=ann)).json()
+    assert (link["id"], link["status"], link["error"]) == (pending["id"], "active", words)
+
+
 @pytest.mark.parametrize(
     "connection_id", ["trello", "trello_", "github_123", "Trello_1", "9f2c41d7", "_trello"]
 )

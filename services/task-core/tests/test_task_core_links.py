@@ -459,6 +459,38 @@ async def test_an_active_link_whose_writes_retry_keeps_its_item(
     )
 
 
+async def test_an_active_link_shows_a_refused_write_until_one_goes_through(
+    api: httpx.AsyncClient,
+    bus: InProcessBus,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    task_id = await create(api)
+    link = (await export(api, task_id)).json()
+    words = "Jira's workflow offers no way to a done status from status To Do"
+    # The connector's word after a write the provider refused for good: still active (no
+    # item identity repeated, no clock: nothing to re-send), with the provider's words.
+    active = make_link_event(link, "active", external_id="card1")
+    await bus.publish(LINK_EVENTS, active)
+    await wait_processed(CONSUMER, active.id)
+    before = len(await queued_task_changes(sessions))
+    refused = make_link_event(link, "active", error=words)
+    await bus.publish(LINK_EVENTS, refused)
+    await wait_processed(CONSUMER, refused.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"], stored["next_attempt_at"]) == ("active", words, None)
+    assert stored["external_id"] == "card1"
+    assert len(await queued_task_changes(sessions)) == before  # nothing re-sent
+
+    # A later write went through: active without an error clears it.
+    cleared = make_link_event(link, "active")
+    await bus.publish(LINK_EVENTS, cleared)
+    await wait_processed(CONSUMER, cleared.id)
+    [stored] = await links_of(api, task_id)
+    assert (stored["status"], stored["error"]) == ("active", None)
+
+
 @pytest.mark.parametrize("item", [None, "card1"], ids=["pending-export", "active-link"])
 async def test_a_failure_after_retrying_is_failed(
     api: httpx.AsyncClient,

@@ -1,5 +1,5 @@
 """Per-link coalescing in the Trello connector: a burst of core edits waiting in one batch costs
-one card update, and a snapshot that cannot be written is still parked on its own."""
+one card update, and a snapshot Trello refuses for good is its own link's error alone."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tether_connector_runtime.deadletter import DeadLetter
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_events import (
     CloudEvent,
@@ -187,7 +186,7 @@ async def test_a_burst_of_core_edits_costs_one_card_update(harness: Harness) -> 
     assert await card_updates(harness, cards["task-1"]) == [200]
 
 
-async def test_a_snapshot_that_cannot_be_written_is_parked_alone(
+async def test_a_snapshot_trello_refuses_is_its_own_links_error(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A refusal the connector did not foresee: its length limits unknown, Trello's 400 for a
@@ -203,13 +202,15 @@ async def test_a_snapshot_that_cannot_be_written_is_parked_alone(
     ]
     await in_one_batch(harness, burst)
     await eventually_named(harness, cards["task-2"], "Review (v3)")
-    dead_letters = harness.bus.store.logs[topic_name(Topic.DEAD_LETTER)].records
-    await until(lambda: len(dead_letters) >= 1)
+    await until(lambda: any(x.task_id == "task-1" and x.error for x in harness.links))
     await handled(harness)
-    (parked,) = [DeadLetter.model_validate_json(raw) for raw in dead_letters]
-    assert parked.original_event["id"] == burst[2].id  # the newest of task-1, nothing older
-    assert parked.consumer == "trello-connector.task-changed"
-    # task-1's superseded v2 was never written, so its card kept the exported name.
+    # Not a dead letter: task-1's link stays active with Trello's words (refusals.py).
+    assert harness.bus.store.logs[topic_name(Topic.DEAD_LETTER)].records == []
+    refused = [x for x in harness.links if x.task_id == "task-1"][-1]
+    assert refused.status == "active"
+    assert "400" in str(refused.error)
+    # Only the newest of task-1 was tried: its superseded v2 was never written, so its card
+    # kept the exported name.
     assert await card_updates(harness, cards["task-1"]) == [400]
     assert await card_name(harness, cards["task-1"]) == "Plan the week"
     assert await card_updates(harness, cards["task-2"]) == [200]

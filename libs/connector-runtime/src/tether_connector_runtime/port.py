@@ -199,7 +199,16 @@ class ProviderSession(Protocol):
         link_id: str,
         move_to: str | None,
     ) -> ProviderItem:
-        """Write ``changes`` (and move to place ``move_to``); returns the item as written."""
+        """Write ``changes`` (and move to place ``move_to``); returns the item as written.
+
+        Raising means nothing of the call is taken for written. ``PermanentProviderError``
+        (not a 401) is the provider refusing the write for good: the runtime records its
+        message on the link, which people read and which stays active and keeps syncing
+        (``pipeline/refusals.py``), so say what was refused and why. Where the provider takes
+        part of a call before refusing the rest (Jira: fields, then a status transition),
+        write what it takes first: the runtime recognises those values on the item as its own
+        write when it next looks, and offers the refused rest again with the task's next
+        change. A 404 is taken for the item gone only when a read then finds none."""
 
     async def archive(self, external_id: str) -> None:
         """Archive / trash the item, recoverably."""

@@ -118,8 +118,10 @@ class LinkOut(BaseModel):
     external_id: str | None
     url: str | None
     error: str | None = Field(
-        description="Why the export or a write failed (failed), the last error (retrying), or "
-        "why the link waits (paused)"
+        description="Why the export or a write failed (failed), the last error (retrying), "
+        "why the link waits (paused), or a write the provider refused for good while the link "
+        "syncs on (active: the refused value is offered again with the task's next change; "
+        "cleared once a write goes through)"
     )
     # A default, so a client of an older task-core (no such key) still reads links.
     next_attempt_at: datetime | None = Field(

@@ -119,12 +119,14 @@ class ExportRequested(EventData):
 
 
 class LinkChanged(EventData):
-    """A connector's word on a link (``tether.link.changed.v1``): the item exists (active),
-    a provider call keeps failing for now and is retried on its own (retrying), could not be
-    created or written for good (failed), is gone on the provider's side (unlinked), was archived
-    there because its task was deleted here (archived: recoverable in the provider), or waits
-    for a person (paused: ``reason`` says why; syncing resumes on its own, with ``active``,
-    once the item is restored or the connection repaired)."""
+    """A connector's word on a link (``tether.link.changed.v1``): the item exists (active;
+    with ``error`` when the provider refused a write for good: the link syncs on, and an
+    ``active`` without error clears it), a provider call keeps failing for now and is retried
+    on its own (retrying), could not be created or written for good (failed), is gone on the
+    provider's side (unlinked), was archived there because its task was deleted here
+    (archived: recoverable in the provider), or waits for a person (paused: ``reason`` says
+    why; syncing resumes on its own, with ``active``, once the item is restored or the
+    connection repaired)."""
 
     event_type: ClassVar[str] = "tether.link.changed.v1"
 
@@ -142,7 +144,9 @@ class LinkChanged(EventData):
     external_id: str | None = None
     url: str | None = None
     error: str | None = Field(
-        default=None, description="Why it failed, or the last error while it is retrying"
+        default=None,
+        description="Why it failed, the last error while it is retrying, or with active the "
+        "provider's words refusing a write for good (none: no refusal stands)",
     )
     next_attempt_at: datetime | None = Field(
         default=None, description="While retrying: when the connector tries again"

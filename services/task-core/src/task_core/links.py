@@ -245,7 +245,10 @@ class LinkService:
             link.replica = data.replica or link.replica
             link.external_id = data.external_id or link.external_id
             link.url = data.url or link.url
-            link.error = None
+            # Active with an error: the provider refused a write for good and the link syncs
+            # on (the refused value is offered again with the next change); active without
+            # one clears it.
+            link.error = data.error
         elif data.status == "retrying":
             # A pending export stays without replica or item until the create succeeds; an
             # active link keeps its item while its writes are retried.

@@ -166,7 +166,8 @@ class Link(Base):
     pending (export requested) -> active (the item exists) or failed; retrying while the
     connector's create or write calls keep failing and it tries again on its own (then active
     or failed); unlinked once the item is gone on the provider's side; archived once the task
-    was deleted and the item archived.
+    was deleted and the item archived. An active link's ``error`` is a write the provider
+    refused for good (the link syncs on; the next write that goes through clears it).
     At most one link per task and connection that is not unlinked: exporting twice to one
     place would make two copies.
     """

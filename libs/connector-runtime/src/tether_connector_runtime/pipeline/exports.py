@@ -56,9 +56,15 @@ async def _register(p: Pipeline, request: ExportRequested) -> bool | None:
         link = await p.repo.link(session, request.link_id, for_update=True)
         if link is not None and link.status not in ("pending", *AGAIN):
             if link.status == "active" and link.state is not None:
-                # A redelivered request: say it again (core applies it idempotently).
+                # A redelivered request: say it again (core applies it idempotently), with a
+                # refused write that stands (refusals.py).
                 await announce.link_changed(
-                    p, session, link, "active", synced_clock=link.state.synced_clock
+                    p,
+                    session,
+                    link,
+                    "active",
+                    synced_clock=link.state.synced_clock,
+                    error=link.refusal,
                 )
             return None
         connection = await p.repo.connection(session, request.connection_id)

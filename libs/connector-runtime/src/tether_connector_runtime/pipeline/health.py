@@ -78,8 +78,15 @@ async def connection_repaired(p: Pipeline, connection_id: str) -> None:
         await p.repo.forget_webhooks_of(session, connection_id)
         for link in await p.repo.links_of_connection(session, connection_id, ("active",)):
             if link.state is not None and link.parked is None:
+                # A refused write stands through the break (it is the provider's word on
+                # a value, not on the credentials).
                 await announce.link_changed(
-                    p, session, link, "active", synced_clock=link.state.synced_clock
+                    p,
+                    session,
+                    link,
+                    "active",
+                    synced_clock=link.state.synced_clock,
+                    error=link.refusal,
                 )
     p.outbox.committed()
     log.info("connection_resumed", connection_id=connection_id)

@@ -17,7 +17,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, health, pauses, removals, watching
+from tether_connector_runtime.pipeline import (
+    announce,
+    health,
+    pauses,
+    refusals,
+    removals,
+    watching,
+)
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.renderings import recognised
 from tether_connector_runtime.places import StatusMapping
@@ -132,7 +139,8 @@ async def publish_news(
     field_edited_at: Mapping[FieldName, datetime],
 ) -> bool:
     """Publish the item's values that differ from the link's base and make them the base, in
-    the caller's transaction; False when there is nothing new (our own echo, a no-op)."""
+    the caller's transaction (which rings the outbox after its commit); False when there is
+    nothing new (our own echo, a no-op)."""
     assert link.state is not None
     observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
     # The provider's spelling of what we wrote is what we wrote (renderings.py).
@@ -140,6 +148,10 @@ async def publish_news(
     owner = p.connections.owner_of(connection, link.due_zone)
     observed = recognised(p.adapter, owner, observed, *written, link.state.synced_fields)
     base = settled_base(link.state, link.intent, observed)
+    if link.intent is not None and base.synced_fields == link.intent.fields:
+        # The whole write is on the item (a person put there what the provider refused us,
+        # or it took a write after all): a refusal of it no longer stands (refusals.py).
+        await refusals.clear(p, session, link)
     change = decide_inbound(
         base,
         observed,

@@ -1,8 +1,9 @@
 """The retrier: takes parked links whose next attempt is due, one turn each, oldest due first.
 
 A link that succeeds is unparked and says ``active`` again; one that fails again is parked
-again with a longer wait (parking.py). Runs in every replica; the link's row lock and the turn
-keep two from retrying one link at once.
+again with a longer wait (parking.py); one the provider refuses for good is unparked by the
+refusal, which says ``active`` with the provider's words (refusals.py). Runs in every
+replica; the link's row lock and the turn keep two from retrying one link at once.
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ async def _retry(p: Pipeline, link_id: str) -> None:
     if await writes.attempt_write(p, link_id, task):
         async with transaction(p.sessions) as session:
             now = await p.repo.link(session, link_id, for_update=True)
-            if now is not None and now.parked is not None:
-                await p.repo.unpark(session, link_id)
-                if now.status == "active" and now.state is not None:
-                    await announce.link_changed(
-                        p, session, now, "active", synced_clock=now.state.synced_clock
-                    )
+            if now is None or now.parked is None:
+                return  # unparked by the attempt: refused for good, paused, unlinked
+            await p.repo.unpark(session, link_id)
+            if now.status == "active" and now.state is not None:
+                await announce.link_changed(
+                    p, session, now, "active", synced_clock=now.state.synced_clock
+                )
         p.outbox.committed()
         log.info("link_recovered", link_id=link_id, attempts=parked.attempts)
 

@@ -1,34 +1,26 @@
 """Core -> provider: a task's new state reaches each of its links' items.
 
-Per link, in its turn: the engine decides (skip what the item already reflects; archive for a
-deleted task; else the fields that differ from the base). Before writing, the item is read: a
-person's edit not yet published is published first (the write would silently overwrite it),
-and core answers with a merged state that is written then; an item found archived pauses its
-link (pauses.py). A deletion needs no read: a pending
-edit does not save a deleted task. A provider failure parks the link's work (parking.py).
+Per link, in its turn: the write is planned (planning.py: decided against the base, the item
+read first, the intent committed), then made, and the new base saved. A deletion archives the
+item (removals.py); an item found gone unlinks. A provider failure that passes parks the
+link's work (parking.py); a write the provider refuses for good is recorded on the link,
+which keeps syncing (refusals.py), and the next write that goes through clears it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import limits, parking, pauses, removals, tasks
+from tether_connector_runtime.pipeline import parking, refusals, removals, tasks
 from tether_connector_runtime.pipeline.context import Pipeline
-from tether_connector_runtime.pipeline.observations import publish_news
-from tether_connector_runtime.places import StatusMapping
-from tether_connector_runtime.port import ProviderItem, ProviderSession
-from tether_connector_runtime.retry import AuthRevokedError, RetryableProviderError
-from tether_connector_runtime.store.repository import StoredLink, WriteIntent
-from tether_events import TaskChanged
-from tether_sync import (
-    ArchiveProviderCopy,
-    Skip,
-    TaskSnapshot,
-    WritePlan,
-    after_write,
-    decide_outbound,
+from tether_connector_runtime.pipeline.planning import Planned, plan
+from tether_connector_runtime.retry import (
+    AuthRevokedError,
+    PermanentProviderError,
+    RetryableProviderError,
 )
+from tether_connector_runtime.store.repository import StoredLink
+from tether_events import TaskChanged
+from tether_sync import ArchiveProviderCopy, TaskSnapshot, after_write
 
 # Failures that pass: the work waits on its link and is tried again.
 PASSING = (RetryableProviderError, AuthRevokedError)
@@ -80,87 +72,38 @@ async def _write(
     called, and the new base after: killed in between, the next look at the item takes what
     it holds of the write for our echo, not for a person's edit (observations.settled_base).
     """
-    plan = await _plan(p, link_id, snapshot)
-    if not isinstance(plan, _Planned):
-        return plan
-    await plan.provider.update(plan.item, plan.decision.changes, link_id, plan.move_to)
+    planned = await plan(p, link_id, snapshot)
+    if not isinstance(planned, Planned):
+        return planned
+    try:
+        await planned.provider.update(
+            planned.item, planned.decision.changes, link_id, planned.move_to
+        )
+    except PermanentProviderError as exc:
+        if not refusals.is_refusal(exc):
+            raise  # a 401: the caller parks it (parking.py asks what it means)
+        return await _refused(p, link_id, planned, exc)
+    cleared = False
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
         if link is not None and link.state is not None:
-            state = after_write(link.state, plan.decision)
-            await p.repo.save_state(session, state, due_zone=plan.due_zone)
+            state = after_write(link.state, planned.decision)
+            await p.repo.save_state(session, state, due_zone=planned.due_zone)
+            cleared = await refusals.clear(p, session, link)
+    if cleared:
+        p.outbox.committed()
     return None
 
 
-@dataclass(frozen=True)
-class _Planned:
-    provider: ProviderSession
-    item: ProviderItem
-    decision: WritePlan
-    move_to: str | None
-    due_zone: str | None  # the IANA zone a due is written in, if the write sets the due
-
-
-async def _plan(
-    p: Pipeline, link_id: str, snapshot: TaskSnapshot
-) -> _Planned | ArchiveProviderCopy | StoredLink | None:
-    """What to write, with its intent committed; or what to do instead."""
-    published = False
-    try:
+async def _refused(
+    p: Pipeline, link_id: str, planned: Planned, exc: PermanentProviderError
+) -> StoredLink | None:
+    """The provider refused the write for good: recorded on the link, whose base and clock
+    stay as they were and whose intent stays (refusals.py says why). A 404 may mean the item
+    went away since it was read, or only something the write names (a list, a section): the
+    item is read again to tell, and a gone item's link is returned (to unlink)."""
+    if exc.status == 404 and await planned.provider.read(planned.item.external_id) is None:
         async with transaction(p.sessions) as session:
-            link = await p.repo.link(session, link_id, for_update=True)
-            if link is None or link.state is None or link.external_id is None:
-                return None
-            if link.status not in removals.LIVE:
-                return None
-            # Diffed as the item can hold it: a shortened value is the base (limits.py).
-            fit = limits.fitted(snapshot, p.adapter.field_limits, link.state)
-            decision = decide_outbound(link.state, fit)
-            if isinstance(decision, Skip):
-                return None
-            if isinstance(decision, ArchiveProviderCopy):
-                return decision  # a pending edit does not save a deleted task: no read
-            if link.status == "paused":
-                return None  # its item is archived; core re-sends the task on resume
-            if decision.is_empty:
-                await p.repo.save_state(session, after_write(link.state, decision))
-                return None
-            row, provider = await p.connections.opened(
-                session, link.connection_id, written_in=link.due_zone
-            )
-            item = await provider.read(link.external_id)
-            if item is None:
-                return link
-            if item.closed:
-                await pauses.pause(p, session, link)
-                published = True  # the pause's news leaves at once
-                return None
-            published = await publish_news(p, session, link, row, item, {})
-            if published:
-                return None  # a person's edit goes first; core answers with a merged state
-            if link.intent is not None:
-                # An earlier write's intent was settled against the item: work from there.
-                settled = await p.repo.link(session, link_id)
-                assert settled is not None
-                assert settled.state is not None
-                fit = limits.fitted(snapshot, p.adapter.field_limits, settled.state)
-                again = decide_outbound(settled.state, fit)
-                if not isinstance(again, WritePlan):
-                    return None
-                if again.is_empty:
-                    await p.repo.save_state(session, after_write(settled.state, again))
-                    return None
-                decision = again
-            move_to = None
-            if "completed" in decision.changes:
-                mapping = StatusMapping.stored(row.list_mapping)
-                completed = bool(decision.changes["completed"])
-                move_to = mapping.placement(item.place_id, item.container_id, completed)
-            await p.repo.record_intent(
-                session, link_id, WriteIntent(decision.target, decision.clock)
-            )
-        zone = p.connections.owner_of(row).zone.key if "due" in decision.changes else None
-        return _Planned(provider, item, decision, move_to, zone)
-    finally:
-        if published:
-            p.outbox.committed()  # after the commit: the change leaves at once
+            return await p.repo.link(session, link_id)
+    await refusals.record(p, link_id, exc)
+    return None

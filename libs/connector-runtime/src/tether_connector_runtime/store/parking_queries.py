@@ -1,4 +1,5 @@
-"""Queries on parked work: a link's task state waiting for a retry, and when."""
+"""Queries on parked work (a link's task state waiting for a retry, and when) and on a write
+the provider refused for good, which ends any parked work and keeps its words."""
 
 from __future__ import annotations
 
@@ -53,6 +54,34 @@ class ParkingQueries:
                 last_error=None,
                 updated_at=utcnow(),
             )
+        )
+
+    async def record_refusal(self, session: AsyncSession, link_id: str, error: str) -> None:
+        """The provider refused the link's write for good: ``error`` (its words) stays on the
+        link, and parked work ends (it was that write; trying it again cannot help)."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(
+                parked=None,
+                attempts=0,
+                next_attempt_at=None,
+                retry_until=None,
+                last_error=error[:4000],
+                updated_at=utcnow(),
+            )
+        )
+
+    async def clear_refusal(self, session: AsyncSession, link_id: str) -> None:
+        """The link's refusal no longer stands. Parked work's last error is not a refusal: it
+        stays until the work is unparked (parked work always has its next attempt; ``parked``
+        itself cannot be asked: a JSON None is stored as JSON ``null``, not SQL NULL)."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id, links.c.next_attempt_at.is_(None))
+            .values(last_error=None, updated_at=utcnow())
         )
 
     async def due_links(self, session: AsyncSession, now: datetime, limit: int) -> list[str]:

@@ -1,5 +1,5 @@
 """What the pipeline reads back from a link's row: its state, its parked work, its write
-intent."""
+intent, a write the provider refused."""
 
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ class StoredLink:
     parked: Parked | None = None  # work waiting for a retry
     intent: WriteIntent | None = None  # a write that may have reached the provider
     due_zone: str | None = None  # the IANA zone the item's due was last written in
+    # The provider's words refusing the link's last write for good (pipeline/refusals.py);
+    # None while none stands. ``last_error`` holds them when no work is parked (parked work
+    # keeps its own last error there).
+    refusal: str | None = None
 
     @property
     def is_parked(self) -> bool:
@@ -97,6 +101,7 @@ class StoredLink:
             parked,
             _intent(row.intent),
             row.due_zone,
+            row.last_error if parked is None else None,
         )
 
 

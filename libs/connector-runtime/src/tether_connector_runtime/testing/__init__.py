@@ -15,6 +15,8 @@ any provider name the events know ("trello", "asana", "jira"). What a test contr
 - faults: the next N calls of a kind raise (``fail_next``; before the call's effect, or after it:
   the provider did it and the answer is lost), every call touching one container raises until
   healed (``fail_container``); a 503 by default, or anything a test gives (a crash);
+- refusals: every update that sets a field fails for good (a 400) after writing its other
+  fields, until accepted (``refuse``, ``accept``);
 - holds: a call of a kind stops inside the provider, before or after its effect, until the test
   releases it (``hold``), so a test decides what runs meanwhile with no timing involved.
 

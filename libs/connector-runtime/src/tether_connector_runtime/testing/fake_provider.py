@@ -81,6 +81,8 @@ class FakeProvider:
         self._webhooks = FakeWebhooks(webhook_secret)
         self._webhook_url = webhook_url
         self.owners: list[Owner] = []  # of every session opened, in order
+        # Fields whose writes the provider refuses for good, with its words (a 400).
+        self.refusing: dict[FieldName, str] = {}
 
     # The port: ProviderAdapter ----------------------------------------------------------------
     async def authenticate(self, credentials: BaseModel) -> Account:
@@ -244,6 +246,15 @@ class FakeProvider:
 
     def heal_container(self, container_id: str) -> None:
         self._failing.pop(container_id, None)
+
+    def refuse(self, name: FieldName, words: str) -> None:
+        """Every update that sets field ``name`` fails for good (a 400 saying ``words``) after
+        writing its other fields, until :meth:`accept` (Jira refusing a status its workflow
+        cannot reach)."""
+        self.refusing[name] = words
+
+    def accept(self, name: FieldName) -> None:
+        self.refusing.pop(name, None)
 
     def clear_faults(self) -> None:
         self._faults.clear()

@@ -119,6 +119,26 @@ class FakeSession:
         stored = fake._item(item.external_id)
         if stored is None:
             raise PermanentProviderError(f"no item {item.external_id}", status=404)
+        refused = [fake.refusing[name] for name in changes if name in fake.refusing]
+        if refused:
+            # As Jira does when its workflow refuses a status: the fields it takes are
+            # written, then the refused rest fails the call (a 400), the item not moved.
+            taken = {n: v for n, v in changes.items() if n not in fake.refusing}
+            if taken:
+                self._write(stored, taken, None, link_id)
+            raise PermanentProviderError("; ".join(refused), status=400)
+        written = self._write(stored, changes, move_to, link_id)
+        await fake._leave("update", stored.container_id)
+        return written
+
+    def _write(
+        self,
+        stored: FakeItem,
+        changes: Mapping[FieldName, FieldValue],
+        move_to: str | None,
+        link_id: str,
+    ) -> ProviderItem:
+        fake = self._fake
         when = fake.tick()
         stored.fields = stored.fields.with_values(fake.rendered(changes))
         if move_to is not None:
@@ -128,9 +148,7 @@ class FakeSession:
         stored.field_edited_at.update(dict.fromkeys(changes, when))
         fake.updates.append(Update(stored.external_id, dict(changes), move_to))
         fake.changes.append((stored.container_id, ItemNotice(stored.external_id)))
-        written = stored.view()
-        await fake._leave("update", stored.container_id)
-        return written
+        return stored.view()
 
     async def archive(self, external_id: str) -> None:
         await self._set_closed(external_id, closed=True, kind="archive")

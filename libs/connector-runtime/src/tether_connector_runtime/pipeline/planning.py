@@ -1,0 +1,151 @@
+"""Planning a write of a task state to a link's item, in the link's turn, in one transaction.
+
+The engine decides against the link's base (skip what the item already reflects; archive for
+a deleted task; else the fields that differ). Before a write the item is read: a person's
+edit not yet published is published instead (the write would silently overwrite it; core
+answers with a merged state, written then), an item found archived pauses its link
+(pauses.py), and an earlier write's intent is settled against what the item holds. The
+write's own intent is then committed before the provider is called (writes.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import limits, pauses, refusals, removals
+from tether_connector_runtime.pipeline.context import Pipeline
+from tether_connector_runtime.pipeline.observations import publish_news
+from tether_connector_runtime.places import StatusMapping
+from tether_connector_runtime.port import ProviderItem, ProviderSession
+from tether_connector_runtime.store.repository import StoredLink, WriteIntent
+from tether_sync import (
+    ArchiveProviderCopy,
+    LinkState,
+    OutboundDecision,
+    Skip,
+    TaskSnapshot,
+    WritePlan,
+    after_write,
+    decide_outbound,
+)
+
+
+@dataclass(frozen=True)
+class Planned:
+    provider: ProviderSession
+    item: ProviderItem
+    decision: WritePlan
+    move_to: str | None
+    due_zone: str | None  # the IANA zone a due is written in, if the write sets the due
+
+
+async def plan(
+    p: Pipeline, link_id: str, snapshot: TaskSnapshot
+) -> Planned | ArchiveProviderCopy | StoredLink | None:
+    """What to write, with its intent committed; or what to do instead."""
+    told = _Told()
+    try:
+        async with transaction(p.sessions) as session:
+            return await _plan_in(p, session, link_id, snapshot, told)
+    finally:
+        if told.anything:
+            p.outbox.committed()  # after the commit: the news leaves at once
+
+
+@dataclass
+class _Told:
+    """Whether planning announced anything (a person's edit, a pause, a refusal cleared)."""
+
+    anything: bool = False
+
+
+async def _plan_in(
+    p: Pipeline, session: AsyncSession, link_id: str, snapshot: TaskSnapshot, told: _Told
+) -> Planned | ArchiveProviderCopy | StoredLink | None:
+    link = await p.repo.link(session, link_id, for_update=True)
+    if link is None or link.state is None or link.external_id is None:
+        return None
+    if link.status not in removals.LIVE:
+        return None
+    decision = _decide(p, link.state, snapshot)
+    if isinstance(decision, Skip):
+        return None
+    if isinstance(decision, ArchiveProviderCopy):
+        return decision  # a pending edit does not save a deleted task: no read
+    if link.status == "paused":
+        return None  # its item is archived; core re-sends the task on resume
+    if decision.is_empty and link.intent is None:
+        told.anything = await _nothing_to_write(p, session, link, decision)
+        return None
+    # With an intent pending, even a task that asks nothing beyond the base has the item read:
+    # part of that write may be on it (a write refused after the provider took some of it,
+    # or one whose answer was lost), and only settling it says what the item must be given.
+    row, provider = await p.connections.opened(
+        session, link.connection_id, written_in=link.due_zone
+    )
+    item = await provider.read(link.external_id)
+    if item is None:
+        return link
+    if item.closed:
+        await pauses.pause(p, session, link)
+        told.anything = True
+        return None
+    if await publish_news(p, session, link, row, item, {}):
+        told.anything = True
+        return None  # a person's edit goes first; core answers with a merged state
+    # Settling an intent against the item may have cleared the link's refusal (observations).
+    told.anything = link.refusal is not None
+    if link.intent is not None:
+        settled = await _settled_decision(p, session, link_id, snapshot, told)
+        if settled is None:
+            return None
+        decision = settled
+    await p.repo.record_intent(session, link_id, WriteIntent(decision.target, decision.clock))
+    zone = p.connections.owner_of(row).zone.key if "due" in decision.changes else None
+    return Planned(provider, item, decision, _move_for(row, item, decision), zone)
+
+
+def _decide(p: Pipeline, state: LinkState, snapshot: TaskSnapshot) -> OutboundDecision:
+    # Diffed as the item can hold it: a shortened value is the base (limits.py).
+    return decide_outbound(state, limits.fitted(snapshot, p.adapter.field_limits, state))
+
+
+async def _settled_decision(
+    p: Pipeline, session: AsyncSession, link_id: str, snapshot: TaskSnapshot, told: _Told
+) -> WritePlan | None:
+    """An earlier write's intent was settled against the item: the write decided from there
+    (None: nothing to write)."""
+    settled = await p.repo.link(session, link_id)
+    assert settled is not None
+    assert settled.state is not None
+    again = _decide(p, settled.state, snapshot)
+    if not isinstance(again, WritePlan):
+        return None
+    if again.is_empty:
+        told.anything = await _nothing_to_write(p, session, settled, again) or told.anything
+        return None
+    return again
+
+
+async def _nothing_to_write(
+    p: Pipeline, session: AsyncSession, link: StoredLink, decision: WritePlan
+) -> bool:
+    """The task asks nothing of the item beyond its base: the base takes the task's clock,
+    and a refusal no longer stands (what was refused is asked for no more). True when core
+    was told so."""
+    assert link.state is not None
+    await p.repo.save_state(session, after_write(link.state, decision))
+    return await refusals.clear(p, session, link)
+
+
+def _move_for(row: Any, item: ProviderItem, decision: WritePlan) -> str | None:
+    """The place a change of ``completed`` moves the item to (status mapping), if any."""
+    if "completed" not in decision.changes:
+        return None
+    mapping = StatusMapping.stored(row.list_mapping)
+    completed = bool(decision.changes["completed"])
+    return mapping.placement(item.place_id, item.container_id, completed)
