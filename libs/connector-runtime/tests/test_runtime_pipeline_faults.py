@@ -436,3 +436,34 @@ async def test_a_late_notice_dates_the_value_it_set_while_the_item_still_holds_i
     # The title still holds what the late action set: that action's date is its edit time,
     # not the item's last activity (the description's edit).
     assert change.field_edited_at["title"] == renamed_at
+
+
+# g. A write whose process died after the provider took it, then a state back at the base ------
+async def test_a_task_reverted_after_a_crashed_write_has_the_item_read_and_written_back(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    await rig.relay()
+
+    def the_process_dies() -> Exception:
+        return RuntimeError("the process dies here")
+
+    # The provider completes the item; the process dies before saving the new base.
+    fake.fail_next("update", after_effect=True, error=the_process_dies)
+    with pytest.raises(RuntimeError):
+        await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, completed=True))
+    rig.restart()
+    # The person reopened the task in core before the connector came back: the newest state
+    # equals the link's old base, but not what the item holds.
+    await writes.on_task_changed(rig.pipeline, state(3, {"core": 3}, completed=False))
+    await observations.observe(rig.pipeline, fake.notice(item_id))
+    await rig.relay()
+
+    assert fake.items[item_id].fields.completed is False, "the reopening must reach the item"
+    assert fake.update_count == 2
+    link = await rig.link("link-1")
+    assert link.state is not None
+    assert link.state.synced_fields.completed is False
+    assert link.state.synced_clock == VectorClock({"core": 3})
+    # The crashed write is ours, not a person's: nothing goes back to core.
+    assert rig.events(ProviderItemChanged) == []
