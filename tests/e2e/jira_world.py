@@ -25,7 +25,7 @@ from tether_emulators.jira.app import SANDBOX_APP
 from tether_emulators.jira.emulator import SANDBOX_EMAIL, SANDBOX_PROJECT, SANDBOX_TOKEN
 
 # The emulator's one workflow: To Do -> In Progress -> In Review -> Done (no shortcut to Done).
-TO_DO, DONE = "10000", "10002"
+TO_DO, IN_REVIEW, DONE = "10000", "10001", "10002"
 MARKER = "tether.link"
 
 

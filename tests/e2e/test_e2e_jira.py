@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.jira_world import DONE, MARKER, JiraWorld, is_write, member_connection
+from tests.e2e.jira_world import (
+    DONE,
+    IN_REVIEW,
+    MARKER,
+    JiraWorld,
+    is_write,
+    member_connection,
+)
 from tests.e2e.trello_world import eventually
 from tether_devinfra.services import SERVICES
 from tether_emulators.jira.emulator import SANDBOX_EMAIL
@@ -206,3 +213,47 @@ async def test_a_repeated_delivery_is_taken_once_and_writes_nothing(
     writes = [r for r in after if is_write(r, issue_id)]
     assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in writes] == [("PUT", issue_id)]
     assert (await world.task(task_id))["version"] == version + 1
+
+
+async def test_a_done_the_workflow_cannot_reach_is_the_links_error_until_it_can(
+    jira_world: JiraWorld,
+) -> None:
+    """An administrator lets only someone else take In Review -> Done: completing the task in
+    core writes its title, walks the issue as far as it can go, and leaves the link active
+    with the reason; once the condition is lifted, the task's next change completes the issue
+    and clears the error. Nothing comes back to core as a person's edit."""
+    world = jira_world
+    task_id, issue_id = await world.export_new_task()
+    await world.flush_webhooks()
+    version = (await world.task(task_id))["version"]
+    condition = f"/_emulator/projects/{world.project_key}/transitions/31/condition"
+    restricted = await world.jira.put(condition, json={"account_ids": ["someone-else"]})
+    assert restricted.status_code == 200, restricted.text
+
+    await world.edit_core(task_id, completed=True, title="Ship it")
+
+    async def refused() -> Any:
+        link = await world.link_in(task_id, "active")()
+        return link if link and link["error"] else None
+
+    link = await eventually(refused, within=WITHIN, what="the link to say the walk was refused")
+    assert "offers no way to" in link["error"], link["error"]
+    await eventually(in_status(world, issue_id, IN_REVIEW), within=WITHIN)
+    assert (await world.issue(issue_id))["fields"]["summary"] == "Ship it"
+    task = await world.task(task_id)
+    assert task["completed"] is True, "core keeps what the person asked for"
+
+    lifted = await world.jira.put(condition, json={"account_ids": None})
+    assert lifted.status_code == 200, lifted.text
+    await world.edit_core(task_id, description="Ready to go")
+
+    async def cleared() -> Any:
+        link = await world.link_in(task_id, "active")()
+        return link if link and link["error"] is None else None
+
+    await eventually(cleared, within=WITHIN, what="the link's error to clear")
+    await eventually(in_status(world, issue_id, DONE), within=WITHIN, what="the issue Done")
+    await barrier(world, task_id, issue_id)
+    task = await world.task(task_id)
+    # Three edits in core; the walk's own transitions fired webhooks, none came back.
+    assert (task["completed"], task["version"]) == (True, version + 3)

@@ -16,22 +16,28 @@ from tether_events.clock import VectorClock
 from tether_sync import LinkState, TaskFields
 
 
+def active_link(clock: int, fields: TaskFields) -> tuple[LinkState, StoredLink]:
+    """Link ``l1`` of task ``t1`` on card ``c1``, active, its base ``fields`` at core ``clock``."""
+    state = LinkState(
+        link_id="l1",
+        task_id="t1",
+        replica="trello:c1",
+        synced_clock=VectorClock({"core": clock}),
+        synced_fields=fields,
+    )
+    link = StoredLink(
+        "l1", "acme", "t1", "trello_x", "list1", "c1", "trello:c1", None, "active", state
+    )
+    return state, link
+
+
 async def exercise(url: str) -> None:
     await migrate_connector(url, "trello")
     await migrate_connector(url, "trello")  # a second run finds nothing to do
     engine = create_engine(url)
     sessions = session_factory(engine)
     repo = ConnectorRepository(connector_tables("trello"))
-    state = LinkState(
-        link_id="l1",
-        task_id="t1",
-        replica="trello:c1",
-        synced_clock=VectorClock({"core": 2}),
-        synced_fields=TaskFields(title="Plan", due=date(2026, 12, 1)),
-    )
-    link = StoredLink(
-        "l1", "acme", "t1", "trello_x", "list1", "c1", "trello:c1", None, "active", state
-    )
+    state, link = active_link(2, TaskFields(title="Plan", due=date(2026, 12, 1)))
     try:
         async with transaction(sessions) as session:
             await repo.save_link(session, link, state)
@@ -61,16 +67,7 @@ async def exercise_refusals(url: str) -> None:
     engine = create_engine(url)
     sessions = session_factory(engine)
     repo = ConnectorRepository(connector_tables("trello"))
-    state = LinkState(
-        link_id="l1",
-        task_id="t1",
-        replica="trello:c1",
-        synced_clock=VectorClock({"core": 1}),
-        synced_fields=TaskFields(title="Plan"),
-    )
-    link = StoredLink(
-        "l1", "acme", "t1", "trello_x", "list1", "c1", "trello:c1", None, "active", state
-    )
+    state, link = active_link(1, TaskFields(title="Plan"))
     at = datetime(2026, 1, 1, tzinfo=UTC)
 
     async def stored() -> StoredLink:

@@ -56,3 +56,32 @@ async def test_person_in_jira_transitions_by_status_name(
     )
     assert moved.status_code == 200
     assert await status_category(jira, key) == "indeterminate"
+
+
+@pytest.mark.usefixtures("jira_project")
+async def test_a_transition_with_a_condition_is_hidden_from_and_refused_to_others(
+    jira: httpx.AsyncClient, jira_root: httpx.AsyncClient
+) -> None:
+    key = await new_key(jira)
+    for target in ("In Progress", "In Review"):
+        transition = (await open_transitions(jira, key))[target]
+        await jira.post(f"/issue/{key}/transitions", json={"transition": {"id": transition}})
+    # Only someone else may take "Done" (31) from now on.
+    restricted = await jira_root.put(
+        "/_emulator/projects/TEAM/transitions/31/condition", json={"account_ids": ["someone"]}
+    )
+    assert restricted.status_code == 200
+    assert list(await open_transitions(jira, key)) == ["In Progress"]
+    answer = await jira.post(f"/issue/{key}/transitions", json={"transition": {"id": "31"}})
+    assert answer.status_code == 400
+    assert answer.json()["errorMessages"] == ["Transition id '31' is not valid for this issue."]
+
+    lifted = await jira_root.put(
+        "/_emulator/projects/TEAM/transitions/31/condition", json={"account_ids": None}
+    )
+    assert lifted.status_code == 200
+    assert "Done" in await open_transitions(jira, key)
+    unknown = await jira_root.put(
+        "/_emulator/projects/TEAM/transitions/99/condition", json={"account_ids": []}
+    )
+    assert unknown.status_code == 404

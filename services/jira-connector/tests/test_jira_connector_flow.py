@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tether_connector_runtime.pipeline import reconcile
-from tether_events import LinkChanged, ProviderItemChanged
+from tether_events import LinkChanged, ProviderItemChanged, Topic, topic_name
 
-from .conftest import ADMIN, MEMBER, TASK_TYPE, Harness
+from .conftest import ADMIN, MEMBER, TASK_TYPE, Harness, task
 
 
 async def test_a_refused_api_token_is_a_400_with_jiras_reason(harness: Harness) -> None:
@@ -180,3 +180,66 @@ async def test_a_title_longer_than_jira_takes_is_cut_and_its_echo_is_no_edit(
     await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
     (change,) = harness.of(ProviderItemChanged)
     assert set(change.new_values) == {"due"}
+
+
+def _errors(harness: Harness) -> list[str | None]:
+    """The error each active LinkChanged announced, in order."""
+    return [x.error for x in harness.of(LinkChanged) if x.status == "active"]
+
+
+async def test_a_done_the_workflow_cannot_reach_is_the_links_error_until_it_can(
+    harness: Harness,
+) -> None:
+    """Only another user may take In Review -> Done (a workflow condition): the title is
+    written, the walk stops at In Review, and the link stays active saying why; once the
+    condition is lifted the task's next change completes the issue and clears the error."""
+    issue_id = await harness.export((await harness.connect(ADMIN))["id"])
+    project = harness.emu.store.project("OPS")
+    project.conditions["31"] = frozenset({"someone-else"})
+    await harness.core_edit(2, completed=True, title="Ship it")
+    await harness.until(lambda: _errors(harness)[-1] is not None)
+    issue = harness.emu.store.issues[issue_id]
+    assert (issue.summary, issue.status_id) == ("Ship it", "10001")
+    error = _errors(harness)[-1]
+    assert error is not None
+    assert "offers no way to" in error
+    assert "10001" in error
+
+    del project.conditions["31"]
+    await harness.core_edit(3, completed=True, title="Ship it", description="Go")
+    await harness.until(lambda: _errors(harness)[-1] is None)
+    assert harness.emu.store.issues[issue_id].status_id == "10002"
+    assert _errors(harness) == [None, error, None]  # said once, cleared once
+    await harness.jira.post("/_emulator/webhooks/flush")
+    assert harness.of(ProviderItemChanged) == []  # the walk's own moves are no person's edits
+
+
+async def test_a_description_markdown_cannot_hold_is_kept_and_said_on_the_link(
+    harness: Harness,
+) -> None:
+    """A person's description with a mention is published as Markdown can show it; core's
+    next description is not written over it (the mention would be lost): the other fields
+    are, and the link says why the description was not."""
+    issue_id = await harness.export((await harness.connect(ADMIN))["id"])
+    mention = {"type": "mention", "attrs": {"id": "5b10a2844c20165700ede21g", "text": "@Bob"}}
+    rich = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Ask "}, mention]}],
+    }
+    await harness.person_edits(issue_id, description=rich)
+    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    (change,) = harness.of(ProviderItemChanged)
+    clock = {"core": 2, change.replica: 1}
+    newer = task(2, clock, title="Ask Bob first", description="Ask Bob tomorrow")
+    await harness.bus.publish(
+        topic_name(Topic.TASK_CHANGED),
+        newer.envelope(source="/test", subject="task-1", tenant_id="acme"),
+    )
+    await harness.until(lambda: _errors(harness)[-1] is not None)
+    issue = harness.emu.store.issues[issue_id]
+    assert issue.summary == "Ask Bob first"
+    assert issue.description == rich, "a person's ADF is never overwritten"
+    error = _errors(harness)[-1]
+    assert error is not None
+    assert "was not replaced" in error

@@ -42,23 +42,16 @@ class ParkingQueries:
         )
 
     async def unpark(self, session: AsyncSession, link_id: str) -> None:
-        links = self.t.links
-        await session.execute(
-            update(links)
-            .where(links.c.link_id == link_id)
-            .values(
-                parked=None,
-                attempts=0,
-                next_attempt_at=None,
-                retry_until=None,
-                last_error=None,
-                updated_at=utcnow(),
-            )
-        )
+        await self._end_parked_work(session, link_id, last_error=None)
 
     async def record_refusal(self, session: AsyncSession, link_id: str, error: str) -> None:
         """The provider refused the link's write for good: ``error`` (its words) stays on the
         link, and parked work ends (it was that write; trying it again cannot help)."""
+        await self._end_parked_work(session, link_id, last_error=error[:4000])
+
+    async def _end_parked_work(
+        self, session: AsyncSession, link_id: str, *, last_error: str | None
+    ) -> None:
         links = self.t.links
         await session.execute(
             update(links)
@@ -68,7 +61,7 @@ class ParkingQueries:
                 attempts=0,
                 next_attempt_at=None,
                 retry_until=None,
-                last_error=error[:4000],
+                last_error=last_error,
                 updated_at=utcnow(),
             )
         )

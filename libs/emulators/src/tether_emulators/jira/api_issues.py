@@ -65,9 +65,9 @@ async def delete_issue(id_or_key: str, ctx: Ctx, emu: Emu) -> Response:
 
 @router.get("/{id_or_key}/transitions")
 async def get_transitions(id_or_key: str, ctx: Ctx, emu: Emu) -> JSON:
-    """The transitions open from the issue's current status."""
+    """The transitions open from the issue's current status to the caller."""
     issue = emu.store.issue(id_or_key)
-    open_now = workflow.available(issue.status_id)
+    open_now = issues.open_transitions(emu, ctx.user, issue)
     return {
         "expand": "transitions",
         "transitions": [workflow.transition_json(t, emu.base) for t in open_now],

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from tether_emulators.jira import adf, issues, workflow
 from tether_emulators.jira.control_models import (
     AppIn,
+    ConditionIn,
     PersonEditIn,
     PersonIssueIn,
     PersonTransitionIn,
@@ -110,6 +111,22 @@ async def add_project(body: ProjectIn, emu: Emu) -> JSON:
     return _project(emu, project.key)
 
 
+@router.put("/projects/{key}/transitions/{transition_id}/condition")
+async def set_transition_condition(
+    key: str, transition_id: str, body: ConditionIn, emu: Emu
+) -> JSON:
+    """An administrator edits the project's workflow: only ``account_ids`` may take the
+    transition from now on (``null``: the condition is removed, everyone may)."""
+    project = emu.store.project(key)
+    if transition_id not in {t.id for t in workflow.TRANSITIONS}:
+        raise JiraError(404, f"The workflow has no transition {transition_id}.")
+    if body.account_ids is None:
+        project.conditions.pop(transition_id, None)
+    else:
+        project.conditions[transition_id] = frozenset(body.account_ids)
+    return {"transition": transition_id, "account_ids": body.account_ids}
+
+
 def _inspect(emu: JiraEmulator, issue: Issue) -> JSON:
     return {**issue_json(emu.store, issue, emu.base), "properties": dict(issue.properties)}
 
@@ -156,7 +173,7 @@ async def person_transitions_issue(key: str, body: PersonTransitionIn, emu: Emu)
     transition_id = body.id
     if transition_id is None:
         wanted = workflow.status_named(body.status or "")
-        open_now = workflow.available(issue.status_id)
+        open_now = issues.open_transitions(emu, emu.actor(body.account_id), issue)
         found = next((t for t in open_now if wanted and t.to == wanted.id), None)
         if found is None:
             raise JiraError(400, f"No transition from this status reaches '{body.status}'.")

@@ -61,6 +61,12 @@ class PersonEditIn(_JiraModel):
     account_id: str | None = None
 
 
+class ConditionIn(_Model):
+    """Who may take a transition: these account ids only, or (``None``) everyone."""
+
+    account_ids: list[str] | None
+
+
 class PersonTransitionIn(_JiraModel):
     """By transition ``id`` or by the name of the status to reach (one hop)."""
 

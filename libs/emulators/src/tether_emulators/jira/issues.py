@@ -71,10 +71,22 @@ def edit_issue(emu: JiraEmulator, actor: User, issue: Issue, fields: object) -> 
         emu.publish(_event(emu, "jira:issue_updated", "issue_updated", actor, issue, items))
 
 
+def open_transitions(emu: JiraEmulator, actor: User, issue: Issue) -> list[workflow.Transition]:
+    """The transitions ``actor`` may take from the issue's status: a transition whose
+    condition ``actor`` fails is not listed by ``GET /issue/{key}/transitions`` ("only the
+    transitions the user can perform"), and performing it is a 400."""
+    conditions = emu.store.project(issue.project_id).conditions
+    return [
+        t
+        for t in workflow.available(issue.status_id)
+        if t.id not in conditions or actor.account_id in conditions[t.id]
+    ]
+
+
 def transition_issue(emu: JiraEmulator, actor: User, issue: Issue, transition_id: str) -> None:
     """``POST /issue/{key}/transitions``: a 400 when the transition is not open from the
-    issue's status."""
-    found = next((t for t in workflow.available(issue.status_id) if t.id == transition_id), None)
+    issue's status to ``actor``."""
+    found = next((t for t in open_transitions(emu, actor, issue) if t.id == transition_id), None)
     if found is None:
         raise bad_request(f"Transition id '{transition_id}' is not valid for this issue.")
     before, after = workflow.STATUSES[issue.status_id], workflow.STATUSES[found.to]

@@ -78,6 +78,9 @@ class Project:
     name: str
     issue_types: list[IssueType]
     issue_count: int = 0  # the last number handed out in an issue key
+    # A workflow condition per transition id ("User Is In Group", "Only Assignee"...): only
+    # these account ids may take it; everyone else neither sees it nor may perform it.
+    conditions: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def compact(self, base: str) -> JSON:
         return {
