@@ -142,9 +142,16 @@ class KafkaBus:
             # Per partition of the batch, the first offset not committed yet.
             uncommitted = {tp: messages[0].offset for tp, messages in batches.items() if messages}
             try:
-                for partition, messages in batches.items():
-                    await self._deliver(consumer, subscription, partition, messages, uncommitted)
-            except (CommitFailedError, IllegalStateError) as exc:
+                # Partitions are independent (one task's events all sit on one): each batch's
+                # partitions are handled side by side, each in its own order, so a slow link on
+                # one partition does not hold the events of the others.
+                async with asyncio.TaskGroup() as partitions:
+                    for partition, messages in batches.items():
+                        partitions.create_task(
+                            self._deliver(consumer, subscription, partition, messages, uncommitted)
+                        )
+            except* (CommitFailedError, IllegalStateError) as failed:
+                exc = failed.exceptions[0]
                 # The group rebalanced while this batch was in hand (a member joined or left:
                 # another replica, or a service restarted after a crash with a backlog), so
                 # its partitions may be another member's now and the commit was refused.
