@@ -40,16 +40,27 @@ TRELLO_WINDOW_SECONDS = 10.0
 MEMBERS_WINDOW_SECONDS = 900.0
 
 
-# Budgets below each of Trello's limits, each also held when Trello says it is spent.
-TRELLO_BUDGETS: Mapping[str, Budget] = {
-    "token:": Budget.below(100, 10.0, reported_in=TOKEN_LIMIT),
-    "key:": Budget.below(300, 10.0, reported_in=KEY_LIMIT),
-    "members:": Budget.below(100, MEMBERS_WINDOW_SECONDS, reported_in=MEMBERS_LIMIT),
-}
+# Trello's published limits: 100 calls per 10 s per token, 300 per 10 s per app key
+# (https://developer.atlassian.com/cloud/trello/guides/rest-api/rate-limits/).
+TOKEN_CALLS_PER_10S = 100
+KEY_CALLS_PER_10S = 300
 
 
-def trello_limiter() -> RateLimiter:
-    return RateLimiter(TRELLO_BUDGETS)
+def trello_budgets(key_limit: int = KEY_CALLS_PER_10S) -> Mapping[str, Budget]:
+    """Budgets below each of Trello's limits, each also held when Trello says it is spent.
+    ``key_limit``: the app key's calls per 10 s (Trello raises it for an app on request)."""
+    return {
+        "token:": Budget.below(TOKEN_CALLS_PER_10S, 10.0, reported_in=TOKEN_LIMIT),
+        "key:": Budget.below(key_limit, 10.0, reported_in=KEY_LIMIT),
+        "members:": Budget.below(100, MEMBERS_WINDOW_SECONDS, reported_in=MEMBERS_LIMIT),
+    }
+
+
+TRELLO_BUDGETS: Mapping[str, Budget] = trello_budgets()
+
+
+def trello_limiter(key_limit: int = KEY_CALLS_PER_10S) -> RateLimiter:
+    return RateLimiter(trello_budgets(key_limit))
 
 
 # Trello's ids are 24 hex characters; boards and cards may also be named by their shortLink

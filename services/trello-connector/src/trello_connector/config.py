@@ -31,6 +31,12 @@ class TrelloSettings(ConnectorSettings):
         default=SecretStr(""),
         description="The Trello app secret: signs OAuth 1.0a and verifies webhook deliveries",
     )
+    key_limit: int = Field(
+        default=300,
+        ge=1,
+        description="Calls per 10 s Trello allows the app key across all its tokens (300 "
+        "published; Trello raises it for an app on request): Tether stays below it",
+    )
     oauth_url: str = Field(
         default="https://trello.com/1",
         description="Base URL of Trello's OAuth 1.0a endpoints (OAuthGetRequestToken, "

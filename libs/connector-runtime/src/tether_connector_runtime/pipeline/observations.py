@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
@@ -41,6 +43,13 @@ from tether_sync import (
 )
 
 log = structlog.get_logger(__name__)
+
+ECHOES_UNREAD = Counter(
+    "tether_connector_echoes_unread_total",
+    "Notices that only repeated a link's base (our own write coming back), so the item was "
+    "not read",
+    ["provider"],
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,9 @@ async def _look(
         row, provider = await p.connections.opened(
             session, link.connection_id, written_in=link.due_zone
         )
+        if repeats_the_base(notice, link, p.connections.owner_of(row, link.due_zone).reading_zones):
+            ECHOES_UNREAD.labels(p.provider).inc()
+            return None, None
         item = await provider.read(notice.external_id)
         if item is None:
             return Gone(link), None
@@ -115,6 +127,24 @@ async def _look(
             times = notice.read_in(zones).times_still_true(fields)
             await publish_news(p, session, link, row, item, times)
     return None, moved_to
+
+
+def repeats_the_base(notice: ItemNotice, link: StoredLink, zones: tuple[ZoneInfo, ...]) -> bool:
+    """Whether ``notice`` only repeats the link's base, so reading the item can bring nothing
+    it says: every field it says an action set, it names the value set (Trello's actions do),
+    and each is the value the base holds (our own write coming back, or an edit to what the
+    field already held), with no write of ours unsettled and the link active. News the item
+    holds from another action comes with that action's notice (or reconciliation); a notice
+    that names no value (a move, an archive, a compact notice) is always read."""
+    if link.state is None or link.intent is not None or link.refusal is not None:
+        return False
+    if link.status != "active" or not notice.field_edited_at:
+        return False
+    stated = notice.read_in(zones)
+    if set(stated.field_edited_at) - set(stated.field_values):
+        return False
+    base = link.state.synced_fields
+    return all(base.value(name) == value for name, value in stated.field_values.items())
 
 
 async def _refused(p: Pipeline, link_id: str, exc: AuthRevokedError) -> Gone | None:

@@ -147,7 +147,9 @@ class FakeSession:
         stored.edited_at = when
         stored.field_edited_at.update(dict.fromkeys(changes, when))
         fake.updates.append(Update(stored.external_id, dict(changes), move_to))
-        fake.changes.append((stored.container_id, ItemNotice(stored.external_id)))
+        # The write's own notice, as a person's edit has one (Trello's action for our write
+        # names what it set; a compact provider's only the item).
+        fake._changed(stored, dict.fromkeys(changes, when), fake.rendered(changes))
         return stored.view()
 
     async def archive(self, external_id: str) -> None:
