@@ -8,16 +8,16 @@ connector made.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from tests.e2e.emulator_process import EmulatorProcess
-from tests.e2e.trello_world import eventually
+from tests.e2e.world import ProviderWorld, connect, world_clients
 from tether_devinfra.services import Deployment
 from tether_emulators.asana.app import SANDBOX_APP
 
@@ -42,26 +42,29 @@ def asana_env(emulator: EmulatorProcess) -> dict[str, str]:
 
 
 @dataclass
-class AsanaWorld:
+class AsanaWorld(ProviderWorld):
     """A running deployment connected to the emulator's Sandbox project."""
 
-    deployment: Deployment
-    api: httpx.AsyncClient  # the gateway, with a token
-    asana: httpx.AsyncClient  # the emulator's root: Asana's API and its control API
+    provider: ClassVar[str] = "asana"
+
     token: str  # the personal access token Tether was connected with
     project_gid: str
     sections: dict[str, str]  # name -> gid
-    connection_id: str
 
-    async def links(self, task_id: str) -> list[dict[str, Any]]:
-        answer = await self.api.get(f"/v1/tasks/{task_id}/links")
-        assert answer.status_code == 200, answer.text
-        return list(answer.json())
+    @property
+    def asana(self) -> httpx.AsyncClient:
+        """The emulator's root: Asana's API and its control API."""
+        return self.emulator
 
-    async def task(self, task_id: str) -> dict[str, Any]:
-        answer = await self.api.get(f"/v1/tasks/{task_id}")
-        assert answer.status_code == 200, answer.text
-        return dict(answer.json())
+    def target(self, section: str = NOT_DONE) -> dict[str, Any]:
+        return {"project_gid": self.project_gid, "section_gid": self.sections[section]}
+
+    @staticmethod
+    def is_write(request: dict[str, Any], external_id: str) -> bool:
+        """An update of the task: ``PUT /tasks/{gid}``."""
+        return bool(
+            request["method"] == "PUT" and request["path"].endswith(f"/tasks/{external_id}")
+        )
 
     async def project_tasks(self) -> list[dict[str, Any]]:
         """Every task in the project, trashed ones too, as it really is in Asana."""
@@ -79,50 +82,7 @@ class AsanaWorld:
 
     async def export(self, task_id: str, section: str = NOT_DONE) -> str:
         """Export ``task_id`` to the project; the link's id once accepted (202)."""
-        exported = await self.api.post(
-            f"/v1/tasks/{task_id}/exports",
-            json={
-                "connection_id": self.connection_id,
-                "target": {"project_gid": self.project_gid, "section_gid": self.sections[section]},
-            },
-        )
-        assert exported.status_code == 202, exported.text
-        return str(exported.json()["id"])
-
-    async def export_new_task(self, **fields: Any) -> tuple[str, str]:
-        """A new task exported to the project: (task id, Asana task gid) once active."""
-        created = await self.api.post("/v1/tasks", json={"title": "Plan the week", **fields})
-        assert created.status_code == 201, created.text
-        task_id = str(created.json()["id"])
-        await self.export(task_id)
-        link = await eventually(self.link_in(task_id, "active"), what="the link to be active")
-        return task_id, str(link["external_id"])
-
-    def link_in(self, task_id: str, status: str) -> Callable[[], Awaitable[Any]]:
-        async def probe() -> Any:
-            links = [x for x in await self.links(task_id) if x["provider"] == "asana"]
-            return links[0] if links and links[0]["status"] == status else None
-
-        return probe
-
-    async def requests(self) -> list[dict[str, Any]]:
-        """The API calls the emulator received (method, path, status), oldest first."""
-        answer = await self.asana.get("/_emulator/requests")
-        assert answer.status_code == 200, answer.text
-        return list(answer.json())
-
-    async def writes_to(self, gid: str) -> int:
-        """How many updates (``PUT /tasks/{gid}``) the task received through the API."""
-        return sum(
-            1
-            for r in await self.requests()
-            if r["method"] == "PUT" and r["path"].endswith(f"/tasks/{gid}")
-        )
-
-    async def flush_webhooks(self) -> None:
-        """Return once every delivery in flight (retries included) has finished."""
-        answer = await self.asana.post("/_emulator/webhooks/flush")
-        assert answer.status_code == 200, answer.text
+        return await self.export_to(task_id, self.target(section))
 
 
 @asynccontextmanager
@@ -131,26 +91,18 @@ async def connected_asana_world(
 ) -> AsyncIterator[AsanaWorld]:
     """Clients for a started deployment, with Asana connected through the gateway by the
     sandbox user's personal access token."""
-    async with (
-        httpx.AsyncClient(
-            base_url=deployment.url("api-gateway"),
-            timeout=30,
-            headers={"Authorization": f"Bearer {api_token}"},
-        ) as api,
-        httpx.AsyncClient(base_url=emulator.url, timeout=30) as asana,
-    ):
+    async with world_clients(deployment, emulator.url, api_token) as (api, asana):
         overview = (await asana.get("/_emulator")).json()
         # The sandbox user connects; "the person in Asana" (who has no token) edits by hand.
         token = next(u["tokens"][0] for u in overview["users"] if u["tokens"])
         project = next(p for p in overview["projects"] if p["name"] == "Sandbox")
-        connected = await api.post("/v1/connections", json={"provider": "asana", "token": token})
-        assert connected.status_code == 201, connected.text
+        connected = await connect(api, provider="asana", token=token)
         yield AsanaWorld(
-            deployment,
-            api,
-            asana,
-            token,
-            project["gid"],
-            {s["name"]: s["gid"] for s in project["sections"]},
-            connected.json()["id"],
+            deployment=deployment,
+            api=api,
+            emulator=asana,
+            connection_id=connected["id"],
+            token=token,
+            project_gid=project["gid"],
+            sections={s["name"]: s["gid"] for s in project["sections"]},
         )

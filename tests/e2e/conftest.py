@@ -7,9 +7,10 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -38,16 +39,25 @@ from tether_devinfra.services import SERVICES, Deployment, free_port
 from tether_events.topics import Topic, topic_name
 
 
+def new_deployment(
+    database_url: str, kafka_bootstrap_servers: str, topic_namespace: str, run_dir: Path
+) -> Deployment:
+    """Every service, not started yet, each on a free port, in the test's topic namespace."""
+    return Deployment(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        database_url=database_url,
+        run_dir=run_dir,
+        topic_namespace=topic_namespace,
+        ports={spec.name: free_port() for spec in SERVICES},
+    )
+
+
 @pytest.fixture
 def deployment(
     database_url: str, kafka_bootstrap_servers: str, topic_namespace: str, tmp_path: Path
 ) -> Iterator[Deployment]:
-    deployment = Deployment(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        database_url=database_url,
-        run_dir=tmp_path / "run",
-        topic_namespace=topic_namespace,
-        ports={spec.name: free_port() for spec in SERVICES},
+    deployment = new_deployment(
+        database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run"
     )
     ensure_namespace_topics(kafka_bootstrap_servers, topic_namespace)
     deployment.start(lambda message: None)
@@ -110,13 +120,7 @@ async def running_deployment(
     env: dict[str, str],
 ) -> AsyncIterator[tuple[Deployment, str]]:
     """Every service as a process with ``env`` on top: the deployment and an API token."""
-    deployment = Deployment(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        database_url=database_url,
-        run_dir=run_dir,
-        topic_namespace=topic_namespace,
-        ports={spec.name: free_port() for spec in SERVICES},
-    )
+    deployment = new_deployment(database_url, kafka_bootstrap_servers, topic_namespace, run_dir)
     deployment.extra_env = env
     await create_namespace_topics(kafka_bootstrap_servers, topic_namespace)
     await asyncio.to_thread(deployment.start, lambda message: None)
@@ -126,23 +130,53 @@ async def running_deployment(
         await asyncio.to_thread(deployment.stop, lambda message: None)
 
 
+Deploy = Callable[[dict[str, str]], AbstractAsyncContextManager[tuple[Deployment, str]]]
+
+
+@pytest.fixture
+def deploy(
+    database_url: str, kafka_bootstrap_servers: str, topic_namespace: str, tmp_path: Path
+) -> Deploy:
+    """``running_deployment`` on the test's infrastructure, namespace and run directory: call
+    it with the environment and enter it (``async with deploy(env) as (deployment, token)``)."""
+
+    def deployed(env: dict[str, str]) -> AbstractAsyncContextManager[tuple[Deployment, str]]:
+        run_dir = tmp_path / "run"
+        return running_deployment(
+            database_url, kafka_bootstrap_servers, topic_namespace, run_dir, env
+        )
+
+    return deployed
+
+
+W = TypeVar("W")
+
+
+@asynccontextmanager
+async def one_world(
+    deploy: Deploy,
+    env: dict[str, str],
+    connected: Callable[[Deployment, EmulatorProcess, str], AbstractAsyncContextManager[W]],
+    emulator: EmulatorProcess,
+) -> AsyncIterator[W]:
+    """A deployment started with ``env`` and its tenant connected to ``emulator`` by
+    ``connected`` (one of the worlds' ``connected_*``): the world, for the caller's block."""
+    async with (
+        deploy(env) as (deployment, api_token),
+        connected(deployment, emulator, api_token) as world,
+    ):
+        yield world
+
+
 @pytest.fixture
 async def trello_world(
-    database_url: str,
-    kafka_bootstrap_servers: str,
-    topic_namespace: str,
-    tmp_path: Path,
+    deploy: Deploy,
     trello_emulator: EmulatorProcess,
     trello_env_overrides: dict[str, str],
 ) -> AsyncIterator[TrelloWorld]:
     """Every service as a process, configured for the emulator, with Trello connected."""
     env = trello_env(trello_emulator) | trello_env_overrides
-    async with (
-        running_deployment(
-            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
-        ) as (deployment, api_token),
-        connected_world(deployment, trello_emulator, api_token) as world,
-    ):
+    async with one_world(deploy, env, connected_world, trello_emulator) as world:
         yield world
 
 
@@ -154,41 +188,25 @@ def asana_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
 
 @pytest.fixture
 async def asana_world(
-    database_url: str,
-    kafka_bootstrap_servers: str,
-    topic_namespace: str,
-    tmp_path: Path,
+    deploy: Deploy,
     asana_emulator: EmulatorProcess,
 ) -> AsyncIterator[AsanaWorld]:
     """Every service as a process, configured for the Asana emulator, with Asana connected."""
-    async with (
-        running_deployment(
-            database_url,
-            kafka_bootstrap_servers,
-            topic_namespace,
-            tmp_path / "run",
-            asana_env(asana_emulator),
-        ) as (deployment, api_token),
-        connected_asana_world(deployment, asana_emulator, api_token) as world,
-    ):
+    env = asana_env(asana_emulator)
+    async with one_world(deploy, env, connected_asana_world, asana_emulator) as world:
         yield world
 
 
 @pytest.fixture
 async def trello_and_asana(
-    database_url: str,
-    kafka_bootstrap_servers: str,
-    topic_namespace: str,
-    tmp_path: Path,
+    deploy: Deploy,
     trello_emulator: EmulatorProcess,
     asana_emulator: EmulatorProcess,
 ) -> AsyncIterator[tuple[TrelloWorld, AsanaWorld]]:
     """One deployment and one tenant connected to both the Trello and the Asana emulator."""
     env = trello_env(trello_emulator) | asana_env(asana_emulator)
     async with (
-        running_deployment(
-            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
-        ) as (deployment, api_token),
+        deploy(env) as (deployment, api_token),
         connected_world(deployment, trello_emulator, api_token) as trello,
         connected_asana_world(deployment, asana_emulator, api_token) as asana,
     ):
@@ -210,31 +228,20 @@ def jira_env_overrides() -> dict[str, str]:
 
 @pytest.fixture
 async def jira_world(
-    database_url: str,
-    kafka_bootstrap_servers: str,
-    topic_namespace: str,
-    tmp_path: Path,
+    deploy: Deploy,
     jira_emulator: EmulatorProcess,
     jira_env_overrides: dict[str, str],
 ) -> AsyncIterator[JiraWorld]:
     """Every service as a process, configured for the Jira emulator, with Jira connected by
     the sandbox administrator's API token (admin webhooks)."""
     env = jira_env(jira_emulator) | jira_env_overrides
-    async with (
-        running_deployment(
-            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
-        ) as (deployment, api_token),
-        connected_jira_world(deployment, jira_emulator, api_token) as world,
-    ):
+    async with one_world(deploy, env, connected_jira_world, jira_emulator) as world:
         yield world
 
 
 @pytest.fixture
 async def trello_asana_and_jira(
-    database_url: str,
-    kafka_bootstrap_servers: str,
-    topic_namespace: str,
-    tmp_path: Path,
+    deploy: Deploy,
     trello_emulator: EmulatorProcess,
     asana_emulator: EmulatorProcess,
     jira_emulator: EmulatorProcess,
@@ -242,9 +249,7 @@ async def trello_asana_and_jira(
     """One deployment and one tenant connected to the Trello, Asana and Jira emulators."""
     env = trello_env(trello_emulator) | asana_env(asana_emulator) | jira_env(jira_emulator)
     async with (
-        running_deployment(
-            database_url, kafka_bootstrap_servers, topic_namespace, tmp_path / "run", env
-        ) as (deployment, api_token),
+        deploy(env) as (deployment, api_token),
         connected_world(deployment, trello_emulator, api_token) as trello,
         connected_asana_world(deployment, asana_emulator, api_token) as asana,
         connected_jira_world(deployment, jira_emulator, api_token) as jira,

@@ -10,16 +10,16 @@ log, so the log holds exactly the calls the connector made.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from tests.e2e.emulator_process import EmulatorProcess
-from tests.e2e.trello_world import eventually
+from tests.e2e.world import ProviderWorld, connect, world_clients
 from tether_devinfra.services import Deployment
 from tether_emulators.jira.app import SANDBOX_APP
 from tether_emulators.jira.emulator import SANDBOX_EMAIL, SANDBOX_PROJECT, SANDBOX_TOKEN
@@ -57,30 +57,28 @@ def is_write(request: dict[str, Any], issue_id: str) -> bool:
 
 
 @dataclass
-class JiraWorld:
+class JiraWorld(ProviderWorld):
     """A running deployment connected to the emulator's Sandbox project."""
 
-    deployment: Deployment
-    api: httpx.AsyncClient  # the gateway, with a token
-    jira: httpx.AsyncClient  # the emulator's root: Jira's API and its control API
+    provider: ClassVar[str] = "jira"
+    active_within: ClassVar[float] = 60.0
+
     project_key: str
     issue_type_id: str  # the project's Task type
-    connection_id: str
     delivery: str  # the connection's: webhook (an administrator) or polling
 
-    async def links(self, task_id: str) -> list[dict[str, Any]]:
-        answer = await self.api.get(f"/v1/tasks/{task_id}/links")
-        assert answer.status_code == 200, answer.text
-        return list(answer.json())
+    @property
+    def jira(self) -> httpx.AsyncClient:
+        """The emulator's root: Jira's API and its control API."""
+        return self.emulator
 
-    async def task(self, task_id: str) -> dict[str, Any]:
-        answer = await self.api.get(f"/v1/tasks/{task_id}")
-        assert answer.status_code == 200, answer.text
-        return dict(answer.json())
+    def target(self) -> dict[str, Any]:
+        return {"project_key": self.project_key, "issue_type_id": self.issue_type_id}
 
-    async def edit_core(self, task_id: str, **fields: Any) -> None:
-        edited = await self.api.patch(f"/v1/tasks/{task_id}", json=fields)
-        assert edited.status_code == 200, edited.text
+    @staticmethod
+    def is_write(request: dict[str, Any], external_id: str) -> bool:
+        """A call that changes the issue (fields, transitions, properties)."""
+        return is_write(request, external_id)
 
     async def project_issues(self) -> list[dict[str, Any]]:
         """Every issue of the project with its properties, as it really is in Jira."""
@@ -106,51 +104,7 @@ class JiraWorld:
 
     async def export(self, task_id: str) -> str:
         """Export ``task_id`` to the project as a Task; the link's id once accepted (202)."""
-        exported = await self.api.post(
-            f"/v1/tasks/{task_id}/exports",
-            json={
-                "connection_id": self.connection_id,
-                "target": {"project_key": self.project_key, "issue_type_id": self.issue_type_id},
-            },
-        )
-        assert exported.status_code == 202, exported.text
-        return str(exported.json()["id"])
-
-    async def export_new_task(self, **fields: Any) -> tuple[str, str]:
-        """A new task exported to the project: (task id, issue id) once the link is active."""
-        created = await self.api.post("/v1/tasks", json={"title": "Plan the week", **fields})
-        assert created.status_code == 201, created.text
-        task_id = str(created.json()["id"])
-        await self.export(task_id)
-        link = await eventually(
-            self.link_in(task_id, "active"), within=60, what="the Jira link to be active"
-        )
-        return task_id, str(link["external_id"])
-
-    def link_in(self, task_id: str, status: str) -> Callable[[], Awaitable[Any]]:
-        async def probe() -> Any:
-            links = [x for x in await self.links(task_id) if x["provider"] == "jira"]
-            return links[0] if links and links[0]["status"] == status else None
-
-        return probe
-
-    async def requests(self) -> list[dict[str, Any]]:
-        """The API calls the emulator received (method, path, status), oldest first."""
-        answer = await self.jira.get("/_emulator/requests")
-        assert answer.status_code == 200, answer.text
-        return list(answer.json())
-
-    async def writes_to(self, issue_id: str) -> int:
-        """How many calls changed the issue (fields, transitions, properties)."""
-        return sum(1 for r in await self.requests() if is_write(r, issue_id))
-
-    async def flush_webhooks(self) -> None:
-        """Return once every delivery in flight (retries included) has finished."""
-        answer = await self.jira.post("/_emulator/webhooks/flush")
-        assert answer.status_code == 200, answer.text
-
-    async def holds(self) -> dict[str, Any]:
-        return dict((await self.jira.get("/_emulator/holds")).json())
+        return await self.export_to(task_id, self.target())
 
 
 async def member_connection(world: JiraWorld, name: str = "Member") -> JiraWorld:
@@ -158,11 +112,7 @@ async def member_connection(world: JiraWorld, name: str = "Member") -> JiraWorld
     user without Administer Jira (polling, no webhook)."""
     member = await add_member(world.jira, name)
     site = str(world.jira.base_url).rstrip("/")
-    connected = await world.api.post(
-        "/v1/connections", json={"provider": "jira", "site_url": site, **member}
-    )
-    assert connected.status_code == 201, connected.text
-    answer = connected.json()
+    answer = await connect(world.api, provider="jira", site_url=site, **member)
     return replace(world, connection_id=answer["id"], delivery=answer["delivery"])
 
 
@@ -180,14 +130,7 @@ async def connected_jira_world(
 ) -> AsyncIterator[JiraWorld]:
     """Clients for a started deployment, with Jira connected through the gateway by an API
     token: the sandbox administrator's (webhooks), or a member's (``admin=False``: polling)."""
-    async with (
-        httpx.AsyncClient(
-            base_url=deployment.url("api-gateway"),
-            timeout=30,
-            headers={"Authorization": f"Bearer {api_token}"},
-        ) as api,
-        httpx.AsyncClient(base_url=emulator.url, timeout=30) as jira,
-    ):
+    async with world_clients(deployment, emulator.url, api_token) as (api, jira):
         overview = (await jira.get("/_emulator")).json()
         project = next(p for p in overview["projects"] if p["key"] == SANDBOX_PROJECT)
         task_type = next(t["id"] for t in project["issueTypes"] if t["name"] == "Task")
@@ -196,16 +139,13 @@ async def connected_jira_world(
             if admin
             else await add_member(jira, "Member")
         )
-        connected = await api.post(
-            "/v1/connections", json={"provider": "jira", "site_url": emulator.url, **who}
-        )
-        assert connected.status_code == 201, connected.text
+        connected = await connect(api, provider="jira", site_url=emulator.url, **who)
         yield JiraWorld(
-            deployment,
-            api,
-            jira,
-            SANDBOX_PROJECT,
-            str(task_type),
-            connected.json()["id"],
-            connected.json()["delivery"],
+            deployment=deployment,
+            api=api,
+            emulator=jira,
+            connection_id=connected["id"],
+            project_key=SANDBOX_PROJECT,
+            issue_type_id=str(task_type),
+            delivery=connected["delivery"],
         )

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.asana_world import AsanaWorld
-from tests.e2e.trello_world import eventually
+from tests.e2e.world import core_has, eventually
 from tether_connector_runtime.signatures import asana_signature
 from tether_devinfra.services import SERVICES
 
@@ -29,19 +29,6 @@ def asana_has(world: AsanaWorld, gid: str, **values: Any) -> Callable[[], Awaita
     return probe
 
 
-def core_has(world: AsanaWorld, task_id: str, **values: Any) -> Callable[[], Awaitable[Any]]:
-    async def probe() -> Any:
-        task = await world.task(task_id)
-        return task if all(task.get(k) == v for k, v in values.items()) else None
-
-    return probe
-
-
-async def edit_core(world: AsanaWorld, task_id: str, **fields: Any) -> None:
-    edited = await world.api.patch(f"/v1/tasks/{task_id}", json=fields)
-    assert edited.status_code == 200, edited.text
-
-
 async def test_export_makes_one_task_and_edits_flow_both_ways_without_echo(
     asana_world: AsanaWorld,
 ) -> None:
@@ -53,7 +40,7 @@ async def test_export_makes_one_task_and_edits_flow_both_ways_without_echo(
     writes = await world.writes_to(gid)  # what the export itself needed, if anything
 
     # A core edit reaches the task.
-    await edit_core(world, task_id, title="Plan the week (v2)")
+    await world.edit_core(task_id, title="Plan the week (v2)")
     await eventually(asana_has(world, gid, name="Plan the week (v2)"), within=WITHIN)
 
     # A person's edit in Asana reaches the core, Markdown from Asana's rich text.
@@ -63,7 +50,7 @@ async def test_export_makes_one_task_and_edits_flow_both_ways_without_echo(
     # A barrier, not a pause: core's change after the merge is one more TaskChanged of this
     # task, behind the merge's on the task's partition, so once it has reached Asana any echo of
     # the merged description would have been written already.
-    await edit_core(world, task_id, title="Barrier")
+    await world.edit_core(task_id, title="Barrier")
     await eventually(asana_has(world, gid, name="Barrier"), within=WITHIN)
     assert await world.writes_to(gid) == writes + 2  # the two core edits, no echo
     assert "<em>first</em>" in (await world.asana_task(gid))["html_notes"]
@@ -74,7 +61,7 @@ async def test_concurrent_edits_to_different_fields_both_survive(asana_world: As
     world = asana_world
     task_id, gid = await world.export_new_task()
     await asyncio.gather(
-        edit_core(world, task_id, due_date="2027-01-15"),
+        world.edit_core(task_id, due_date="2027-01-15"),
         world.person_edits(gid, name="Renamed in Asana"),
     )
 
@@ -94,7 +81,7 @@ async def test_concurrent_edits_to_different_fields_both_survive(asana_world: As
 async def test_completion_flows_both_ways(asana_world: AsanaWorld) -> None:
     world = asana_world
     task_id, gid = await world.export_new_task()
-    await edit_core(world, task_id, completed=True)
+    await world.edit_core(task_id, completed=True)
     await eventually(asana_has(world, gid, completed=True), within=WITHIN)
     await world.person_edits(gid, completed=False)
     await eventually(core_has(world, task_id, completed=False), within=WITHIN)
@@ -176,7 +163,7 @@ async def test_a_revoked_token_breaks_the_connection_until_connected_again(
     revoked = await world.asana.delete(f"/_emulator/tokens/{world.token}")
     assert revoked.json() == {"revoked": True}
 
-    await edit_core(world, task_id, title="Edited while broken")
+    await world.edit_core(task_id, title="Edited while broken")
 
     async def broken() -> Any:
         answer = await world.api.get("/v1/connections")
@@ -250,7 +237,7 @@ async def test_a_repeated_delivery_is_taken_once_and_writes_nothing(
 
     # A barrier through the task's partition: once a later core edit is in Asana, anything
     # the repeats caused would have happened.
-    await edit_core(world, task_id, title="Barrier")
+    await world.edit_core(task_id, title="Barrier")
     await eventually(asana_has(world, gid, name="Barrier"), within=WITHIN)
     after = (await world.requests())[len(before) :]
     # No write but the barrier's, and the core saw one change: the barrier, no repeat.

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.trello_world import SECRET, TrelloWorld, eventually
+from tests.e2e.trello_world import SECRET, TrelloWorld
+from tests.e2e.world import eventually
 from tether_connector_runtime.signatures import trello_signature
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

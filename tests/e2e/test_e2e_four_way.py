@@ -18,7 +18,8 @@ import pytest
 
 from tests.e2e.asana_world import AsanaWorld
 from tests.e2e.jira_world import DONE, JiraWorld
-from tests.e2e.trello_world import TrelloWorld, eventually
+from tests.e2e.trello_world import TrelloWorld
+from tests.e2e.world import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

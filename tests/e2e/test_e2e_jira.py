@@ -17,7 +17,7 @@ from tests.e2e.jira_world import (
     is_write,
     member_connection,
 )
-from tests.e2e.trello_world import eventually
+from tests.e2e.world import core_has, eventually
 from tether_devinfra.services import SERVICES
 from tether_emulators.jira.emulator import SANDBOX_EMAIL
 
@@ -40,14 +40,6 @@ def in_status(world: JiraWorld, issue_id: str, status: str) -> Callable[[], Awai
     async def probe() -> Any:
         fields = (await world.issue(issue_id)).get("fields") or {}
         return fields if fields.get("status", {}).get("id") == status else None
-
-    return probe
-
-
-def core_has(world: JiraWorld, task_id: str, **values: Any) -> Callable[[], Awaitable[Any]]:
-    async def probe() -> Any:
-        task = await world.task(task_id)
-        return task if all(task.get(k) == v for k, v in values.items()) else None
 
     return probe
 

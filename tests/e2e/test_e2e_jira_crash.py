@@ -16,87 +16,35 @@ never acknowledged on Kafka, so the restarted connector gets it again.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
+from tests.e2e.connector_kill import WITHIN, hold, kill_connector, restart_connector, until_held
+from tests.e2e.consent import connect_by_consent
 from tests.e2e.jira_world import MARKER, JiraWorld
-from tests.e2e.trello_world import eventually
+from tests.e2e.world import eventually
 from tether_emulators.jira.emulator import SANDBOX_EMAIL
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
-WITHIN = 120.0  # generous: the restarted connector waits for Kafka to drop the dead consumer
 HOUR = 3600
 
 
-class _ConsentForm(HTMLParser):
-    """The hidden fields and the "Accept as <user>" buttons of Atlassian's consent page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.users: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {k: v or "" for k, v in attrs}
-        if tag == "input" and found.get("type") == "hidden":
-            self.fields[found["name"]] = found["value"]
-        if tag == "button" and found.get("name") == "account_id":
-            self.users.append(found["value"])
-
-
-async def connect_by_consent(world: JiraWorld) -> dict[str, Any]:
+async def connect_as_admin(world: JiraWorld) -> dict[str, Any]:
     """Connect through Atlassian's consent page as a browser would, consenting as the sandbox
     administrator; the new connection."""
-    started = await world.api.get("/v1/connections/jira/authorize", params={"redirect": "false"})
-    assert started.status_code == 200, started.text
     overview = (await world.jira.get("/_emulator")).json()
     admin = next(u["accountId"] for u in overview["users"] if u["emailAddress"] == SANDBOX_EMAIL)
-    async with httpx.AsyncClient(timeout=30) as browser:
-        page = await browser.get(started.json()["authorize_url"])
-        assert page.status_code == 200, page.text
-        form = _ConsentForm()
-        form.feed(page.text)
-        assert admin in form.users
-        consent = await browser.post(
-            str(page.url.copy_with(query=None)), data={**form.fields, "account_id": admin}
-        )
-        assert consent.status_code == 303, consent.text
-    back = urlsplit(consent.headers["location"])
-    assert back.path == "/v1/connections/jira/callback"
-    # The browser returns to the gateway; the test's client stands in for it.
-    done = await world.api.get(back.path, params=dict(parse_qsl(back.query)))
-    assert done.status_code == 201, done.text
-    return dict(done.json())
-
-
-async def hold(world: JiraWorld, method: str, path: str) -> None:
-    held = await world.jira.post("/_emulator/holds", json={"method": method, "path": path})
-    assert held.status_code == 200, held.text
+    return await connect_by_consent(world.api, "jira", button="account_id", user=admin)
 
 
 async def kill_while_held(world: JiraWorld, path: str) -> None:
     """Once Jira withholds the answer to ``path``, kill -9 the connector and see its
     connection close with the answer unread; the rule is spent, nothing is left to release."""
-
-    async def held() -> bool:
-        holds = await world.holds()
-        return bool(holds["waiting"] == 1 and holds["held"][0]["path"] == path)
-
-    await eventually(held, within=WITHIN, what=f"Jira withholding the answer to {path}")
-    world.deployment.kill("jira-connector")  # SIGKILL: no cleanup, no last words
-
-    async def hung_up() -> bool:
-        return bool((await world.holds())["abandoned"] == 1)
-
-    await eventually(hung_up, what="the killed connector's connection to close")
-    assert (await world.jira.delete("/_emulator/holds")).json() == {"disarmed": 0, "released": 0}
+    await until_held(world, path=path, what=f"Jira withholding the answer to {path}")
+    await kill_connector(world)
 
 
 def titled(world: JiraWorld, issue_id: str, title: str) -> Any:
@@ -111,9 +59,7 @@ async def test_an_export_killed_after_jiras_create_makes_exactly_one_issue(
     jira_world: JiraWorld,
 ) -> None:
     world = jira_world
-    created = await world.api.post("/v1/tasks", json={"title": "Survive the crash"})
-    assert created.status_code == 201, created.text
-    task_id = created.json()["id"]
+    task_id = await world.new_task(title="Survive the crash")
     await hold(world, "POST", "/rest/api/3/issue")  # Jira creates it; its answer waits
     link_id = await world.export(task_id)
 
@@ -123,7 +69,7 @@ async def test_an_export_killed_after_jiras_create_makes_exactly_one_issue(
     assert made["properties"][MARKER] == {"id": link_id}  # the marker came with the create
     assert [x["status"] for x in await world.links(task_id)] == ["pending"]
 
-    await asyncio.to_thread(world.deployment.start_one, "jira-connector")
+    await restart_connector(world)
     link = await eventually(world.link_in(task_id, "active"), within=WITHIN)
     assert (link["id"], link["external_id"]) == (link_id, made["id"])
     assert [i["id"] for i in await world.project_issues()] == [made["id"]]
@@ -137,7 +83,7 @@ async def test_an_export_killed_after_jiras_create_makes_exactly_one_issue(
 async def test_an_oauth_connection_survives_a_crash_in_the_middle_of_a_refresh(
     jira_world: JiraWorld,
 ) -> None:
-    connection = await connect_by_consent(jira_world)
+    connection = await connect_as_admin(jira_world)
     assert (connection["status"], connection["delivery"]) == ("active", "webhook")
     world = replace(jira_world, connection_id=connection["id"])
     task_id, issue_id = await world.export_new_task(title="Refreshed")
@@ -151,7 +97,7 @@ async def test_an_oauth_connection_survives_a_crash_in_the_middle_of_a_refresh(
     await kill_while_held(world, "/oauth/token")
 
     # The connector stored only the spent refresh token; within the leeway it still works.
-    await asyncio.to_thread(world.deployment.start_one, "jira-connector")
+    await restart_connector(world)
     await eventually(titled(world, issue_id, "Written after the crash"), within=WITHIN)
 
     # What it stored then is the chain's live token: another hour on (past the leeway, where

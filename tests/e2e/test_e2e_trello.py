@@ -16,8 +16,8 @@ from tests.e2e.trello_world import (
     OBSERVER_TOKEN,
     TrelloWorld,
     card_of,
-    eventually,
 )
+from tests.e2e.world import eventually
 from tether_connector_runtime.signatures import trello_signature
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.trello_world import TrelloWorld, eventually
+from tests.e2e.trello_world import TrelloWorld
+from tests.e2e.world import eventually
 from trello_connector.mapping import strip_marker
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.trello_world import TrelloWorld, eventually
+from tests.e2e.trello_world import TrelloWorld
+from tests.e2e.world import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

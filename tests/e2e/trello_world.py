@@ -3,17 +3,16 @@ process of its own, wired together only through configuration, as an operator wo
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from tests.e2e.emulator_process import EmulatorProcess
+from tests.e2e.world import ProviderWorld, connect, gateway_client, world_clients
 from tether_devinfra.services import Deployment
 
 KEY, SECRET = "e2e-key", "e2e-secret"
@@ -33,20 +32,6 @@ def trello_env(emulator: EmulatorProcess) -> dict[str, str]:
         "TETHER_TRELLO_RECONCILE_INTERVAL": "2",
         "TETHER_TRELLO_MAX_ATTEMPTS": "8",
     }
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], *, within: float = 30.0, what: str = "condition"
-) -> Any:
-    """Poll ``probe`` until it returns something truthy."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what} not reached within {within}s (last: {last!r})")
 
 
 # The test looks at Trello with a token of its own, so its polling never eats the budget of
@@ -72,20 +57,26 @@ async def card_of(trello: httpx.AsyncClient, board_id: str) -> list[dict[str, An
 
 
 @dataclass
-class TrelloWorld:
+class TrelloWorld(ProviderWorld):
     """A running deployment connected to the emulator's Sandbox board."""
 
-    deployment: Deployment
-    api: httpx.AsyncClient  # the gateway, with a token
-    trello: httpx.AsyncClient  # the emulator (Trello's API and its control API)
+    provider: ClassVar[str] = "trello"
+
     board_id: str
     list_id: str  # the board's first list
-    connection_id: str
 
-    async def links(self, task_id: str) -> list[dict[str, Any]]:
-        answer = await self.api.get(f"/v1/tasks/{task_id}/links")
-        assert answer.status_code == 200, answer.text
-        return list(answer.json())
+    @property
+    def trello(self) -> httpx.AsyncClient:
+        """The emulator (Trello's API and its control API)."""
+        return self.emulator
+
+    def target(self) -> dict[str, Any]:
+        return {"list_id": self.list_id}
+
+    @staticmethod
+    def is_write(request: dict[str, Any], external_id: str) -> bool:
+        """An update of the card: a ``PUT`` on a path naming it."""
+        return bool(request["method"] == "PUT" and external_id in request["path"])
 
     async def board_cards(self) -> list[dict[str, Any]]:
         """Every card on the board, archived ones too, read through the control API (so no
@@ -94,36 +85,9 @@ class TrelloWorld:
         assert answer.status_code == 200, answer.text
         return list(answer.json())
 
-    async def holds(self) -> dict[str, Any]:
-        return dict((await self.trello.get("/_emulator/holds")).json())
-
-    async def export_new_task(self, **fields: Any) -> tuple[str, str]:
-        created = await self.api.post("/v1/tasks", json={"title": "Plan the week", **fields})
-        assert created.status_code == 201, created.text
-        task_id = created.json()["id"]
-        exported = await self.api.post(
-            f"/v1/tasks/{task_id}/exports",
-            json={"connection_id": self.connection_id, "target": {"list_id": self.list_id}},
-        )
-        assert exported.status_code == 202, exported.text
-
-        async def active() -> Any:
-            links = (await self.api.get(f"/v1/tasks/{task_id}/links")).json()
-            return links[0] if links and links[0]["status"] == "active" else None
-
-        link = await eventually(active, what="the link to become active")
-        return task_id, str(link["external_id"])
-
-    async def task(self, task_id: str) -> dict[str, Any]:
-        return dict((await self.api.get(f"/v1/tasks/{task_id}")).json())
-
     async def card(self, card_id: str) -> dict[str, Any]:
         cards = await card_of(self.trello, self.board_id)
         return next((c for c in cards if c["id"] == card_id), {})
-
-    async def writes_to(self, card_id: str) -> int:
-        log = (await self.trello.get("/_emulator/requests")).json()
-        return sum(1 for r in log if r["method"] == "PUT" and card_id in r["path"])
 
 
 @asynccontextmanager
@@ -131,23 +95,18 @@ async def connected_world(
     deployment: Deployment, emulator: EmulatorProcess, api_token: str
 ) -> AsyncIterator[TrelloWorld]:
     """Clients for a started deployment, with Trello connected through the gateway."""
-    async with (
-        httpx.AsyncClient(
-            base_url=deployment.url("api-gateway"),
-            timeout=30,
-            headers={"Authorization": f"Bearer {api_token}"},
-        ) as api,
-        httpx.AsyncClient(base_url=emulator.url, timeout=30) as trello,
-    ):
+    async with world_clients(deployment, emulator.url, api_token) as (api, trello):
         await add_observer(trello)
         overview = (await trello.get("/_emulator")).json()
         board = next(b for b in overview["boards"] if b["name"] == "Sandbox")
-        connected = await api.post(
-            "/v1/connections", json={"provider": "trello", "token": "sandbox-token"}
-        )
-        assert connected.status_code == 201, connected.text
+        connected = await connect(api, provider="trello", token="sandbox-token")
         yield TrelloWorld(
-            deployment, api, trello, board["id"], board["lists"][0]["id"], connected.json()["id"]
+            deployment=deployment,
+            api=api,
+            emulator=trello,
+            connection_id=connected["id"],
+            board_id=board["id"],
+            list_id=board["lists"][0]["id"],
         )
 
 
@@ -171,18 +130,13 @@ async def another_tenant(
         json={"name": name.capitalize(), "members": [member.json()["id"], observer]},
     )
     board.raise_for_status()
-    async with httpx.AsyncClient(
-        base_url=world.deployment.url("api-gateway"),
-        timeout=30,
-        headers={"Authorization": f"Bearer {api_token}"},
-    ) as api:
-        connected = await api.post("/v1/connections", json={"provider": "trello", "token": token})
-        assert connected.status_code == 201, connected.text
+    async with gateway_client(world.deployment, api_token) as api:
+        connected = await connect(api, provider="trello", token=token)
         yield TrelloWorld(
-            world.deployment,
-            api,
-            trello,
-            board.json()["id"],
-            board.json()["lists"][0]["id"],
-            connected.json()["id"],
+            deployment=world.deployment,
+            api=api,
+            emulator=trello,
+            connection_id=connected["id"],
+            board_id=board.json()["id"],
+            list_id=board.json()["lists"][0]["id"],
         )

@@ -5,7 +5,6 @@ secret and published, a forged delivery refused."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,9 +16,9 @@ import pytest
 
 from asana_connector.app import create_app
 from asana_connector.config import AsanaSettings
+from tether_connector_runtime.testing import EventTap, serving, until
 from tether_emulators.asana import AsanaEmulator, create_asana_emulator, get_emulator
 from tether_events import (
-    CloudEvent,
     ExportRequested,
     LinkChanged,
     ProviderItemChanged,
@@ -39,24 +38,9 @@ class Harness:
     asana: httpx.AsyncClient  # the emulator's root: a person in Asana, the control API
     emu: AsanaEmulator
     bus: InProcessBus
-    events: list[CloudEvent[Any]]
+    tap: EventTap  # what the connector published
     project: str
     sections: list[str]
-
-    def of(self, kind: type) -> list[Any]:
-        return [e.data for e in self.events if isinstance(e.data, kind)]
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a condition (never for a time): the pipeline runs in background tasks."""
-    # Polls a state; the deadline only guards against a hang (generous: a busy machine).
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 120
-    while loop.time() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture
@@ -76,30 +60,12 @@ async def harness(
     bus = InProcessBus()
     connector = create_app(settings, bus=bus, transport=httpx.ASGITransport(app=emulator))
     to_connector.app = connector
-    events: list[CloudEvent[Any]] = []
-
-    async def tap(event: CloudEvent[Any]) -> None:
-        events.append(event)
-
-    bus.subscribe(
-        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
-    )
+    tap = EventTap(bus)
     emu = get_emulator(emulator)
     project = emu.store.add_project(emu.workspace, "Launch", ["To do", "Done"])
     sections = [s.gid for s in emu.store.project_sections(project.gid)]
-    async with connector.router.lifespan_context(connector):
-        await bus.start()
-        async with (
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=connector), base_url="http://tether.test"
-            ) as api,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=emulator), base_url="http://asana.test"
-            ) as asana,
-        ):
-            yield Harness(api, asana, emu, bus, events, project.gid, sections)
-            await asana.post("/_emulator/webhooks/flush")
-        await bus.stop()
+    async with serving(connector, bus, emulator, "http://asana.test") as (api, asana):
+        yield Harness(api, asana, emu, bus, tap, project.gid, sections)
     await emu.aclose()
 
 
@@ -141,10 +107,10 @@ async def connect_and_export(h: Harness, **fields: Any) -> str:
         topic_name(Topic.LINK_EVENTS),
         request.envelope(source="/test", subject="task-1", tenant_id="acme"),
     )
-    await until(lambda: any(x.status == "active" for x in h.of(LinkChanged)))
+    await until(lambda: any(x.status == "active" for x in h.tap.of(LinkChanged)))
     await h.asana.post("/_emulator/webhooks/resume")
     await h.asana.post("/_emulator/webhooks/flush")
-    return str(h.of(LinkChanged)[0].external_id)
+    return str(h.tap.of(LinkChanged)[0].external_id)
 
 
 async def test_a_refused_token_is_a_400_with_asanas_reason(harness: Harness) -> None:
@@ -167,7 +133,7 @@ async def test_export_creates_one_task_and_a_webhook_at_its_own_url(harness: Har
     assert hook.resource["gid"] == harness.project
     # The heartbeat after the handshake was verified with the webhook's secret and taken.
     assert [d.status for d in harness.emu.dispatcher.deliveries] == ["delivered"]
-    assert harness.of(LinkChanged)[0].replica == f"asana:{gid}"
+    assert harness.tap.of(LinkChanged)[0].replica == f"asana:{gid}"
 
 
 async def test_a_persons_edit_in_asana_is_published_once(harness: Harness) -> None:
@@ -175,8 +141,8 @@ async def test_a_persons_edit_in_asana_is_published_once(harness: Harness) -> No
     edit = await harness.asana.post(f"/_emulator/tasks/{gid}/edit", json={"name": "Launch day"})
     edit.raise_for_status()
     await harness.asana.post("/_emulator/webhooks/flush")
-    await until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Launch day"}
     assert change.base_values == {"title": "Plan the launch"}
 
@@ -190,7 +156,7 @@ async def test_a_forged_delivery_is_refused_and_changes_nothing(harness: Harness
     assert forged.status_code == 401
     unknown = await harness.api.post("/webhooks/asana/no-such-key", content=body)
     assert unknown.status_code == 404
-    assert harness.of(ProviderItemChanged) == []
+    assert harness.tap.of(ProviderItemChanged) == []
 
 
 async def test_a_task_moved_to_another_project_is_followed_there(harness: Harness) -> None:
@@ -210,10 +176,10 @@ async def test_a_task_moved_to_another_project_is_followed_there(harness: Harnes
     await harness.asana.post("/_emulator/webhooks/flush")
     await until(
         lambda: any(
-            c.new_values.get("title") == "Moved on" for c in harness.of(ProviderItemChanged)
+            c.new_values.get("title") == "Moved on" for c in harness.tap.of(ProviderItemChanged)
         )
     )
-    assert not any(c.deleted for c in harness.of(ProviderItemChanged))
+    assert not any(c.deleted for c in harness.tap.of(ProviderItemChanged))
 
 
 async def test_a_task_taken_out_of_every_project_is_unlinked_and_flagged(harness: Harness) -> None:
@@ -222,8 +188,8 @@ async def test_a_task_taken_out_of_every_project_is_unlinked_and_flagged(harness
     removed.raise_for_status()
     await harness.asana.post("/_emulator/webhooks/flush")
     # No project's webhook or events would tell of it again: it leaves the link, flagged.
-    await until(lambda: any(c.deleted for c in harness.of(ProviderItemChanged)))
-    (gone,) = [c for c in harness.of(ProviderItemChanged) if c.deleted]
+    await until(lambda: any(c.deleted for c in harness.tap.of(ProviderItemChanged)))
+    (gone,) = [c for c in harness.tap.of(ProviderItemChanged) if c.deleted]
     assert (gone.external_id, gone.gone) == (gid, "out_of_reach")
     assert harness.emu.store.tasks[gid].trashed_at is None  # the task itself is left alone
 
@@ -236,8 +202,8 @@ async def test_markdown_spelled_otherwise_round_trips_without_a_change(harness: 
     edit = await harness.asana.post(f"/_emulator/tasks/{gid}/edit", json={"name": "Launch day"})
     edit.raise_for_status()
     await harness.asana.post("/_emulator/webhooks/flush")
-    await until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Launch day"}
     updates = [r for r in harness.emu.requests if r["method"] == "PUT"]
     assert updates == []  # the export wrote the description once, in its create

@@ -4,7 +4,6 @@ task and edits it as core would, and sees what the connector publishes."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +17,12 @@ import pytest
 from jira_connector.app import create_app
 from jira_connector.config import JiraSettings
 from tether_connector_runtime.state import ConnectorState
+from tether_connector_runtime.testing import EventTap, serving
+from tether_connector_runtime.testing import until as wait_until
 from tether_connector_runtime.testing.scenarios import task_state
 from tether_emulators.jira import JiraEmulator, create_jira_emulator, get_emulator
 from tether_emulators.jira.emulator import JiraAccount, OAuthApp
 from tether_events import (
-    CloudEvent,
     ExportRequested,
     LinkChanged,
     TaskChanged,
@@ -64,22 +64,13 @@ class Harness:
     jira: httpx.AsyncClient  # the emulator's root: a person in Jira, the control API
     emu: JiraEmulator
     bus: InProcessBus
-    events: list[CloudEvent[Any]]
+    tap: EventTap  # what the connector published
     state: ConnectorState
     to_jira: LosingTransport
 
-    def of(self, kind: type) -> list[Any]:
-        return [e.data for e in self.events if isinstance(e.data, kind)]
-
     async def until(self, condition: Callable[[], bool]) -> None:
         """Wait for a condition (never for a time): the pipeline runs in background tasks."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 120  # only a guard against a hang
-        while loop.time() < deadline:
-            if condition():
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError("condition not reached")
+        await wait_until(condition)
 
     async def connect(self, credentials: dict[str, str], zone: str = "UTC") -> dict[str, Any]:
         created = await self.api.post(
@@ -125,9 +116,9 @@ class Harness:
             topic_name(Topic.LINK_EVENTS),
             request.envelope(source="/test", subject="task-1", tenant_id="acme"),
         )
-        await self.until(lambda: any(x.status == "active" for x in self.of(LinkChanged)))
+        await self.until(lambda: any(x.status == "active" for x in self.tap.of(LinkChanged)))
         await self.jira.post("/_emulator/webhooks/flush")
-        return str(self.of(LinkChanged)[0].external_id)
+        return str(self.tap.of(LinkChanged)[0].external_id)
 
     async def core_edit(self, version: int, **fields: Any) -> None:
         changed = task(version, {"core": version}, **fields)
@@ -181,23 +172,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     to_jira = LosingTransport(emulator)
     connector = create_app(settings, bus=bus, transport=to_jira)
     to_connector.app = connector
-    events: list[CloudEvent[Any]] = []
-
-    async def tap(event: CloudEvent[Any]) -> None:
-        events.append(event)
-
-    bus.subscribe(
-        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
-    )
+    tap = EventTap(bus)
     emu = get_emulator(emulator)
     emu.store.add_project("OPS", "Operations")
-    async with connector.router.lifespan_context(connector):
-        await bus.start()
-        async with (
-            httpx.AsyncClient(transport=to_connector, base_url="http://tether.test") as api,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator), base_url=SITE) as jira,
-        ):
-            yield Harness(api, jira, emu, bus, events, connector.state.connector, to_jira)
-            await jira.post("/_emulator/webhooks/flush")
-        await bus.stop()
+    async with serving(connector, bus, emulator, SITE) as (api, jira):
+        yield Harness(api, jira, emu, bus, tap, connector.state.connector, to_jira)
     await emu.aclose()

@@ -52,7 +52,7 @@ async def test_export_creates_one_marked_issue_and_an_admin_webhook(harness: Har
     (hook,) = harness.emu.webhooks.values()
     assert (hook.kind, hook.jql) == ("admin", "project = OPS")
     assert hook.url.startswith("http://tether.test/webhooks/jira/")
-    assert harness.of(LinkChanged)[0].replica == f"jira:{issue_id}"
+    assert harness.tap.of(LinkChanged)[0].replica == f"jira:{issue_id}"
 
 
 async def test_a_persons_edit_in_jira_is_published_once(harness: Harness) -> None:
@@ -62,8 +62,8 @@ async def test_a_persons_edit_in_jira_is_published_once(harness: Harness) -> Non
     )
     edit.raise_for_status()
     await harness.jira.post("/_emulator/webhooks/flush")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Launch day"}
     assert change.base_values == {"title": "Plan the launch"}
 
@@ -77,13 +77,13 @@ async def test_a_repeated_delivery_is_a_duplicate_and_a_forged_one_is_refused(
     )
     edit.raise_for_status()
     await harness.jira.post("/_emulator/webhooks/flush")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
     deliveries = (await harness.jira.get("/_emulator/webhooks/deliveries")).json()
     delivered = [d for d in deliveries if d["status"] == "delivered"]
     repeat = await harness.jira.post(f"/_emulator/webhooks/deliveries/{delivered[-1]['id']}/repeat")
     repeat.raise_for_status()
     await harness.jira.post("/_emulator/webhooks/flush")
-    assert len(harness.of(ProviderItemChanged)) == 1
+    assert len(harness.tap.of(ProviderItemChanged)) == 1
     (hook,) = harness.emu.webhooks.values()
     path = hook.url.removeprefix("http://tether.test")
     body = b'{"webhookEvent": "jira:issue_updated", "issue": {"id": "1"}}'
@@ -103,7 +103,7 @@ async def test_completion_walks_the_workflow_to_done_and_back(harness: Harness) 
     await harness.core_edit(3, completed=False)
     await harness.until(lambda: harness.emu.store.issues[issue_id].status_id == "10000")
     await harness.jira.post("/_emulator/webhooks/flush")
-    assert harness.of(ProviderItemChanged) == []  # our own moves are no person's edits
+    assert harness.tap.of(ProviderItemChanged) == []  # our own moves are no person's edits
 
 
 async def test_a_polling_connection_finds_edits_through_jql(harness: Harness) -> None:
@@ -116,8 +116,8 @@ async def test_a_polling_connection_finds_edits_through_jql(harness: Harness) ->
     )
     edit.raise_for_status()
     await reconcile.reconcile_once(pipeline)
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Polled"}
     searches = [r for r in harness.emu.requests if r["path"].endswith("/search/jql")]
     assert searches, "reconciliation asked JQL what changed"
@@ -133,8 +133,8 @@ async def test_a_due_instant_is_written_as_its_day_and_read_back_as_no_change(
     issue_id = await harness.export(connection["id"], due_date=None, due_at=evening)
     assert harness.emu.store.issues[issue_id].duedate == "2026-12-02"
     await harness.person_edits(issue_id, summary="Launch day")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Launch day"}
     puts = [r for r in harness.emu.requests if r["method"] == "PUT"]
     assert puts == []  # the export wrote the due once, in its create
@@ -161,7 +161,7 @@ async def test_the_done_target_is_the_projects_mapped_status(harness: Harness) -
     # To Do from In Review is through Done and Reopen, which the walk finds.
     assert len(taken) == 4
     await harness.jira.post("/_emulator/webhooks/flush")
-    assert harness.of(ProviderItemChanged) == []
+    assert harness.tap.of(ProviderItemChanged) == []
 
 
 async def test_a_title_longer_than_jira_takes_is_cut_and_its_echo_is_no_edit(
@@ -177,14 +177,14 @@ async def test_a_title_longer_than_jira_takes_is_cut_and_its_echo_is_no_edit(
     assert summary.endswith("…")
     assert long_title.startswith(summary[:-1])
     await harness.person_edits(issue_id, duedate="2026-12-24")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert set(change.new_values) == {"due"}
 
 
 def _errors(harness: Harness) -> list[str | None]:
     """The error each active LinkChanged announced, in order."""
-    return [x.error for x in harness.of(LinkChanged) if x.status == "active"]
+    return [x.error for x in harness.tap.of(LinkChanged) if x.status == "active"]
 
 
 async def test_a_done_the_workflow_cannot_reach_is_the_links_error_until_it_can(
@@ -211,7 +211,7 @@ async def test_a_done_the_workflow_cannot_reach_is_the_links_error_until_it_can(
     assert harness.emu.store.issues[issue_id].status_id == "10002"
     assert _errors(harness) == [None, error, None]  # said once, cleared once
     await harness.jira.post("/_emulator/webhooks/flush")
-    assert harness.of(ProviderItemChanged) == []  # the walk's own moves are no person's edits
+    assert harness.tap.of(ProviderItemChanged) == []  # the walk's own moves are no person's edits
 
 
 async def test_a_description_markdown_cannot_hold_is_kept_and_said_on_the_link(
@@ -228,8 +228,8 @@ async def test_a_description_markdown_cannot_hold_is_kept_and_said_on_the_link(
         "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Ask "}, mention]}],
     }
     await harness.person_edits(issue_id, description=rich)
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     clock = {"core": 2, change.replica: 1}
     newer = task(2, clock, title="Ask Bob first", description="Ask Bob tomorrow")
     await harness.bus.publish(

@@ -43,8 +43,8 @@ async def test_a_dynamic_webhooks_jwt_delivery_is_taken(harness: Harness) -> Non
         "project = OPS",
     )
     await harness.person_edits(issue_id, summary="Launch day")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Launch day"}
     deliveries = (await harness.jira.get("/_emulator/webhooks/deliveries")).json()
     assert [d["status"] for d in deliveries] == ["delivered"]
@@ -85,7 +85,7 @@ async def test_a_webhook_jira_dropped_is_registered_again(harness: Harness) -> N
     (hook,) = harness.emu.webhooks.values()
     assert hook.jql == "project = OPS"
     await harness.person_edits(issue_id, summary="Heard again")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
 
 
 def later(h: Harness, hours: float) -> None:
@@ -101,7 +101,7 @@ async def test_a_rotation_whose_answer_was_lost_recovers(harness: Harness) -> No
     connection = await harness.consent(ada(harness))
     issue_id = await harness.export(connection["id"])
     await harness.person_edits(issue_id, summary="Edited while the token expired")
-    await harness.until(lambda: bool(harness.of(ProviderItemChanged)))
+    await harness.until(lambda: bool(harness.tap.of(ProviderItemChanged)))
     harness.to_jira.lose.add("/oauth/token")
     later(harness, 2)
 
@@ -110,7 +110,7 @@ async def test_a_rotation_whose_answer_was_lost_recovers(harness: Harness) -> No
     await harness.person_edits(issue_id, summary="After the lost answer")
     await reconcile.reconcile_once(harness.state.pipeline)  # the spent token, reused
 
-    await harness.until(lambda: len(harness.of(ProviderItemChanged)) == 2)
+    await harness.until(lambda: len(harness.tap.of(ProviderItemChanged)) == 2)
     listed = await harness.api.get(f"/internal/v1/tenants/acme/connections/{connection['id']}")
     assert listed.json()["status"] == "active"
 

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tether_connector_runtime.testing import EventTap, serving
+from tether_connector_runtime.testing import until as wait_until
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_events import (
     CloudEvent,
@@ -38,16 +39,16 @@ class Harness:
     api: httpx.AsyncClient  # the connector's own HTTP API
     trello: httpx.AsyncClient  # the emulator: its API as the user, and its control API
     bus: InProcessBus
-    links: list[LinkChanged]
+    tap: EventTap  # the link events, as task-core reads them
     list_id: str
+
+    @property
+    def links(self) -> list[LinkChanged]:
+        return self.tap.of(LinkChanged)
 
 
 async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    for _ in range(int(within / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
+    await wait_until(condition, within=within)
 
 
 def snapshot(task_id: str, version: int, title: str) -> CloudEvent[TaskChanged]:
@@ -87,34 +88,15 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     bus = InProcessBus()
     connector = create_app(settings, bus=bus, trello_transport=httpx.ASGITransport(app=emulator))
     to_connector.app = connector
-    links: list[LinkChanged] = []
-
-    async def tap(event: CloudEvent[Any]) -> None:
-        if isinstance(event.data, LinkChanged):
-            links.append(event.data)
-
-    bus.subscribe([topic_name(Topic.LINK_EVENTS)], "test-tap", tap)
-    async with connector.router.lifespan_context(connector):
-        await bus.start()
-        async with (
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=connector), base_url="http://tether.test"
-            ) as api,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=emulator), base_url="http://trello.test"
-            ) as trello,
-        ):
-            board = (
-                await trello.post(
-                    "/_emulator/boards",
-                    json={"name": "Work", "lists": ["To do"], "members": [MEMBER]},
-                )
-            ).json()
-            yield Harness(api, trello, bus, links, board["lists"][0]["id"])
-            # As a server finishes its requests before shutting down: let webhook deliveries
-            # in flight end before the connector's lifespan closes the database under them.
-            await trello.post("/_emulator/webhooks/flush")
-        await bus.stop()
+    tap = EventTap(bus, topics=[Topic.LINK_EVENTS])
+    async with serving(connector, bus, emulator, "http://trello.test") as (api, trello):
+        board = (
+            await trello.post(
+                "/_emulator/boards",
+                json={"name": "Work", "lists": ["To do"], "members": [MEMBER]},
+            )
+        ).json()
+        yield Harness(api, trello, bus, tap, board["lists"][0]["id"])
     await get_emulator(emulator).aclose()
 
 

@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from tether_connector_runtime.pipeline import observations
 from tether_connector_runtime.pipeline.reconcile import reconcile_once
 from tether_connector_runtime.port import ItemNotice
+from tether_connector_runtime.testing import EventTap, serving
+from tether_connector_runtime.testing import until as wait_until
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_events import (
-    CloudEvent,
     ExportRequested,
     LinkChanged,
     ProviderItemChanged,
@@ -41,21 +42,14 @@ class Harness:
     api: httpx.AsyncClient  # the connector's own HTTP API
     trello: httpx.AsyncClient  # the emulator, as a person in Trello
     bus: InProcessBus
-    events: list[CloudEvent[Any]]
+    tap: EventTap  # what the connector published
     connector: Any
     list_id: str
     board_id: str
 
-    def of(self, kind: type) -> list[Any]:
-        return [e.data for e in self.events if isinstance(e.data, kind)]
-
 
 async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    for _ in range(int(within / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
+    await wait_until(condition, within=within)
 
 
 def task(version: int, clock: dict[str, int], **fields: Any) -> TaskChanged:
@@ -106,35 +100,15 @@ async def harness(tmp_path: Path, trello_overrides: dict[str, Any]) -> AsyncIter
     bus = InProcessBus()
     connector = create_app(settings, bus=bus, trello_transport=httpx.ASGITransport(app=emulator))
     to_connector.app = connector
-    events: list[CloudEvent[Any]] = []
-
-    async def tap(event: CloudEvent[Any]) -> None:
-        events.append(event)
-
-    bus.subscribe(
-        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
-    )
-    async with connector.router.lifespan_context(connector):
-        await bus.start()
-        async with (
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=connector), base_url="http://tether.test"
-            ) as api,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=emulator), base_url="http://trello.test"
-            ) as trello,
-        ):
-            board = (
-                await trello.post(
-                    "/_emulator/boards",
-                    json={"name": "Work", "lists": ["To do", "Done"], "members": [MEMBER]},
-                )
-            ).json()
-            yield Harness(api, trello, bus, events, connector, board["lists"][0]["id"], board["id"])
-            # As a server finishes its requests before shutting down: let webhook deliveries
-            # in flight end before the connector's lifespan closes the database under them.
-            await trello.post("/_emulator/webhooks/flush")
-        await bus.stop()
+    tap = EventTap(bus)
+    async with serving(connector, bus, emulator, "http://trello.test") as (api, trello):
+        board = (
+            await trello.post(
+                "/_emulator/boards",
+                json={"name": "Work", "lists": ["To do", "Done"], "members": [MEMBER]},
+            )
+        ).json()
+        yield Harness(api, trello, bus, tap, connector, board["lists"][0]["id"], board["id"])
     await get_emulator(emulator).aclose()
 
 
@@ -156,8 +130,8 @@ async def connect_and_export(h: Harness) -> str:
         topic_name(Topic.LINK_EVENTS),
         request.envelope(source="/test", subject="task-1", tenant_id="acme"),
     )
-    await until(lambda: any(x.status == "active" for x in h.of(LinkChanged)))
-    return str(h.of(LinkChanged)[0].external_id)
+    await until(lambda: any(x.status == "active" for x in h.tap.of(LinkChanged)))
+    return str(h.tap.of(LinkChanged)[0].external_id)
 
 
 async def settled(h: Harness) -> None:
@@ -215,7 +189,7 @@ async def test_export_creates_exactly_one_card_and_a_board_webhook(harness: Harn
     assert card["due"].startswith("2026-12-01")
     hooks = (await harness.trello.get("/_emulator/webhooks")).json()
     assert [h["idModel"] for h in hooks] == [harness.board_id]
-    link = harness.of(LinkChanged)[0]
+    link = harness.tap.of(LinkChanged)[0]
     assert link.replica == f"trello:{card_id}"
 
 
@@ -234,8 +208,8 @@ async def test_an_export_to_another_tenants_connection_fails(harness: Harness) -
         topic_name(Topic.LINK_EVENTS),
         request.envelope(source="/test", subject="task-9", tenant_id="intruder"),
     )
-    await until(lambda: any(x.status == "failed" for x in harness.of(LinkChanged)))
-    (failed,) = harness.of(LinkChanged)
+    await until(lambda: any(x.status == "failed" for x in harness.tap.of(LinkChanged)))
+    (failed,) = harness.tap.of(LinkChanged)
     assert "in this tenant" in str(failed.error)
     assert await cards(harness) == []
 
@@ -248,9 +222,9 @@ async def test_a_redelivered_export_makes_no_second_card(harness: Harness) -> No
         if b"tether.link.requested.v1" in e
     )
     await harness.bus.store.append(topic_name(Topic.LINK_EVENTS), request)
-    await until(lambda: len(harness.of(LinkChanged)) == 2)
+    await until(lambda: len(harness.tap.of(LinkChanged)) == 2)
     assert len(await cards(harness)) == 1
-    first, second = harness.of(LinkChanged)
+    first, second = harness.tap.of(LinkChanged)
     assert first.external_id == second.external_id
 
 
@@ -291,15 +265,15 @@ async def test_a_core_edit_reaches_the_card_and_its_echo_stops(harness: Harness)
     assert await title() == "Plan the week (v2)"
     await settled(harness)
     # Our own write came back as a webhook: recognised as an echo, nothing published.
-    assert harness.of(ProviderItemChanged) == []
+    assert harness.tap.of(ProviderItemChanged) == []
     assert card_id
 
 
 async def test_a_card_edit_becomes_a_provider_change_on_its_base(harness: Harness) -> None:
     card_id = await connect_and_export(harness)
     await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"desc": "Agenda"})
-    await until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.replica == f"trello:{card_id}"
     assert change.base_clock == VectorClock({"core": 1})
     assert change.base_values == {"description": ""}
@@ -327,7 +301,7 @@ async def test_a_bad_signature_is_401_and_changes_nothing(harness: Harness) -> N
     assert answer.status_code == 401
     missing = await harness.api.post("/webhooks/trello", content=body)
     assert missing.status_code == 401
-    assert harness.of(ProviderItemChanged) == []
+    assert harness.tap.of(ProviderItemChanged) == []
 
 
 async def test_a_dropped_webhook_is_repaired_by_reconciliation(harness: Harness) -> None:
@@ -336,10 +310,10 @@ async def test_a_dropped_webhook_is_repaired_by_reconciliation(harness: Harness)
     await harness.trello.post("/_emulator/webhooks/drop-next", params={"count": 1})
     await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"name": "Renamed"})
     await settled(harness)
-    assert harness.of(ProviderItemChanged) == []  # the webhook was lost
+    assert harness.tap.of(ProviderItemChanged) == []  # the webhook was lost
     assert await reconcile_once(harness.connector.state.connector.pipeline) == 1
-    await until(lambda: bool(harness.of(ProviderItemChanged)))  # through the outbox
-    (change,) = harness.of(ProviderItemChanged)
+    await until(lambda: bool(harness.tap.of(ProviderItemChanged)))  # through the outbox
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"title": "Renamed"}
 
 
@@ -359,12 +333,12 @@ async def export_more(h: Harness, connection_id: str, count: int) -> dict[str, s
             topic_name(Topic.LINK_EVENTS),
             request.envelope(source="/test", subject=f"task-{n}", tenant_id="acme"),
         )
-    await until(lambda: len({x.link_id for x in h.of(LinkChanged)}) == count + 1)
-    return {str(x.link_id): str(x.external_id) for x in h.of(LinkChanged)}
+    await until(lambda: len({x.link_id for x in h.tap.of(LinkChanged)}) == count + 1)
+    return {str(x.link_id): str(x.external_id) for x in h.tap.of(LinkChanged)}
 
 
 def unlinked(h: Harness) -> set[str]:
-    return {x.link_id for x in h.of(ProviderItemChanged) if x.deleted}
+    return {x.link_id for x in h.tap.of(ProviderItemChanged) if x.deleted}
 
 
 async def deletions(h: Harness, connection_id: str) -> dict[str, Any]:
@@ -434,10 +408,12 @@ async def test_archived_cards_pause_their_links_without_the_brake_and_restore_re
         )
 
     def paused() -> set[str]:
-        return {x.link_id for x in harness.of(LinkChanged) if x.status == "paused"}
+        return {x.link_id for x in harness.tap.of(LinkChanged) if x.status == "paused"}
 
     await until(lambda: paused() == {"link-1", "link-2", "link-3", "link-4"})
-    assert {x.reason for x in harness.of(LinkChanged) if x.status == "paused"} == {"item_archived"}
+    assert {x.reason for x in harness.tap.of(LinkChanged) if x.status == "paused"} == {
+        "item_archived"
+    }
     assert unlinked(harness) == set()
     assert (await deletions(harness, connection_id))["held"] == []
 
@@ -451,7 +427,7 @@ def resumed(h: Harness) -> list[LinkChanged]:
     """Link news after each link's first pause."""
     seen: set[str] = set()
     after: list[LinkChanged] = []
-    for news in h.of(LinkChanged):
+    for news in h.tap.of(LinkChanged):
         if news.link_id in seen:
             after.append(news)
         if news.status == "paused":
@@ -498,7 +474,7 @@ async def test_a_burst_of_core_deletions_archives_only_after_confirmation(
     assert await closed() == 3
     await harness.trello.post("/_emulator/webhooks/flush")
     # Our own archives came back as webhooks: not mistaken for deletions made in Trello.
-    assert [x for x in harness.of(ProviderItemChanged) if x.deleted] == []
+    assert [x for x in harness.tap.of(ProviderItemChanged) if x.deleted] == []
     assert (await deletions(harness, connection_id))["held"] == []
     assert len(await cards(harness)) == 0  # archived, not deleted: all three recoverable
 
@@ -524,8 +500,8 @@ async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) ->
 
     # A person drags the card to Done: the task is completed.
     await harness.trello.post(f"/_emulator/cards/{card_id}/edit", json={"idList": lists["Done"]})
-    await until(lambda: bool(harness.of(ProviderItemChanged)))
-    (change,) = harness.of(ProviderItemChanged)
+    await until(lambda: bool(harness.tap.of(ProviderItemChanged)))
+    (change,) = harness.tap.of(ProviderItemChanged)
     assert change.new_values == {"completed": True}
 
     # Reopened in core: the card goes back to a not-done list, and the echo stops there.
@@ -545,7 +521,7 @@ async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) ->
         await asyncio.sleep(0.02)
     assert await card_list() == lists["To do"]
     await settled(harness)
-    assert len(harness.of(ProviderItemChanged)) == 1
+    assert len(harness.tap.of(ProviderItemChanged)) == 1
 
     # Completed in core: the card moves to Done (and its due date is marked complete).
     done = task(4, {"core": 3, replica: 1}, completed=True, due_date=date(2026, 12, 1))
@@ -560,7 +536,7 @@ async def test_a_list_mapping_makes_the_cards_list_say_done(harness: Harness) ->
     (card,) = await cards(harness)
     assert (card["idList"], card["dueComplete"]) == (lists["Done"], True)
     await settled(harness)
-    assert len(harness.of(ProviderItemChanged)) == 1
+    assert len(harness.tap.of(ProviderItemChanged)) == 1
 
 
 async def test_a_list_mapping_that_cannot_be_kept_is_a_422(harness: Harness) -> None:
@@ -613,4 +589,4 @@ async def test_our_write_seen_before_its_base_is_saved_is_not_taken_for_an_edit(
     await until(lambda: bool(observers) and observers[0].done())
     await settled(harness)
     assert (await cards(harness))[0]["name"] == "Plan the week (v2)"
-    assert harness.of(ProviderItemChanged) == []
+    assert harness.tap.of(ProviderItemChanged) == []

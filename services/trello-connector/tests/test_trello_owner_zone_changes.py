@@ -6,11 +6,10 @@ action (its ``due`` read in the link's zones, not in UTC). Against the Trello em
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,9 +17,9 @@ from sqlalchemy import func, select
 
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import Pipeline
+from tether_connector_runtime.testing import EventTap, serving, until
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_events import (
-    CloudEvent,
     ExportRequested,
     LinkChanged,
     ProviderItemChanged,
@@ -44,28 +43,17 @@ class World:
     api: httpx.AsyncClient  # the connector's own HTTP API
     trello: httpx.AsyncClient  # the emulator: its API and, under /_emulator, a person
     bus: InProcessBus
-    events: list[CloudEvent[Any]]
+    tap: EventTap  # what the connector published
     pipeline: Pipeline
     list_id: str
     wall: list[datetime]  # the emulator's clock: dates of actions and card activity
 
     def changes(self) -> list[ProviderItemChanged]:
-        return [e.data for e in self.events if isinstance(e.data, ProviderItemChanged)]
+        return self.tap.of(ProviderItemChanged)
 
     def tick(self, minutes: int) -> datetime:
         self.wall[0] += timedelta(minutes=minutes)
         return self.wall[0]
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    # Polls a state; the deadline only guards against a hang (generous: a busy machine).
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 120
-    while loop.time() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture
@@ -91,31 +79,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     bus = InProcessBus()
     connector = create_app(settings, bus=bus, trello_transport=httpx.ASGITransport(app=emulator))
     to_connector.app = connector
-    events: list[CloudEvent[Any]] = []
-
-    async def tap(event: CloudEvent[Any]) -> None:
-        events.append(event)
-
-    bus.subscribe(
-        [topic_name(t) for t in (Topic.LINK_EVENTS, Topic.PROVIDER_CHANGED)], "test-tap", tap
-    )
-    async with connector.router.lifespan_context(connector):
-        await bus.start()
-        async with (
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=connector), base_url="http://tether.test"
-            ) as api,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=emulator), base_url="http://trello.test"
-            ) as trello,
-        ):
-            board = await trello.post(
-                "/_emulator/boards", json={"name": "Work", "lists": ["To do"], "members": [MEMBER]}
-            )
-            pipeline = connector.state.connector.pipeline
-            yield World(api, trello, bus, events, pipeline, board.json()["lists"][0]["id"], wall)
-            await trello.post("/_emulator/webhooks/flush")
-        await bus.stop()
+    tap = EventTap(bus)
+    async with serving(connector, bus, emulator, "http://trello.test") as (api, trello):
+        board = await trello.post(
+            "/_emulator/boards", json={"name": "Work", "lists": ["To do"], "members": [MEMBER]}
+        )
+        pipeline = connector.state.connector.pipeline
+        yield World(api, trello, bus, tap, pipeline, board.json()["lists"][0]["id"], wall)
     await get_emulator(emulator).aclose()
 
 
@@ -156,12 +126,8 @@ async def export(w: World, zone: str, due: date) -> str:
         topic_name(Topic.LINK_EVENTS),
         request.envelope(source="/test", subject="task-1", tenant_id="acme"),
     )
-    await until(lambda: any(e.data.status == "active" for e in w.events if _is_link(e)))
-    return str(next(e.data.external_id for e in w.events if _is_link(e)))
-
-
-def _is_link(event: CloudEvent[Any]) -> bool:
-    return isinstance(event.data, LinkChanged)
+    await until(lambda: any(x.status == "active" for x in w.tap.of(LinkChanged)))
+    return str(next(x.external_id for x in w.tap.of(LinkChanged)))
 
 
 async def move_owner(w: World, zone: str) -> None:

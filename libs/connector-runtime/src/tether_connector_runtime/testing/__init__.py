@@ -33,12 +33,17 @@ file, wired by the app factory itself, driven by hand: its clock is a :class:`Ma
 test says, and :meth:`PipelineRig.restart` builds a new pipeline over the same database, as a
 process started after a crash would.
 
+:class:`EventTap` keeps what a connector publishes on an in-process bus, :func:`until` waits
+for a condition (never for a time), and :func:`serving` runs a connector's app with clients of
+it and of a provider emulator: the scaffolding of each connector's flow tests.
+
 The simulation of the whole pipeline (task-core, connectors and the bus; ``tests/simulation``
 at the repository's root) builds on these.
 """
 
 from __future__ import annotations
 
+from tether_connector_runtime.testing.event_tap import EventTap, serving, until
 from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
 from tether_connector_runtime.testing.fake_oauth import OAuthFakeProvider
 from tether_connector_runtime.testing.fake_provider import FakeCredentials, FakeProvider
@@ -72,6 +77,7 @@ __all__ = [
     "TEST_TOKEN_KEY",
     "CallKind",
     "ErrorFactory",
+    "EventTap",
     "FakeCredentials",
     "FakeItem",
     "FakeProvider",
@@ -87,5 +93,7 @@ __all__ = [
     "When",
     "pipeline_rig",
     "revoked",
+    "serving",
     "unavailable",
+    "until",
 ]
