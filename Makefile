@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := .venv/bin/python
 
-.PHONY: help bootstrap run sandbox up down test test-unit lint format schemas reset clean
+.PHONY: help bootstrap run sandbox up down test test-unit lint format schemas bench bench-quick reset clean
 
 # Each target's "## " comment is its line in `make help`, so the list cannot miss one.
 help: ## list every target
@@ -35,7 +35,7 @@ down: ## stop what make up started
 lint: bootstrap ## ruff check, ruff format --check, mypy --strict
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy libs/*/src services/*/src tests conftest.py
+	$(PY) -m mypy libs/*/src services/*/src tests bench conftest.py
 	@# Test folders sit in hyphenated (non-package) directories, so each is its own mypy run:
 	@# checked together, their conftest.py files would collide as one module name.
 	@for dir in libs/*/tests services/*/tests; do \
@@ -55,6 +55,12 @@ test: lint ## lint + type-check + every test tier on real Kafka and PostgreSQL
 
 test-unit: bootstrap ## the fast tier only: no Kafka, no PostgreSQL, no service processes
 	$(PY) -m pytest -m "not integration and not e2e" -q
+
+bench: bootstrap ## benchmarks on the real stack: latency at 50-400 changes/s, calls per change, memory (bench/results/)
+	$(PY) -m bench
+
+bench-quick: bootstrap ## the short benchmark plan (under 3 minutes on a quiet machine)
+	$(PY) -m bench --quick
 
 # Local state: what `make run` and `make sandbox` keep in .tether/ (SQLite databases, the event
 # log, the development encryption key) and what `make up` and the tests keep in .cache/infra/

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.world import ProviderWorld, connect, world_clients
+from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.services import Deployment
 from tether_emulators.asana.app import SANDBOX_APP
 

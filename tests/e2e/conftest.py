@@ -20,7 +20,6 @@ from tests.e2e.asana_world import (
     asana_env,
     connected_asana_world,
 )
-from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.jira_world import (
     JiraWorld,
     connected_jira_world,
@@ -35,6 +34,7 @@ from tests.e2e.trello_world import (
     trello_emulator_process,
     trello_env,
 )
+from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.services import SERVICES, Deployment, free_port
 from tether_events.topics import Topic, topic_name
 

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.world import ProviderWorld, connect, world_clients
+from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.services import Deployment
 from tether_emulators.jira.app import SANDBOX_APP
 from tether_emulators.jira.emulator import SANDBOX_EMAIL, SANDBOX_PROJECT, SANDBOX_TOKEN

@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from tests.e2e.crash_burst import assert_end_state, burst, converge, create_tasks, observe
-from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.trello_world import KEY, SECRET
+from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.services import free_port, wait_http
 
 pytestmark = [pytest.mark.e2e]

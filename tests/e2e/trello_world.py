@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from tests.e2e.emulator_process import EmulatorProcess
 from tests.e2e.world import ProviderWorld, connect, gateway_client, world_clients
+from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.services import Deployment
 
 KEY, SECRET = "e2e-key", "e2e-secret"

@@ -3,6 +3,8 @@ for it does) costs no read of the item; every other notice still has the item re
 
 from __future__ import annotations
 
+import pytest
+
 from tether_connector_runtime.pipeline import observations, writes
 from tether_connector_runtime.testing import FakeProvider, PipelineRig
 from tether_connector_runtime.testing.scenarios import exported
@@ -41,7 +43,9 @@ async def test_a_persons_edit_and_a_notice_naming_no_value_are_read(
     assert change.new_values == {"title": "Renamed in the provider"}
 
 
-async def test_an_echo_after_a_crash_mid_write_is_read(rig: PipelineRig, fake: FakeProvider) -> None:
+async def test_an_echo_after_a_crash_mid_write_is_read(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
     """With the write's intent unsettled the base is not known: the item is read."""
     await exported(rig, state(1, {"core": 1}))
 
@@ -49,10 +53,8 @@ async def test_an_echo_after_a_crash_mid_write_is_read(rig: PipelineRig, fake: F
         return RuntimeError("the process dies here")
 
     fake.fail_next("update", after_effect=True, error=the_process_dies)
-    try:
+    with pytest.raises(RuntimeError):
         await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="Renamed"))
-    except RuntimeError:
-        pass
     rig.restart()
     (_, echo) = fake.changes[-1]
     reads = fake.reads

@@ -65,6 +65,14 @@ async def test_request_log_counts_api_calls_only(
     assert len(writes) == 2
     later = (await control.get("/requests", params={"since": log[1]["seq"]})).json()
     assert len(later) == 2
+    # A write shows what it sent (a benchmark finds its marks there); each call when it came
+    # in and was answered, on this machine's clock.
+    assert "name=renamed" in log[1]["excerpt"]
+    assert log[2]["excerpt"] == ""
+    assert all(e["received"] <= e["answered"] for e in log)
+    shown = (await control.get(f"/cards/{card['id']}")).json()
+    assert shown["name"] == "by hand"
+    assert len((await control.get("/requests")).json()) == len(log), "control calls not logged"
 
 
 async def test_reset_returns_to_the_configured_start(

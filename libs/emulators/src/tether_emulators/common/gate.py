@@ -11,6 +11,7 @@ refusal reads, and admits the rest (auth, rate limits, the handlers' context).
 from __future__ import annotations
 
 import abc
+import time
 from typing import Generic, TypeVar
 
 from starlette.responses import Response
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether_emulators.common.emulator import Emulator
 from tether_emulators.common.outages import Outage
+from tether_emulators.common.request_log import EXCERPT_CHARS
 
 E = TypeVar("E", bound=Emulator)
 
@@ -51,6 +53,7 @@ class ApiGate(abc.ABC, Generic[E]):
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
+        received = time.time()
         # Providers' docs spell some paths with a trailing slash (Trello's /1/webhooks/); serve
         # both rather than redirecting, which clients do not follow on POST.
         path = scope["path"].rstrip("/") or "/"
@@ -73,13 +76,21 @@ class ApiGate(abc.ABC, Generic[E]):
             else:
                 await self.admit(scope, receive, logged_send, body)
         finally:
-            self.emulator.requests.record(method, path, statuses[0] if statuses else 500)
+            excerpt = "" if method == "GET" else _excerpt(scope, body)
+            status = statuses[0] if statuses else 500
+            self.emulator.requests.record(method, path, status, received=received, excerpt=excerpt)
 
     def _outage(self, scope: Scope, body: bytes) -> Outage | None:
         outages = self.emulator.outages
         if not outages:
             return None
         return outages.refusing(self.scopes_concerned(scope, body))
+
+
+def _excerpt(scope: Scope, body: bytes) -> str:
+    query = bytes(scope.get("query_string") or b"").decode("latin-1")
+    head = body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+    return f"{query} {head}".strip()
 
 
 async def _read_body(receive: Receive) -> bytes:

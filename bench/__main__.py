@@ -1,0 +1,127 @@
+"""``python -m bench [--quick] [--embedded]``: run the benchmarks and write the results.
+
+``make bench`` runs the full plan (loads of 50, 100, 200 and 400 changes/s, 30 s each);
+``make bench-quick`` a short one (50 and 100 changes/s, 10 s each; under 3 minutes). Results
+go to ``bench/results/`` (``latest.json``, ``latest.md``, ``latency.png``, ``calls.png``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from bench import costs, latency, raw, report, stack, world
+from bench.calls import RequestLog
+from bench.memory import peaks
+from bench.progress import Progress
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    boards: int
+    tasks: int
+    loads: tuple[float, ...]
+    duration: float
+    samples: int
+    full_board_cards: int
+    burst_edits: int
+    raw_samples: int
+
+
+QUICK = Plan(40, 120, (50, 100), 10, 3, 5000, 20, 200)
+FULL = Plan(160, 400, (50, 100, 200, 400), 30, 10, 5000, 20, 500)
+
+
+async def _run(plan: Plan, embedded: bool, out: Path, say: Progress) -> dict[str, Any]:
+    began = time.monotonic()
+    conditions: dict[str, Any] = {
+        "mode": "embedded" if embedded else "distributed",
+        "cores": os.cpu_count(),
+        "load_average": round(os.getloadavg()[0], 2),
+        "boards": plan.boards,
+        "tasks": plan.tasks,
+        "duration": plan.duration,
+        "loads": list(plan.loads),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with tempfile.TemporaryDirectory(prefix="tether-bench-") as scratch:
+        run_dir = Path(scratch)
+        starting = stack.embedded if embedded else stack.distributed
+        say.note(f"starting the {conditions['mode']} stack and the Trello emulator")
+        async with starting(run_dir) as system:
+            results = await _measure(system, plan, run_dir, say)
+            results["memory"] = peaks(system.pid_files)
+    conditions["seconds"] = round(time.monotonic() - began, 1)
+    return {"conditions": conditions, **results}
+
+
+async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {system.token}"}
+    limits = httpx.Limits(max_connections=latency.IN_FLIGHT, max_keepalive_connections=64)
+    async with (
+        httpx.AsyncClient(
+            base_url=system.gateway_url, headers=headers, timeout=60, limits=limits
+        ) as api,
+        httpx.AsyncClient(base_url=system.trello.url, timeout=60) as trello,
+    ):
+        tasks = await world.build(api, trello, plan.boards, plan.tasks, say)
+        log = RequestLog(trello)
+        say.note("provider calls per change, one change at a time")
+        measured = [
+            await costs.core_edits(api, log, tasks[0], plan.samples),
+            await costs.person_edits(api, trello, log, tasks[1], plan.samples),
+            await costs.exports(api, log, tasks[2].board, plan.samples),
+            await costs.export_to_a_full_board(
+                api, trello, log, plan.boards, plan.full_board_cards, say
+            ),
+            await costs.burst(api, log, tasks[3], plan.burst_edits),
+        ]
+        runs = []
+        for run, rate in enumerate(plan.loads, start=1):
+            runs.append(
+                await latency.offer(
+                    api, log, tasks, run=run, rate=rate, duration=plan.duration, say=say
+                )
+            )
+            r = runs[-1]
+            say.note(
+                f"{rate:g}/s: p50 {r.latency.p50 * 1000:.0f} ms, p99 "
+                f"{r.latency.p99 * 1000:.0f} ms, {r.calls_per_change:.2f} calls/change"
+            )
+    results: dict[str, Any] = {"costs": measured, "latency": runs, "raw": None}
+    if system.kafka_bootstrap_servers and system.database_url:
+        say.note("the raw stack: Kafka round trip, bare HTTP, one PostgreSQL commit")
+        results["raw"] = await raw.measure(
+            system.kafka_bootstrap_servers, system.database_url, run_dir, plan.raw_samples
+        )
+    return results
+
+
+def main(
+    quick: Annotated[bool, typer.Option(help="the short plan (under 3 minutes)")] = False,
+    embedded: Annotated[bool, typer.Option(help="measure `tether run` (one process)")] = False,
+    out: Annotated[Path, typer.Option(help="where the results go")] = RESULTS,
+) -> None:
+    """Run the benchmarks; print the table and write the results under ``out``."""
+    say = Progress()
+    results = asyncio.run(_run(QUICK if quick else FULL, embedded, out, say))
+    written = report.write_all(results, out)
+    say.console.print(report.markdown(results))
+    say.note("wrote " + ", ".join(str(p) for p in written))
+
+
+if __name__ == "__main__":
+    typer.run(main)
