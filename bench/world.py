@@ -6,6 +6,7 @@ public APIs (the gateway's, and the emulator's control API for what a person doe
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 
 import httpx
@@ -31,7 +32,7 @@ class LinkedTask:
 async def add_board(api: httpx.AsyncClient, trello: httpx.AsyncClient, index: int) -> Board:
     """A Trello member of its own (so a token of its own), a board only it is on, and a
     Tether connection with that token."""
-    token = f"bench{index:05d}-".ljust(64, "0")
+    token = secrets.token_hex(32)  # as Trello hands them out
     member = await trello.post(
         "/_emulator/members",
         json={"username": f"bench{index}", "token": token, "joinBoards": False},

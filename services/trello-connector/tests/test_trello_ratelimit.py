@@ -15,6 +15,7 @@ import httpx
 import pytest
 import respx
 
+from tether_connector_runtime.provider_http import budget_key
 from tether_connector_runtime.ratelimit import RateLimiter
 from tether_connector_runtime.retry import RetryableProviderError
 from tether_emulators.trello import create_trello_emulator, get_emulator
@@ -24,6 +25,7 @@ from trello_connector.client import TRELLO_BUDGETS, TrelloClient
 KEY = "sandbox-key"
 TOKEN = "a" * 64
 OTHER_TOKEN = "b" * 64
+ALIKE_TOKEN = "c" * 52 + "a" * 12  # ends as TOKEN does
 MEMBER = "5e0000000000000000000001"
 API = "http://trello.test/1"
 
@@ -61,7 +63,7 @@ async def setup(emulator_kwargs: dict[str, Any]) -> AsyncIterator[Setup]:
     clock = ManualClock()
     emulator = create_trello_emulator(
         api_key=KEY,
-        tokens={TOKEN: MEMBER, OTHER_TOKEN: MEMBER},
+        tokens={TOKEN: MEMBER, OTHER_TOKEN: MEMBER, ALIKE_TOKEN: MEMBER},
         clock=clock,
         wall_clock=clock.now,
         **emulator_kwargs,
@@ -164,9 +166,9 @@ async def test_a_429_without_headers_pauses_the_budget_it_names(
     window = 900.0 if held == "members:" else 10.0
     assert refused.value.retry_after == pytest.approx(window)
     budgets = {
-        "token:": f"token:{TOKEN[-12:]}",
-        "key:": f"key:{KEY}",
-        "members:": f"members:{TOKEN[-12:]}",
+        "token:": f"token:{budget_key(TOKEN)}",
+        "key:": f"key:{budget_key(KEY)}",
+        "members:": f"members:{budget_key(TOKEN)}",
     }
     async with limiter.acquire(budgets[free]):
         pass
@@ -196,3 +198,15 @@ async def test_headers_it_cannot_read_are_ignored() -> None:
         for _ in range(5):
             assert await client.me() == {"id": MEMBER}
     assert time.slept == []
+
+
+async def test_tokens_that_end_alike_have_budgets_of_their_own(setup: Setup) -> None:
+    """Each token spends its own budget, however alike two tokens look: a budget keyed by a
+    piece of the token would let one person's work stall another's."""
+    for _ in range(TRELLO_BUDGETS["token:"].limit):
+        await setup.client().me()
+    assert setup.time.slept == []
+    await setup.client(ALIKE_TOKEN).me()
+    assert setup.time.slept == [], "another token's calls do not wait for this one's budget"
+    await setup.client().me()
+    assert len(setup.time.slept) == 1, "the spent token's next call waits"

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
+from tether_connector_runtime.provider_http import budget_key
 from tether_connector_runtime.ratelimit import (
     Budget,
     QuotaHeaders,
@@ -131,8 +132,10 @@ class TrelloClient:
     def _budgets(self, path: str) -> tuple[str, ...]:
         """The budgets a call spends: its token's, the app key's, and on ``/1/members/`` that
         route's own (counted per token, as the emulator does; Trello does not say)."""
-        token = self._token[-12:]
-        budgets: tuple[str, ...] = (f"token:{token}", f"key:{self._key}")
+        # A digest of the whole token: two tokens sharing their last characters must not share
+        # a budget, and no piece of a token sits in the limiter's keys.
+        token = budget_key(self._token)
+        budgets: tuple[str, ...] = (f"token:{token}", f"key:{budget_key(self._key)}")
         if path == "/members" or path.startswith("/members/"):
             budgets += (f"members:{token}",)
         return budgets
