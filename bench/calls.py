@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 MARK = re.compile(r"bench-r(\d+)-i(\d+)")
-_ID = re.compile(r"/[0-9a-f]{24}\b|/\d+\b")
+_ID = re.compile(r"/[0-9a-f]{24}\b")  # Trello's ids
 
 
 def mark(run: int, index: int) -> str:

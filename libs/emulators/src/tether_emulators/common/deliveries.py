@@ -101,6 +101,7 @@ class DeliveryQueue(abc.ABC, Generic[D, W]):
         self._held: list[D] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._sequence = 0
+        self._network: httpx.AsyncClient | None = None
 
     # --- what the provider decides ---------------------------------------------------------
 
@@ -132,8 +133,12 @@ class DeliveryQueue(abc.ABC, Generic[D, W]):
         if self.transport is not None:
             yield httpx.AsyncClient(transport=self.transport, timeout=self._timeout)
             return
-        async with httpx.AsyncClient(timeout=self._timeout, trust_env=False) as client:
-            yield client
+        # One client for every delivery, as a provider keeps its connections: a client made
+        # per delivery builds a TLS context each time, which cost most of the emulator's CPU
+        # under load (and slowed its API for the client being measured).
+        if self._network is None:
+            self._network = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        yield self._network
 
     def next_id(self) -> int:
         """The id of the next delivery: 1, 2, 3... over the emulator's life."""
@@ -192,6 +197,9 @@ class DeliveryQueue(abc.ABC, Generic[D, W]):
         for delivery in self._held:
             delivery.status = "cancelled"
         self._held.clear()
+        if self._network is not None:
+            await self._network.aclose()
+            self._network = None
 
     async def reset(self) -> None:
         """Back to the start: nothing in flight or held, not paused, nothing to drop, no log."""
