@@ -61,6 +61,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_ms(r.latency.p95)} | {_ms(r.latency.p99)} | {r.calls_per_change:.2f} | "
             f"{r.write_amplification:.2f} | {r.echo_writes} |"
         )
+    sustained = [r.rate for r in results["latency"] if r.latency.p99 <= 1.0 and r.drained]
+    best = f"{max(sustained):g} changes/s" if sustained else "none of the loads offered"
+    lines += ["", f"Highest offered load with p99 under one second: {best}."]
     lines += ["", "| provider calls per change (idle) | samples | calls each | calls |",
               "| --- | --- | --- | --- |"]  # fmt: skip
     for cost in results["costs"]:
