@@ -18,11 +18,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy.engine import make_url
 
+from bench.stack import connect
 from bench.stats import Percentiles, percentiles
 from tether_devinfra.process import spawn, terminate
 from tether_devinfra.services import free_port, wait_http
@@ -84,11 +83,7 @@ async def http_round_trip(run_dir: Path, samples: int) -> Percentiles:
 
 
 async def postgres_commit(database_url: str, samples: int) -> Percentiles:
-    url = make_url(database_url)
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username,
-        password=url.password, database=url.database,
-    )  # fmt: skip
+    connection = await connect(database_url)
     try:
         await connection.execute("CREATE TABLE IF NOT EXISTS bench_raw (id serial, at float8)")
         times: list[float] = []

@@ -80,30 +80,32 @@ def mint_token(database_url: str) -> str:
     return result.stdout.strip()
 
 
-async def _fresh_database(server_url: str) -> tuple[str, str]:
-    server = make_url(server_url)
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(
-        host=server.host, port=server.port, user=server.username,
-        password=server.password, database=server.database,
+async def connect(database_url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection to the database ``database_url`` names (SQLAlchemy form)."""
+    url = make_url(database_url)
+    return await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username,
+        password=url.password, database=url.database,
     )  # fmt: skip
+
+
+async def _on_server(server_url: str, statement: str) -> None:
+    admin = await connect(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(statement)
     finally:
         await admin.close()
-    return name, server.set(database=name).render_as_string(hide_password=False)
+
+
+async def _fresh_database(server_url: str) -> tuple[str, str]:
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    await _on_server(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name)
+    return name, url.render_as_string(hide_password=False)
 
 
 async def _drop_database(server_url: str, name: str) -> None:
-    server = make_url(server_url)
-    admin = await asyncpg.connect(
-        host=server.host, port=server.port, user=server.username,
-        password=server.password, database=server.database,
-    )  # fmt: skip
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
