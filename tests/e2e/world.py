@@ -9,6 +9,7 @@ sections, issue types) and what counts as a write there.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -69,7 +70,7 @@ async def connect(api: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
 
 
 @dataclass
-class ProviderWorld:
+class ProviderWorld(abc.ABC):
     """A running deployment connected to one provider's emulator.
 
     A subclass names its ``provider`` (as links name it), the ``target`` of its exports and
@@ -84,14 +85,14 @@ class ProviderWorld:
     emulator: httpx.AsyncClient  # the emulator's root: the provider's API and its control API
     connection_id: str  # the connection exports go through
 
+    @abc.abstractmethod
     def target(self) -> dict[str, Any]:
         """Where an export goes, as ``POST /v1/tasks/{id}/exports`` takes it."""
-        raise NotImplementedError
 
     @staticmethod
+    @abc.abstractmethod
     def is_write(request: dict[str, Any], external_id: str) -> bool:
         """Whether a logged call (method, path, status) changed the item ``external_id``."""
-        raise NotImplementedError
 
     async def links(self, task_id: str) -> list[dict[str, Any]]:
         answer = await self.api.get(f"/v1/tasks/{task_id}/links")
