@@ -96,9 +96,7 @@ async def offer(
     await log.stop()
     drained = await log.quiet(within=DRAIN_SECONDS)
     entries = log.since(first_seq)
-    result = _result(rate, duration, tasks, run, due, statuses, entries, arrivals)
-    result.drained = drained
-    return result
+    return _result(rate, duration, tasks, run, due, statuses, entries, arrivals, drained)
 
 
 async def _drain(
@@ -138,6 +136,7 @@ def _result(
     statuses: list[int],
     entries: list[dict[str, Any]],
     arrivals: dict[str, list[tuple[int, float]]],
+    drained: bool,
 ) -> LoadResult:
     latencies: list[float] = []
     for i, at in enumerate(due):
@@ -159,6 +158,6 @@ def _result(
         writes=len(writes),
         writes_marked=len(distinct),
         echo_writes=len(writes) - len(distinct),
-        drained=True,
+        drained=drained,
         kinds=kinds(entries),
     )

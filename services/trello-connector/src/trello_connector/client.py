@@ -127,6 +127,9 @@ class TrelloClient:
         self._api = api_url.rstrip("/")
         self._key = key
         self._token = token
+        # Budget keys: digests, made once per client rather than per call.
+        self._token_budget = budget_key(token)
+        self._key_budget = budget_key(key)
         self._limiter = limiter
 
     def _budgets(self, path: str) -> tuple[str, ...]:
@@ -134,8 +137,8 @@ class TrelloClient:
         route's own (counted per token, as the emulator does; Trello does not say)."""
         # A digest of the whole token: two tokens sharing their last characters must not share
         # a budget, and no piece of a token sits in the limiter's keys.
-        token = budget_key(self._token)
-        budgets: tuple[str, ...] = (f"token:{token}", f"key:{budget_key(self._key)}")
+        token = self._token_budget
+        budgets: tuple[str, ...] = (f"token:{token}", f"key:{self._key_budget}")
         if path == "/members" or path.startswith("/members/"):
             budgets += (f"members:{token}",)
         return budgets

@@ -98,7 +98,8 @@ async def _look(
         row, provider = await p.connections.opened(
             session, link.connection_id, written_in=link.due_zone
         )
-        if repeats_the_base(notice, link, p.connections.owner_of(row, link.due_zone).reading_zones):
+        zones = p.connections.owner_of(row, link.due_zone).reading_zones
+        if repeats_the_base(notice, link, zones):
             ECHOES_UNREAD.labels(p.provider).inc()
             return None, None
         item = await provider.read(notice.external_id)
@@ -123,7 +124,6 @@ async def _look(
             # A late notice's times date only the values the item still holds, its due read
             # in the same zones as the item's.
             fields = StatusMapping.stored(row.list_mapping).fields_of(item)
-            zones = p.connections.owner_of(row, link.due_zone).reading_zones
             times = notice.read_in(zones).times_still_true(fields)
             await publish_news(p, session, link, row, item, times)
     return None, moved_to
