@@ -55,7 +55,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: with asyncpg it is a BEGIN, a query and a ROLLBACK before every checkout,
+    # several round trips per transaction. A connection the server dropped fails its next
+    # statement instead; SQLAlchemy then invalidates the pool, and the work is retried (a
+    # consumed event by its handler's retries, a webhook by the provider's redelivery).
+    # The pool keeps enough connections for a service's concurrent work, so they are not
+    # opened and closed per burst; recycling bounds a connection's age behind proxies.
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+    return create_async_engine(url, **{**options, **kwargs})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
