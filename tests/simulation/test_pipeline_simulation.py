@@ -35,7 +35,8 @@ is parked and retried on a manual clock); crashes at chosen points (after the pr
 a create or an update, in a link-state write, in an outbox write, after the bus took a
 connector's or task-core's event but before its outbox row was marked), each followed by a
 restart (new services over the same database; the event is published or delivered again); and
-a write held inside the provider while its item is observed, a retry's write held while the
+a write held inside the provider while its item is observed, changes held by a link's burst
+window (30 s of the manual clock, half a step) until a retry writes them, a retry's write held while the
 next task change for its link arrives, an item's read held while it is observed again (the
 per-link turn).
 
@@ -149,6 +150,9 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
                 retry=RETRY,
                 clock=ManualClock(T0),
                 deletion_burst_threshold=1000,
+                # Half a step: a link written within a step holds the step's later changes
+                # until a retry (the drain's retries write them).
+                burst_window=30.0,
                 bus=Log(),
                 inline_sqlite=True,
             )

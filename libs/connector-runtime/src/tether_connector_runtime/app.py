@@ -30,6 +30,7 @@ from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.intake import intake_router
 from tether_connector_runtime.outbox import ConnectorOutbox, ConnectorRelay
 from tether_connector_runtime.pipeline import Pipeline, RetrySchedule, health
+from tether_connector_runtime.pipeline.bursts import Bursts
 from tether_connector_runtime.pipeline.reconcile import reconcile_forever
 from tether_connector_runtime.pipeline.retries import retry_forever
 from tether_connector_runtime.port import ProviderAdapter
@@ -146,6 +147,7 @@ def _build_state(
             base=settings.retry_base_delay, cap=settings.retry_max_delay, limit=settings.retry_limit
         ),
         webhook_renewal_margin=timedelta(seconds=settings.webhook_renewal_margin),
+        bursts=Bursts(settings.burst_window),
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
     conns.refused = partial(health.connection_refused, pipeline)

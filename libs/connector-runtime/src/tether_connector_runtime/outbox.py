@@ -86,23 +86,35 @@ class ConnectorRelay:
         )
 
     async def publish_pending(self) -> int:
-        """Publish every waiting event, oldest first; returns how many."""
+        """Publish every waiting event, oldest first; returns how many. A batch's rows are
+        deleted together once the bus has them (a crash in between publishes those again)."""
         t = self._outbox.table
         published = 0
         while True:
             async with transaction(self._sessions) as session:
                 rows = list(await session.execute(select(t).order_by(t.c.id).limit(BATCH)))
-                backlog = (await session.execute(select(func.count()).select_from(t))).scalar()
+                # A short batch is the whole backlog: counted only when there may be more.
+                full = len(rows) == BATCH
+                backlog = (
+                    (await session.execute(select(func.count()).select_from(t))).scalar()
+                    if full
+                    else len(rows)
+                )
             BACKLOG.labels(self._provider).set(backlog or 0)
-            for row in rows:
-                await self._bus.publish(row.topic, decode(row.payload.encode()), key=row.key)
-                await finish_despite_stop(self._forget(row.id))
-                published += 1
-            if len(rows) < BATCH:
+            sent: list[int] = []
+            try:
+                for row in rows:
+                    await self._bus.publish(row.topic, decode(row.payload.encode()), key=row.key)
+                    sent.append(row.id)
+            finally:
+                if sent:
+                    await finish_despite_stop(self._forget(sent))
+            published += len(sent)
+            if not full:
                 return published
 
-    async def _forget(self, row_id: int) -> None:
+    async def _forget(self, row_ids: list[int]) -> None:
         t = self._outbox.table
         async with transaction(self._sessions) as session:
-            await session.execute(delete(t).where(t.c.id == row_id))
-        PUBLISHED.labels(self._provider).inc()
+            await session.execute(delete(t).where(t.c.id.in_(row_ids)))
+        PUBLISHED.labels(self._provider).inc(len(row_ids))

@@ -48,6 +48,13 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         description="Seconds a link keeps retrying a provider that fails before it is marked "
         "failed (default 24 h)",
     )
+    burst_window: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds after a write to an item during which further changes of its task "
+        "are held and go together in one write at the window's end (0: each change is written "
+        "at once)",
+    )
     retry_poll_interval: float = Field(
         default=1.0, gt=0, description="Seconds between looks for links due for a retry"
     )

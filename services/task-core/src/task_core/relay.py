@@ -83,20 +83,32 @@ class OutboxRelay:
         )
 
     async def publish_pending(self) -> int:
-        """Publish every unpublished message, oldest first; returns how many were published."""
-        async with transaction(self._sessions) as session:
-            backlog = await OutboxRepository(session).backlog()
-        OUTBOX_BACKLOG.set(backlog)
+        """Publish every unpublished message, oldest first; returns how many were published.
+
+        A batch's messages are marked published together once the bus has them (one
+        transaction, not one per message); a crash in between publishes the unmarked ones
+        again, as after any crash between publishing and marking."""
         published = 0
-        while backlog:
+        while True:
             async with transaction(self._sessions) as session:
-                batch = await OutboxRepository(session).unpublished(self._batch_size)
-            for message in batch:
-                await self._publish(message)
-                published += 1
-            if len(batch) < self._batch_size:
-                break
-        return published
+                outbox = OutboxRepository(session)
+                batch = await outbox.unpublished(self._batch_size)
+                # A short batch is the whole backlog: counted only when there may be more.
+                full = len(batch) == self._batch_size
+                OUTBOX_BACKLOG.set(await outbox.backlog() if full else len(batch))
+            sent: list[OutboxMessage] = []
+            try:
+                for message in batch:
+                    await self._publish(message)
+                    sent.append(message)
+            finally:
+                if sent:
+                    # Once the bus has them, stopping the relay (a shutdown) waits for the
+                    # mark rather than cutting it off, which would only cause duplicates.
+                    await finish_despite_stop(self._mark_published(sent))
+            published += len(sent)
+            if not full:
+                return published
 
     async def _publish(self, message: OutboxMessage) -> None:
         if self._hooks.before_publish is not None:
@@ -107,13 +119,11 @@ class OutboxRelay:
         await self._bus.publish(message.topic, event, key=message.key)
         if self._hooks.before_mark is not None:
             await self._hooks.before_mark(message)
-        # Once the bus has the event, stopping the relay (a shutdown) waits for the mark rather
-        # than cutting it off, which would only cause a needless duplicate after the restart.
-        await finish_despite_stop(self._mark_published(message))
 
-    async def _mark_published(self, message: OutboxMessage) -> None:
+    async def _mark_published(self, messages: list[OutboxMessage]) -> None:
         async with self._write_lock, transaction(self._sessions) as session:
-            await OutboxRepository(session).mark_published(message.id, utcnow())
-        OUTBOX_PUBLISHED.inc()
-        OUTBOX_BACKLOG.dec()
-        log.debug("outbox_published", event_id=message.event_id, topic=message.topic)
+            await OutboxRepository(session).mark_published([m.id for m in messages], utcnow())
+        OUTBOX_PUBLISHED.inc(len(messages))
+        OUTBOX_BACKLOG.dec(len(messages))
+        for message in messages:
+            log.debug("outbox_published", event_id=message.event_id, topic=message.topic)

@@ -171,9 +171,9 @@ class OutboxRepository:
         )
         return (await self._session.scalars(statement)).all()
 
-    async def mark_published(self, message_id: int, at: datetime) -> None:
+    async def mark_published(self, message_ids: Sequence[int], at: datetime) -> None:
         await self._session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id).values(published_at=at)
+            update(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).values(published_at=at)
         )
 
     async def backlog(self) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.outbox import ConnectorOutbox
+from tether_connector_runtime.pipeline.bursts import Bursts
 from tether_connector_runtime.port import ProviderAdapter
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_connector_runtime.turns import LinkTurns
@@ -53,6 +54,7 @@ class Pipeline:
     # How long before an expiring webhook's end it is refreshed (pipeline/watching.py).
     webhook_renewal_margin: timedelta = timedelta(days=15)
     turns: LinkTurns = field(default_factory=LinkTurns)
+    bursts: Bursts = field(default_factory=Bursts)  # no burst window unless configured
     now: Callable[[], datetime] = utcnow
 
     @property

@@ -76,9 +76,12 @@ async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> Gon
     archived item pauses its link, a restored one resumes it (pauses.py); an item moved to
     another container is followed there (its webhook registered)."""
     try:
-        gone, moved_to = await _look(p, link_id, notice)
+        looked = await _look(p, link_id, notice)
     except AuthRevokedError as exc:
         return await _refused(p, link_id, exc)
+    if looked is None:
+        return None  # nothing was read, so nothing waits in the outbox
+    gone, moved_to = looked
     p.outbox.committed()
     if moved_to is not None:
         await watching.ensure_webhook(p, moved_to[0], moved_to[1])
@@ -87,13 +90,14 @@ async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> Gon
 
 async def _look(
     p: Pipeline, link_id: str, notice: ItemNotice
-) -> tuple[Gone | None, tuple[str, str] | None]:
+) -> tuple[Gone | None, tuple[str, str] | None] | None:
     """The item read and its news published, in one transaction; what went away, and the
-    (connection, container) to watch when the item moved."""
+    (connection, container) to watch when the item moved. None: the item was not read (no
+    link to look for, or the notice only repeats the base)."""
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)
         if link is None or link.state is None or link.status not in WATCHED:
-            return None, None
+            return None
         # Read in the zones the item's due may be in (a due we wrote before the owner moved).
         row, provider = await p.connections.opened(
             session, link.connection_id, written_in=link.due_zone
@@ -101,7 +105,7 @@ async def _look(
         zones = p.connections.owner_of(row, link.due_zone).reading_zones
         if repeats_the_base(notice, link, zones):
             ECHOES_UNREAD.labels(p.provider).inc()
-            return None, None
+            return None
         item = await provider.read(notice.external_id)
         if item is None:
             return Gone(link), None

@@ -125,8 +125,8 @@ async def keep_newer(
         task=tasks.to_json(task),
         attempts=link.parked.attempts,
         next_attempt_at=link.parked.next_attempt_at,
-        retry_until=link.parked.retry_until or link.parked.next_attempt_at,
-        error=link.parked.last_error or "",
+        retry_until=link.parked.retry_until,  # None: a burst's held write (bursts.py)
+        error=link.parked.last_error,
     )
 
 

@@ -16,12 +16,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import limits, pauses, refusals, removals
+from tether_connector_runtime.pipeline import (
+    bursts,
+    limits,
+    parking,
+    pauses,
+    refusals,
+    removals,
+    tasks,
+)
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ProviderItem, ProviderSession
 from tether_connector_runtime.store.repository import StoredLink, WriteIntent
+from tether_events import TaskChanged
 from tether_sync import (
     ArchiveProviderCopy,
     LinkState,
@@ -44,13 +53,17 @@ class Planned:
 
 
 async def plan(
-    p: Pipeline, link_id: str, snapshot: TaskSnapshot
+    p: Pipeline, link_id: str, task: TaskChanged, *, arrived: bool = False
 ) -> Planned | ArchiveProviderCopy | StoredLink | None:
-    """What to write, with its intent committed; or what to do instead."""
+    """What to write, with its intent committed; or what to do instead. ``arrived``: the
+    state just came from core (see :func:`_waits`)."""
     told = _Told()
     try:
         async with transaction(p.sessions) as session:
-            return await _plan_in(p, session, link_id, snapshot, told)
+            link = await p.repo.link(session, link_id, for_update=True)
+            if link is None or (arrived and await _waits(p, session, link, task)):
+                return None
+            return await _plan_in(p, session, link, tasks.snapshot_of(task), told)
     finally:
         if told.anything:
             p.outbox.committed()  # after the commit: the news leaves at once
@@ -63,11 +76,27 @@ class _Told:
     anything: bool = False
 
 
+async def _waits(p: Pipeline, session: AsyncSession, link: StoredLink, task: TaskChanged) -> bool:
+    """Whether a state that just arrived for ``link`` is not written now: a pending link's
+    export takes the task's newest state when it completes (core re-sends a state newer than
+    the one the item was created from); a link whose work is parked keeps the newer state for
+    its next attempt (parking.py); a restoring link's work waits for the item's restore
+    (restores.py); a change within the link's burst window is held for its end (bursts.py)."""
+    if link.status not in (*removals.LIVE, "restoring"):
+        return True
+    if link.parked is not None:
+        await parking.keep_newer(p, session, link, task)
+        return True
+    if link.status == "restoring":
+        return True
+    return await bursts.hold(p, session, link, task)
+
+
 async def _plan_in(
-    p: Pipeline, session: AsyncSession, link_id: str, snapshot: TaskSnapshot, told: _Told
+    p: Pipeline, session: AsyncSession, link: StoredLink, snapshot: TaskSnapshot, told: _Told
 ) -> Planned | ArchiveProviderCopy | StoredLink | None:
-    link = await p.repo.link(session, link_id, for_update=True)
-    if link is None or link.state is None or link.external_id is None:
+    link_id = link.link_id
+    if link.state is None or link.external_id is None:
         return None
     if link.status not in removals.LIVE:
         return None

@@ -39,6 +39,7 @@ async def _retry(p: Pipeline, link_id: str) -> None:
     if parked.next_attempt_at > p.now():
         return  # another pass (or replica) retried it meanwhile
     task = tasks.from_json(parked.task)
+    held = parked.retry_until is None
     if link.status == "pending":
         await exports.attempt_export(p, link_id, task, recovering=True)
         return
@@ -54,6 +55,8 @@ async def _retry(p: Pipeline, link_id: str) -> None:
             if now is None or now.parked is None:
                 return  # unparked by the attempt: refused for good, paused, unlinked
             await p.repo.unpark(session, link_id)
+            if held:
+                return  # a burst's held write: nothing was announced for it (bursts.py)
             if now.status == "active" and now.state is not None:
                 await announce.link_changed(
                     p, session, now, "active", synced_clock=now.state.synced_clock
@@ -71,4 +74,5 @@ async def retry_forever(p: Pipeline, interval: float) -> None:
         except Exception:
             # Our own database failing must not end the loop; the links stay parked.
             log.exception("retry_pass_failed")
-        await asyncio.sleep(interval)
+        # Every ``interval`` seconds, and when a burst's held write falls due.
+        await p.bursts.wait(interval, p.now())

@@ -10,7 +10,7 @@ which keeps syncing (refusals.py), and the next write that goes through clears i
 from __future__ import annotations
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import parking, refusals, removals, tasks
+from tether_connector_runtime.pipeline import parking, refusals, removals
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.planning import Planned, plan
 from tether_connector_runtime.retry import (
@@ -20,7 +20,7 @@ from tether_connector_runtime.retry import (
 )
 from tether_connector_runtime.store.repository import StoredLink
 from tether_events import TaskChanged
-from tether_sync import ArchiveProviderCopy, TaskSnapshot, after_write
+from tether_sync import ArchiveProviderCopy, after_write
 
 # Failures that pass: the work waits on its link and is tried again.
 PASSING = (RetryableProviderError, AuthRevokedError)
@@ -31,28 +31,19 @@ async def on_task_changed(p: Pipeline, task: TaskChanged) -> None:
         links = await p.repo.links_of_task(session, task.task_id)
     for link in links:
         async with p.turns.turn(link.link_id):
-            await _offer(p, link.link_id, task)
+            await attempt_write(p, link.link_id, task, arrived=True)
 
 
-async def _offer(p: Pipeline, link_id: str, task: TaskChanged) -> None:
-    async with transaction(p.sessions) as session:
-        link = await p.repo.link(session, link_id, for_update=True)
-        if link is None or link.status not in (*removals.LIVE, "restoring"):
-            # A pending link's export takes the task's newest state when it completes (core
-            # re-sends a state newer than the one the item was created from).
-            return
-        if link.parked is not None:
-            await parking.keep_newer(p, session, link, task)
-            return
-        if link.status == "restoring":
-            return  # its work is parked until the item is restored (restores.py)
-    await attempt_write(p, link_id, task)
+async def attempt_write(
+    p: Pipeline, link_id: str, task: TaskChanged, *, arrived: bool = False
+) -> bool:
+    """Apply ``task`` to the link's item (caller holds the turn); False when it was parked.
 
-
-async def attempt_write(p: Pipeline, link_id: str, task: TaskChanged) -> bool:
-    """Apply ``task`` to the link's item (caller holds the turn); False when it was parked."""
+    ``arrived``: the state just arrived from core, so a link whose work is parked keeps it
+    for the link's next attempt (planning.py) rather than writing out of turn; the retrier
+    passes the parked state itself."""
     try:
-        outcome = await _write(p, link_id, tasks.snapshot_of(task))
+        outcome = await _write(p, link_id, task, arrived)
         if isinstance(outcome, ArchiveProviderCopy):
             await removals.archive(p, link_id, outcome)
         elif isinstance(outcome, StoredLink):
@@ -64,7 +55,7 @@ async def attempt_write(p: Pipeline, link_id: str, task: TaskChanged) -> bool:
 
 
 async def _write(
-    p: Pipeline, link_id: str, snapshot: TaskSnapshot
+    p: Pipeline, link_id: str, task: TaskChanged, arrived: bool
 ) -> ArchiveProviderCopy | StoredLink | None:
     """Decide and write; returns an archive to carry out, or the link if its item is gone.
 
@@ -72,7 +63,7 @@ async def _write(
     called, and the new base after: killed in between, the next look at the item takes what
     it holds of the write for our echo, not for a person's edit (observations.settled_base).
     """
-    planned = await plan(p, link_id, snapshot)
+    planned = await plan(p, link_id, task, arrived=arrived)
     if not isinstance(planned, Planned):
         return planned
     try:
@@ -83,6 +74,7 @@ async def _write(
         if not refusals.is_refusal(exc):
             raise  # a 401: the caller parks it (parking.py asks what it means)
         return await _refused(p, link_id, planned, exc)
+    p.bursts.wrote(link_id, p.now())
     cleared = False
     async with transaction(p.sessions) as session:
         link = await p.repo.link(session, link_id, for_update=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_connector_runtime.store.records import utcnow
@@ -34,9 +34,7 @@ class IntakeQueries:
 
     async def add_webhook(self, session: AsyncSession, **values: Any) -> bool:
         """Add a webhook's row; False when one with its id (or key) exists already."""
-        return await self._insert_once(
-            session, insert(self.t.webhooks).values(created_at=utcnow(), **values)
-        )
+        return await self._insert_once(session, self.t.webhooks, created_at=utcnow(), **values)
 
     async def webhook_by_hook_key(self, session: AsyncSession, hook_key: str) -> Any:
         w = self.t.webhooks
@@ -80,25 +78,27 @@ class IntakeQueries:
     async def first_delivery(self, session: AsyncSession, delivery_id: str) -> bool:
         """Record a webhook delivery; False when it was seen before (a retry or duplicate)."""
         return await self._insert_once(
-            session, insert(self.t.deliveries).values(delivery_id=delivery_id, received_at=utcnow())
+            session, self.t.deliveries, delivery_id=delivery_id, received_at=utcnow()
         )
 
     async def first_processing(self, session: AsyncSession, consumer: str, event_id: str) -> bool:
         """Record that ``consumer`` handled an event; False when it already had."""
         return await self._insert_once(
             session,
-            insert(self.t.processed_events).values(
-                consumer=consumer, event_id=event_id, processed_at=utcnow()
-            ),
+            self.t.processed_events,
+            consumer=consumer,
+            event_id=event_id,
+            processed_at=utcnow(),
         )
 
-    async def _insert_once(self, session: AsyncSession, statement: Any) -> bool:
-        try:
-            async with session.begin_nested():
-                await session.execute(statement)
-        except IntegrityError:
-            return False
-        return True
+    async def _insert_once(self, session: AsyncSession, table: Table, **values: Any) -> bool:
+        """Insert a row unless one with the same unique key exists; True when inserted. One
+        statement (``INSERT ... ON CONFLICT DO NOTHING``, which PostgreSQL and SQLite both
+        speak), not a savepoint and a caught error."""
+        dialect = session.get_bind().dialect.name
+        insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert_of(table).values(**values).on_conflict_do_nothing().returning(literal(1))
+        return (await session.execute(statement)).first() is not None
 
     async def cursor(self, session: AsyncSession, container_id: str) -> str | None:
         c = self.t.cursors

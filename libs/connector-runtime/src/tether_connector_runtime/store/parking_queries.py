@@ -24,8 +24,8 @@ class ParkingQueries:
         task: dict[str, Any],
         attempts: int,
         next_attempt_at: datetime,
-        retry_until: datetime,
-        error: str,
+        retry_until: datetime | None,
+        error: str | None,
     ) -> None:
         links = self.t.links
         await session.execute(
@@ -36,7 +36,25 @@ class ParkingQueries:
                 attempts=attempts,
                 next_attempt_at=next_attempt_at,
                 retry_until=retry_until,
-                last_error=error[:4000],
+                last_error=error[:4000] if error is not None else None,
+                updated_at=utcnow(),
+            )
+        )
+
+    async def hold(
+        self, session: AsyncSession, link_id: str, *, task: dict[str, Any], until: datetime
+    ) -> None:
+        """Hold ``task`` for the end of the link's burst window (pipeline/bursts.py): parked
+        work with no time limit, the link's last error left as it is."""
+        links = self.t.links
+        await session.execute(
+            update(links)
+            .where(links.c.link_id == link_id)
+            .values(
+                parked=task,
+                attempts=0,
+                next_attempt_at=until,
+                retry_until=None,
                 updated_at=utcnow(),
             )
         )

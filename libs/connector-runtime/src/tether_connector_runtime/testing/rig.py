@@ -95,6 +95,7 @@ class PipelineRig:
         retry: RetrySchedule,
         clock: ManualClock,
         deletion_burst_threshold: int,
+        burst_window: float = 0.0,
         bus: RecordingBus | None = None,
         migrate: bool = True,
         inline_sqlite: bool = False,
@@ -111,6 +112,8 @@ class PipelineRig:
             database_url=database_url,
             token_encryption_key=TEST_TOKEN_KEY,
             deletion_burst_threshold=deletion_burst_threshold,
+            # Off unless a test asks: a test makes one write after another at one instant.
+            burst_window=burst_window,
             migrate_on_start=False,
         )
         self._engine: AsyncEngine | None = None
@@ -212,19 +215,22 @@ async def pipeline_rig(
     retry: RetrySchedule | None = None,
     clock: ManualClock | None = None,
     deletion_burst_threshold: int = 1000,
+    burst_window: float = 0.0,
     bus: RecordingBus | None = None,
     migrate: bool = True,
 ) -> AsyncIterator[PipelineRig]:
     """A started :class:`PipelineRig`; ``retry`` defaults to 1 s doubling to 8 s, given up
     after 60 s (seconds of the manual clock: nothing waits for them). ``bus``: shared by
     several rigs (one log for every connector); ``migrate`` False: the database file is a
-    copy of one already migrated."""
+    copy of one already migrated; ``burst_window``: seconds (of the manual clock) after a write
+    during which a link's changes are held (pipeline/bursts.py), off by default."""
     rig = PipelineRig(
         fake,
         database_url,
         retry=retry or RetrySchedule(base=1.0, cap=8.0, limit=60.0),
         clock=clock or ManualClock(),
         deletion_burst_threshold=deletion_burst_threshold,
+        burst_window=burst_window,
         bus=bus,
         migrate=migrate,
     )
