@@ -36,9 +36,9 @@ a create or an update, in a link-state write, in an outbox write, after the bus 
 connector's or task-core's event but before its outbox row was marked), each followed by a
 restart (new services over the same database; the event is published or delivered again); and
 a write held inside the provider while its item is observed, changes held by a link's burst
-window (30 s of the manual clock, half a step) until a retry writes them, a retry's write held while the
-next task change for its link arrives, an item's read held while it is observed again (the
-per-link turn).
+window (30 s of the manual clock, half a step) until a retry writes them, a retry's write
+held while the next task change for its link arrives, an item's read held while it is
+observed again (the per-link turn).
 
 Edit times, so that ``latest_wins`` has one right answer: persons edit titles only (when the
 write path finds an edit first it knows only the item's last modification, so a person editing

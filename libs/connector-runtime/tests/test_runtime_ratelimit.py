@@ -11,9 +11,11 @@ import pytest
 
 from tether_connector_runtime.ratelimit import (
     Budget,
+    BudgetSpent,
     QuotaHeaders,
     RateLimiter,
     penalty_from_headers,
+    waiting_at_most,
 )
 
 
@@ -59,6 +61,26 @@ async def test_waits_until_the_window_has_room() -> None:
     t.now += 4.0
     await spend(lim, "token:a")  # the 4th call waits for the 1st to leave the window
     assert t.slept == [pytest.approx(6.0)]
+
+
+async def test_a_caller_that_may_wait_only_briefly_is_told_how_long_instead() -> None:
+    t = FakeTime()
+    lim = limiter(t, {"token:": (2, 10.0)})
+    await spend(lim, "token:a")
+    t.now += 4.0
+    await spend(lim, "token:a")
+    with waiting_at_most(0.5), pytest.raises(BudgetSpent) as spent:
+        await spend(lim, "token:a")
+    assert spent.value.retry_after == pytest.approx(6.0)
+    assert t.slept == [], "nothing was waited for, nothing spent"
+    t.now += 5.7
+    with waiting_at_most(0.5):
+        await spend(lim, "token:a")  # 0.3 s is within the bound: waited for
+    assert t.slept == [pytest.approx(0.3)]
+    with pytest.raises(BudgetSpent), waiting_at_most(0.0):
+        await spend(lim, "token:a")
+    await spend(lim, "token:a")  # outside the block, a call waits as long as it takes
+    assert len(t.slept) == 2
 
 
 async def test_every_budget_must_have_room() -> None:

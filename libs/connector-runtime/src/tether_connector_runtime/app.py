@@ -148,6 +148,7 @@ def _build_state(
         ),
         webhook_renewal_margin=timedelta(seconds=settings.webhook_renewal_margin),
         bursts=Bursts(settings.burst_window),
+        budget_wait=settings.budget_wait,
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
     conns.refused = partial(health.connection_refused, pipeline)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,7 +34,34 @@ from math import floor, isfinite
 
 import structlog
 
+from tether_connector_runtime.retry import RetryableProviderError
+
 log = structlog.get_logger(__name__)
+
+# How long a call may wait for its budgets, where its caller set a bound (waiting_at_most).
+_WAIT_AT_MOST: ContextVar[float | None] = ContextVar("tether_budget_wait_at_most", default=None)
+
+
+class BudgetSpent(RetryableProviderError):
+    """A call's budget has no room for longer than its caller lets it wait
+    (:func:`waiting_at_most`); ``retry_after``: seconds until it has."""
+
+
+@contextmanager
+def waiting_at_most(seconds: float | None) -> Iterator[None]:
+    """Within the block (this task and what it awaits), a call whose budgets have no room for
+    more than ``seconds`` raises :class:`BudgetSpent` at once instead of waiting (None: no
+    bound).
+
+    For work that must not hold others up while a budget refills: a consumer's handler waiting
+    for one spent token would stall every partition it handles (head-of-line blocking); the
+    sync pipeline holds that link's work until the budget has room instead (bursts.py)."""
+    token = _WAIT_AT_MOST.set(seconds)
+    try:
+        yield
+    finally:
+        _WAIT_AT_MOST.reset(token)
+
 
 # Epoch seconds are at least this large; smaller numbers in a reset header are durations.
 _EPOCH_THRESHOLD = 1_000_000_000
@@ -158,11 +186,15 @@ class RateLimiter:
 
     @asynccontextmanager
     async def acquire(self, *keys: str) -> AsyncIterator[Permit]:
-        """Wait until every named budget has room, then spend one call from each."""
+        """Wait until every named budget has room, then spend one call from each.
+        :class:`BudgetSpent` when that is longer than the caller allows (waiting_at_most)."""
         spend = [(key, self.budget(key)) for key in keys]
         while True:
             now = self._clock()
             wait = max((self._time_to_wait(k, b, now) for k, b in spend), default=0.0)
+            allowed = _WAIT_AT_MOST.get()
+            if allowed is not None and wait > allowed:
+                raise BudgetSpent(f"rate-limit budget spent for {wait:.1f} s", retry_after=wait)
             if wait > 0:
                 await self._sleep(wait)
             elif any(self._full(k, b) for k, b in spend):

@@ -55,6 +55,12 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         "are held and go together in one write at the window's end (0: each change is written "
         "at once)",
     )
+    budget_wait: float = Field(
+        default=0.5,
+        ge=0,
+        description="Seconds a write may wait for its rate-limit budget; longer, and its "
+        "link's work is held until the budget has room while other links' work goes on",
+    )
     retry_poll_interval: float = Field(
         default=1.0, gt=0, description="Seconds between looks for links due for a retry"
     )

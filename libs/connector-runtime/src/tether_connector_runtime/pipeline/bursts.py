@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tether_common.db import transaction
 from tether_connector_runtime.pipeline import tasks
 from tether_connector_runtime.store.repository import StoredLink
 from tether_events import TaskChanged
@@ -32,6 +33,11 @@ from tether_events import TaskChanged
 if TYPE_CHECKING:
     from tether_connector_runtime.pipeline.context import Pipeline
 
+BUDGET_HELD = Counter(
+    "tether_connector_writes_held_for_budget_total",
+    "Writes held until their rate-limit budget has room, rather than waited for",
+    ["provider"],
+)
 HELD = Counter(
     "tether_connector_changes_held_total",
     "Task changes held for the end of their link's burst window (written together)",
@@ -99,3 +105,31 @@ async def hold(p: Pipeline, session: AsyncSession, link: StoredLink, task: TaskC
     p.bursts.held(until)
     HELD.labels(p.provider).inc()
     return True
+
+
+async def hold_for_budget(p: Pipeline, link_id: str, task: TaskChanged, seconds: float) -> None:
+    """The write's rate-limit budget has no room for ``seconds`` (ratelimit.BudgetSpent): its
+    work is held until then rather than waited for, so no other link waits behind it. Work
+    parked after a failure stays a bounded retry, only due no sooner than the budget allows."""
+    until = p.now() + timedelta(seconds=seconds)
+    async with transaction(p.sessions) as session:
+        link = await p.repo.link(session, link_id, for_update=True)
+        if link is None:
+            return
+        parked = link.parked
+        if parked is not None:
+            task = tasks.newer(tasks.from_json(parked.task), task)
+        if parked is not None and parked.retry_until is not None:
+            await p.repo.park(
+                session,
+                link_id,
+                task=tasks.to_json(task),
+                attempts=parked.attempts,
+                next_attempt_at=max(until, parked.next_attempt_at or until),
+                retry_until=parked.retry_until,
+                error=parked.last_error,
+            )
+        else:
+            await p.repo.hold(session, link_id, task=tasks.to_json(task), until=until)
+    p.bursts.held(until)
+    BUDGET_HELD.labels(p.provider).inc()

@@ -55,6 +55,9 @@ class Pipeline:
     webhook_renewal_margin: timedelta = timedelta(days=15)
     turns: LinkTurns = field(default_factory=LinkTurns)
     bursts: Bursts = field(default_factory=Bursts)  # no burst window unless configured
+    # Seconds a write may wait for its rate-limit budget before its work is held (bursts.py);
+    # None: it waits as long as it takes.
+    budget_wait: float | None = None
     now: Callable[[], datetime] = utcnow
 
     @property

@@ -10,9 +10,10 @@ which keeps syncing (refusals.py), and the next write that goes through clears i
 from __future__ import annotations
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import parking, refusals, removals
+from tether_connector_runtime.pipeline import bursts, parking, refusals, removals
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.planning import Planned, plan
+from tether_connector_runtime.ratelimit import BudgetSpent, waiting_at_most
 from tether_connector_runtime.retry import (
     AuthRevokedError,
     PermanentProviderError,
@@ -37,17 +38,22 @@ async def on_task_changed(p: Pipeline, task: TaskChanged) -> None:
 async def attempt_write(
     p: Pipeline, link_id: str, task: TaskChanged, *, arrived: bool = False
 ) -> bool:
-    """Apply ``task`` to the link's item (caller holds the turn); False when it was parked.
+    """Apply ``task`` to the link's item (caller holds the turn); False when it was parked
+    (or held: its rate-limit budget has no room for longer than ``p.budget_wait``).
 
     ``arrived``: the state just arrived from core, so a link whose work is parked keeps it
     for the link's next attempt (planning.py) rather than writing out of turn; the retrier
     passes the parked state itself."""
     try:
-        outcome = await _write(p, link_id, task, arrived)
-        if isinstance(outcome, ArchiveProviderCopy):
-            await removals.archive(p, link_id, outcome)
-        elif isinstance(outcome, StoredLink):
-            await removals.unlink(p, outcome)
+        with waiting_at_most(p.budget_wait):
+            outcome = await _write(p, link_id, task, arrived)
+            if isinstance(outcome, ArchiveProviderCopy):
+                await removals.archive(p, link_id, outcome)
+            elif isinstance(outcome, StoredLink):
+                await removals.unlink(p, outcome)
+    except BudgetSpent as exc:
+        await bursts.hold_for_budget(p, link_id, task, exc.retry_after or 0.0)
+        return False
     except PASSING as exc:
         await parking.park(p, link_id, task, exc)
         return False
