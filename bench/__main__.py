@@ -2,7 +2,9 @@
 
 ``make bench`` runs the full plan (loads of 10, 25, 50, 100, 200 and 400 changes/s, 30 s
 each); ``make bench-quick`` a short one (10, 25 and 50 changes/s, 10 s each; under 3 minutes
-on a quiet machine). Results
+on a quiet machine). Both also run the rate-limited work through one Trello token (quick: 100
+changes, full: 1,000; ratelimited.py) and the isolation of a healthy tenant from one whose
+Trello answers 503 (quick: 15 s per run, full: 60 s; isolation.py). Results
 go to ``bench/results/`` (``latest.json``, ``latest.md``, ``latency.png``, ``calls.png``).
 """
 
@@ -21,7 +23,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from bench import costs, latency, raw, report, stack, world
+from bench import costs, isolation, latency, ratelimited, raw, report, stack, world
 from bench.calls import RequestLog
 from bench.memory import peaks
 from bench.progress import Progress
@@ -39,11 +41,13 @@ class Plan:
     full_board_cards: int
     burst_edits: int
     raw_samples: int
+    limited_changes: int = 100  # changes through one Trello token (ratelimited.py)
+    isolation_seconds: float = 15  # of load per isolation run (isolation.py)
 
 
 # The low steps show the unloaded latency and where it bends; the issue's steps go on from 50.
-QUICK = Plan(40, 120, (10, 25, 50), 10, 3, 5000, 20, 200)
-FULL = Plan(160, 400, (10, 25, 50, 100, 200, 400), 30, 10, 5000, 20, 500)
+QUICK = Plan(40, 120, (10, 25, 50), 10, 3, 5000, 20, 200, 100, 15)
+FULL = Plan(160, 400, (10, 25, 50, 100, 200, 400), 30, 10, 5000, 20, 500, 1000, 60)
 
 
 async def _run(plan: Plan, embedded: bool, out: Path, say: Progress) -> dict[str, Any]:
@@ -80,6 +84,8 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
         httpx.AsyncClient(base_url=system.trello.url, timeout=60) as trello,
     ):
         tasks = await world.build(api, trello, plan.boards, plan.tasks, say)
+        one_token = await ratelimited.prepare(api, trello, say)
+        failing = await isolation.prepare(system, trello, say)
         log = RequestLog(trello)
         say.note("provider calls per change, one change at a time")
         measured = [
@@ -103,7 +109,12 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
                 f"{rate:g}/s: p50 {r.latency.p50 * 1000:.0f} ms, p99 "
                 f"{r.latency.p99 * 1000:.0f} ms, {r.calls_per_change:.2f} calls/change"
             )
+        limited = await ratelimited.measure(api, log, one_token, plan.limited_changes, say)
+        isolated = await isolation.measure(
+            system, api, log, tasks, failing, plan.isolation_seconds, say
+        )
     results: dict[str, Any] = {"costs": measured, "latency": runs, "raw": None}
+    results |= {"rate_limited": limited, "isolation": isolated}
     if system.kafka_bootstrap_servers and system.database_url:
         say.note("the raw stack: Kafka round trip, bare HTTP, one PostgreSQL commit")
         results["raw"] = await raw.measure(

@@ -47,6 +47,7 @@ class Stack:
     kafka_bootstrap_servers: str | None = None
     topic_namespace: str = ""
     database_url: str | None = None
+    gateway_database_url: str | None = None  # where more tenants' tokens are minted
 
     def task_changed_topic(self) -> str:
         return topic_name(Topic.TASK_CHANGED, self.topic_namespace)
@@ -69,11 +70,11 @@ def trello_env(emulator: EmulatorProcess, prefix: str = "TETHER_TRELLO_") -> dic
     }
 
 
-def mint_token(database_url: str) -> str:
-    """A gateway token, minted as an operator does (``tether token create``)."""
+def mint_token(database_url: str, tenant: str = "bench") -> str:
+    """A gateway token for ``tenant``, minted as an operator does (``tether token create``)."""
     result = subprocess.run(
-        [sys.executable, "-m", "tether_cli.main", "token", "create", "--tenant", "bench",
-         "--email", "bench@example.com"],
+        [sys.executable, "-m", "tether_cli.main", "token", "create", "--tenant", tenant,
+         "--email", f"{tenant}@example.com"],
         env={**os.environ, "TETHER_GATEWAY_DATABASE_URL": database_url},
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
@@ -139,6 +140,7 @@ async def distributed(run_dir: Path) -> AsyncIterator[Stack]:
             servers.kafka_bootstrap_servers,
             namespace,
             database_url,
+            gateway_database_url=database_url,
         )
     finally:
         await asyncio.to_thread(deployment.stop, lambda message: None)
@@ -172,7 +174,10 @@ async def embedded(run_dir: Path) -> AsyncIterator[Stack]:
         await asyncio.to_thread(wait_http, f"{url}/healthz", within=90, log=log, pid_file=pid_file)
         gateway_db = databases["TETHER_GATEWAY_DATABASE_URL"]
         token = await asyncio.to_thread(mint_token, gateway_db)
-        yield Stack("embedded", url, token, trello, {"tether (embedded)": pid_file})
+        yield Stack(
+            "embedded", url, token, trello, {"tether (embedded)": pid_file},
+            gateway_database_url=gateway_db,
+        )  # fmt: skip
     finally:
         terminate(pid_file)
         trello.stop()
