@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from bench import costs, latency, raw, report, stack, world
+from bench import costs, crossing, latency, raw, report, stack, world
 from bench.calls import RequestLog
 from bench.memory import peaks
 from bench.progress import Progress
@@ -103,7 +103,12 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
                 f"{rate:g}/s: p50 {r.latency.p50 * 1000:.0f} ms, p99 "
                 f"{r.latency.p99 * 1000:.0f} ms, {r.calls_per_change:.2f} calls/change"
             )
+        say.note("propagation across providers, on tasks linked to Trello, Asana and Jira")
+        crossed = await crossing.measure(
+            api, trello, log, system.others, tasks, crossing.plan(plan is QUICK), say
+        )
     results: dict[str, Any] = {"costs": measured, "latency": runs, "raw": None}
+    results["crossing"] = crossed
     if system.kafka_bootstrap_servers and system.database_url:
         say.note("the raw stack: Kafka round trip, bare HTTP, one PostgreSQL commit")
         results["raw"] = await raw.measure(

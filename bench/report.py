@@ -15,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from bench import crossing_table
+
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -83,6 +85,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"Core -> Trello p50 at {low.rate:g}/s is {ratio:.1f}x the raw stack's sum."
             )
+    if results.get("crossing") is not None:
+        lines += ["", *crossing_table.lines(results["crossing"])]
     lines += ["", "| process | peak RSS |", "| --- | --- |"]
     for name, mib in results["memory"].items():
         lines.append(f"| {name} | {'-' if mib is None else f'{mib:.0f} MiB'} |")
