@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from bench import costs, isolation, latency, ratelimited, raw, report, stack, world
+from bench import costs, crossing, isolation, latency, ratelimited, raw, report, stack, world
 from bench.calls import RequestLog
 from bench.memory import peaks
 from bench.progress import Progress
@@ -109,12 +109,16 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
                 f"{rate:g}/s: p50 {r.latency.p50 * 1000:.0f} ms, p99 "
                 f"{r.latency.p99 * 1000:.0f} ms, {r.calls_per_change:.2f} calls/change"
             )
+        say.note("propagation across providers, on tasks linked to Trello, Asana and Jira")
+        crossed = await crossing.measure(
+            api, trello, log, system.others, tasks, crossing.plan(plan is QUICK), say
+        )
         limited = await ratelimited.measure(api, log, one_token, plan.limited_changes, say)
         isolated = await isolation.measure(
             system, api, log, tasks, failing, plan.isolation_seconds, say
         )
     results: dict[str, Any] = {"costs": measured, "latency": runs, "raw": None}
-    results |= {"rate_limited": limited, "isolation": isolated}
+    results |= {"crossing": crossed, "rate_limited": limited, "isolation": isolated}
     if system.kafka_bootstrap_servers and system.database_url:
         say.note("the raw stack: Kafka round trip, bare HTTP, one PostgreSQL commit")
         results["raw"] = await raw.measure(

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from bench import isolation, ratelimited
+from bench import crossing_table, isolation, ratelimited
 
 
 def _plain(value: Any) -> Any:
@@ -85,6 +85,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"Core -> Trello p50 at {low.rate:g}/s is {ratio:.1f}x the raw stack's sum."
             )
+    if results.get("crossing") is not None:
+        lines += ["", *crossing_table.lines(results["crossing"])]
     if results.get("rate_limited") is not None:
         lines += ["", *ratelimited.markdown(results["rate_limited"])]
     if results.get("isolation") is not None:

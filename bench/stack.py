@@ -1,6 +1,7 @@
 """The system under measurement, started as an operator would: every service its own process
 on real Kafka and PostgreSQL (distributed), or the one embedded process (``tether run``), plus
-the Trello emulator as a process of its own.
+the Trello emulator as a process of its own, and the Asana and Jira emulators likewise
+(:mod:`bench.providers`, which says how their limits are set).
 
 The emulator runs with Trello's per-token limit (100 calls per 10 s) but its per-key limit
 raised (:data:`KEY_LIMIT`): the load is spread over many tokens, as a real deployment's users
@@ -23,6 +24,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bench import providers
 from tether_devinfra import infra
 from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.process import spawn, terminate
@@ -48,6 +50,7 @@ class Stack:
     topic_namespace: str = ""
     database_url: str | None = None
     gateway_database_url: str | None = None  # where more tenants' tokens are minted
+    others: dict[str, EmulatorProcess] = field(default_factory=dict)  # Asana's and Jira's
 
     def task_changed_topic(self) -> str:
         return topic_name(Topic.TASK_CHANGED, self.topic_namespace)
@@ -120,13 +123,14 @@ async def distributed(run_dir: Path) -> AsyncIterator[Stack]:
     await ensure_topics(servers.kafka_bootstrap_servers, [topic_name(t, namespace) for t in Topic])
     trello = trello_process(run_dir)
     await asyncio.to_thread(trello.start)
+    others = await providers.start(run_dir)
     deployment = Deployment(
         kafka_bootstrap_servers=servers.kafka_bootstrap_servers,
         database_url=database_url,
         run_dir=run_dir,
         topic_namespace=namespace,
         ports={spec.name: free_port() for spec in SERVICES},
-        extra_env=trello_env(trello),
+        extra_env=trello_env(trello) | providers.env(others),
     )
     try:
         await asyncio.to_thread(deployment.start, lambda message: None)
@@ -141,10 +145,12 @@ async def distributed(run_dir: Path) -> AsyncIterator[Stack]:
             namespace,
             database_url,
             gateway_database_url=database_url,
+            others=others,
         )
     finally:
         await asyncio.to_thread(deployment.stop, lambda message: None)
         trello.stop()
+        providers.stop(others)
         await _drop_database(servers.database_url, name)
         if started_infra:
             await asyncio.to_thread(infra.stop)
@@ -155,6 +161,7 @@ async def embedded(run_dir: Path) -> AsyncIterator[Stack]:
     """``tether run`` (one process, SQLite, the in-process bus) and the Trello emulator."""
     trello = trello_process(run_dir)
     await asyncio.to_thread(trello.start)
+    others = await providers.start(run_dir)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     databases = {
@@ -167,6 +174,7 @@ async def embedded(run_dir: Path) -> AsyncIterator[Stack]:
         "TETHER_TRELLO_PUBLIC_URL": url,
         **databases,
         **trello_env(trello),
+        **providers.env(others, public_url=url),
     }
     log, pid_file = run_dir / "tether.log", run_dir / "tether.pid"
     spawn([sys.executable, "-m", "tether_cli", "run"], log, pid_file, env=env)
@@ -176,8 +184,9 @@ async def embedded(run_dir: Path) -> AsyncIterator[Stack]:
         token = await asyncio.to_thread(mint_token, gateway_db)
         yield Stack(
             "embedded", url, token, trello, {"tether (embedded)": pid_file},
-            gateway_database_url=gateway_db,
+            others=others, gateway_database_url=gateway_db,
         )  # fmt: skip
     finally:
         terminate(pid_file)
         trello.stop()
+        providers.stop(others)
