@@ -44,6 +44,18 @@ async def test_person_creates_and_deletes_cards(
     assert bad.status_code == 404
 
 
+async def test_a_person_fills_a_list_in_one_request(
+    control: httpx.AsyncClient, client: httpx.AsyncClient, board: dict[str, Any]
+) -> None:
+    todo = board["lists"][0]["id"]
+    filled = await control.post("/cards/fill", json={"idList": todo, "count": 250, "name": "x"})
+    assert filled.json() == {"created": 250}
+    cards = (await client.get(f"/lists/{todo}/cards", params={"limit": 1000})).json()
+    assert sorted(c["name"] for c in cards) == sorted(f"x {n}" for n in range(250))
+    bad = await control.post("/cards/fill", json={"idList": todo, "count": 0})
+    assert bad.status_code == 422  # the control API's own validation, not Trello's
+
+
 async def test_request_log_counts_api_calls_only(
     control: httpx.AsyncClient, client: httpx.AsyncClient, board: dict[str, Any]
 ) -> None:

@@ -158,6 +158,25 @@ async def person_creates_card(request: Request, emu: Emu) -> JSON:
     return emu.store.card_json(card)
 
 
+class CardFill(BaseModel):
+    """``count`` cards named ``name`` plus their number, made in one list by ``member``."""
+
+    idList: str  # noqa: N815 - Trello's own spelling, as POST /_emulator/cards takes it
+    count: int = Field(ge=1, le=100_000)
+    name: str = "card"
+    member: str | None = None
+
+
+@router.post("/cards/fill")
+async def person_fills_a_list(body: CardFill, emu: Emu) -> JSON:
+    """Many cards made as a person would make them one by one (actions, webhooks), in one
+    request: a board of thousands of cards set up without thousands of requests."""
+    actor = emu.actor(body.member)
+    for n in range(body.count):
+        emu.create_card(actor, {"idList": body.idList, "name": f"{body.name} {n}"})
+    return {"created": body.count}
+
+
 @router.post("/cards/{card_id}/edit")
 async def person_edits_card(card_id: str, request: Request, emu: Emu) -> JSON:
     """Edit a card as someone using Trello would: records the actions, fires webhooks.
