@@ -1,10 +1,11 @@
 """``python -m bench [--quick] [--embedded]``: run the benchmarks and write the results.
 
 ``make bench`` runs the full plan (loads of 10, 25, 50, 100, 200 and 400 changes/s, 30 s
-each); ``make bench-quick`` a short one (10, 25 and 50 changes/s, 10 s each; under 3 minutes
-on a quiet machine). Both also run the rate-limited work through one Trello token (quick: 100
-changes, full: 1,000; ratelimited.py) and the isolation of a healthy tenant from one whose
-Trello answers 503 (quick: 15 s per run, full: 60 s; isolation.py). Results
+each); ``make bench-quick`` a short one (10 and 25 changes/s, 10 s each; about 3 minutes
+on a quiet machine). Both also run propagation across providers (crossing.py), the
+rate-limited work through one Trello token (quick: 100 changes, full: 1,000; ratelimited.py)
+and the isolation of a healthy tenant from one whose Trello answers 503 (quick: 10 s per run,
+full: 60 s; isolation.py), and measure CPU per change at each load (cpu.py). Results
 go to ``bench/results/`` (``latest.json``, ``latest.md``, ``latency.png``, ``calls.png``).
 """
 
@@ -23,7 +24,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from bench import costs, crossing, isolation, latency, ratelimited, raw, report, stack, world
+from bench import costs, cpu, crossing, isolation, latency, ratelimited, raw, report, stack, world
 from bench.calls import RequestLog
 from bench.memory import peaks
 from bench.progress import Progress
@@ -46,7 +47,8 @@ class Plan:
 
 
 # The low steps show the unloaded latency and where it bends; the issue's steps go on from 50.
-QUICK = Plan(40, 120, (10, 25, 50), 10, 3, 5000, 20, 200, 100, 15)
+# Quick: the two steps either side of where two cores saturate, and shorter isolation runs.
+QUICK = Plan(20, 60, (10, 25), 10, 3, 5000, 20, 200, 100, 10)
 FULL = Plan(160, 400, (10, 25, 50, 100, 200, 400), 30, 10, 5000, 20, 500, 1000, 60)
 
 
@@ -99,10 +101,14 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
         ]
         runs = []
         for run, rate in enumerate(plan.loads, start=1):
+            before = cpu.snapshot(system.pid_files)
             runs.append(
                 await latency.offer(
                     api, log, tasks, run=run, rate=rate, duration=plan.duration, say=say
                 )
+            )
+            runs[-1].cpu_ms = cpu.per_change(
+                before, cpu.snapshot(system.pid_files), runs[-1].changes
             )
             r = runs[-1]
             say.note(

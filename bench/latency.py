@@ -41,6 +41,7 @@ class LoadResult:
     echo_writes: int  # writes of a mark already written
     drained: bool  # whether the system caught up within the drain's bound
     kinds: dict[str, int] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per change (bench/cpu.py)
 
     @property
     def calls_per_change(self) -> float:

@@ -63,6 +63,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_ms(r.latency.p95)} | {_ms(r.latency.p99)} | {r.calls_per_change:.2f} | "
             f"{r.write_amplification:.2f} | {r.echo_writes} |"
         )
+    lines += _cpu_lines(results["latency"])
     sustained = [r.rate for r in results["latency"] if r.latency.p99 <= 1.0 and r.drained]
     best = f"{max(sustained):g} changes/s" if sustained else "none of the loads offered"
     lines += ["", f"Highest offered load with p99 under one second: {best}."]
@@ -95,6 +96,19 @@ def markdown(results: dict[str, Any]) -> str:
     for name, mib in results["memory"].items():
         lines.append(f"| {name} | {'-' if mib is None else f'{mib:.0f} MiB'} |")
     return "\n".join(lines) + "\n"
+
+
+def _cpu_lines(runs: list[Any]) -> list[str]:
+    """CPU per change at each load: where a sustained rate is bounded on a shared machine."""
+    names = list(dict.fromkeys(name for r in runs for name in r.cpu_ms))
+    if not names:
+        return []
+    lines = ["", "| CPU per change (ms) | " + " | ".join(names) + " |",
+             "| --- |" + " --- |" * len(names)]  # fmt: skip
+    for r in runs:
+        cells = " | ".join(f"{r.cpu_ms[n]:.1f}" if n in r.cpu_ms else "-" for n in names)
+        lines.append(f"| {r.rate:g}/s | {cells} |")
+    return lines
 
 
 def plot_latency(results: dict[str, Any], out: Path) -> Path:

@@ -2,14 +2,17 @@
 
 Producer: idempotent, ``acks=all``, keyed by task id, so a retried send is never duplicated in
 the log and one task's events keep their order on one partition. Consumers: one consumer group
-per subscription, auto-commit off, each offset committed only after its handler returned.
-A coalescing subscription coalesces within each partition's share of a ``getmany`` batch.
+per subscription, auto-commit off, each offset committed only after its handler returned, the
+handled offsets of every partition together at most every ``COMMIT_INTERVAL`` seconds (one
+request, not one per event; a crash may deliver those again, to idempotent handlers). A
+coalescing subscription coalesces within each partition's share of a ``getmany`` batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,43 +140,56 @@ class KafkaBus:
             self._tasks.append(asyncio.create_task(self._run(subscription)))
 
     async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
-        while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=100)
-            # Per partition of the batch, the first offset not committed yet.
-            uncommitted = {tp: messages[0].offset for tp, messages in batches.items() if messages}
-            try:
-                # Partitions are independent (one task's events all sit on one): each batch's
-                # partitions are handled side by side, each in its own order, so a slow link on
-                # one partition does not hold the events of the others.
-                async with asyncio.TaskGroup() as partitions:
-                    for partition, messages in batches.items():
-                        partitions.create_task(
-                            self._deliver(consumer, subscription, partition, messages, uncommitted)
-                        )
-            except* (CommitFailedError, IllegalStateError) as failed:
-                exc = failed.exceptions[0]
-                # The group rebalanced while this batch was in hand (a member joined or left:
-                # another replica, or a service restarted after a crash with a backlog), so
-                # its partitions may be another member's now and the commit was refused.
-                # What was not committed is delivered again to the partition's owner
-                # (handlers are idempotent): drop the rest of the batch, and rewind what is
-                # still ours, so records fetched after it cannot be handled (and committed)
-                # before it. Raising instead would end this loop, and with it the
-                # subscription, silently: the service would stay up, never reading again.
-                log.warning(
-                    "consumer_rebalanced_mid_batch", group=subscription.group_id, error=str(exc)
-                )
-                for partition, offset in uncommitted.items():
-                    with contextlib.suppress(IllegalStateError):  # no longer assigned to us
-                        consumer.seek(partition, offset)
+        offsets = _Offsets(consumer, subscription.group_id)
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+                await self._handle_batch(consumer, subscription, batches, offsets)
+                # Handled offsets are committed together, at most every COMMIT_INTERVAL
+                # seconds and whenever the topic falls quiet: one request for many events.
+                await offsets.commit(due_only=bool(batches))
+        finally:
+            # A stop (not a crash) commits what was handled, so a restart does not replay it.
+            with contextlib.suppress(Exception):
+                await offsets.commit(due_only=False)
 
-    async def _deliver(
+    async def _handle_batch(
         self,
         consumer: AIOKafkaConsumer,
         subscription: Subscription,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+        offsets: _Offsets,
+    ) -> None:
+        try:
+            # Partitions are independent (one task's events all sit on one): each batch's
+            # partitions are handled side by side, each in its own order, so a slow link on
+            # one partition does not hold the events of the others.
+            async with asyncio.TaskGroup() as partitions:
+                for partition, messages in batches.items():
+                    partitions.create_task(
+                        self._deliver(subscription, partition, messages, offsets)
+                    )
+        except* (CommitFailedError, IllegalStateError) as failed:
+            exc = failed.exceptions[0]
+            # The group rebalanced while this batch was in hand (a member joined or left:
+            # another replica, or a service restarted after a crash with a backlog), so its
+            # partitions may be another member's now and the commit was refused. What was
+            # not committed is delivered again to the partition's owner (handlers are
+            # idempotent): rewind what is still ours to its first uncommitted record, so
+            # records fetched after it cannot be handled (and committed) before it. Raising
+            # instead would end this loop, and with it the subscription, silently: the
+            # service would stay up, never reading again.
+            log.warning(
+                "consumer_rebalanced_mid_batch", group=subscription.group_id, error=str(exc)
+            )
+            offsets.rewind()
+
+    async def _deliver(
+        self,
+        subscription: Subscription,
         partition: TopicPartition,
         messages: Sequence[ConsumerRecord[bytes, bytes]],
-        uncommitted: dict[TopicPartition, int],
+        offsets: _Offsets,
     ) -> None:
         records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
         deliveries = plan_deliveries(
@@ -187,14 +203,13 @@ class KafkaBus:
                 partition=partition.partition,
                 skipped=len(records) - len(deliveries),
             )
-        committed = 0
+        offsets.fetched(partition, records[0].offset)
+        handled = 0
         for delivery in deliveries:
             await self._handle(delivery.item, subscription.handler)
-            if delivery.done > committed:
-                committed = delivery.done
-                offset = records[committed - 1].offset + 1
-                await consumer.commit({partition: offset})
-                uncommitted[partition] = offset
+            if delivery.done > handled:
+                handled = delivery.done
+                offsets.handled(partition, records[handled - 1].offset + 1)
 
     async def _handle(self, record: _Record, handler: Handler) -> None:
         if isinstance(record.event, UndecodableEvent):
@@ -243,3 +258,53 @@ def _newer(newer_of: NewerOf | None) -> Callable[[_Record, _Record], _Record]:
 
 
 __all__ = ["KafkaBus", "ensure_topics"]
+
+
+# Seconds between two commits of a subscription's handled offsets while events keep coming.
+COMMIT_INTERVAL = 0.2
+
+
+class _Offsets:
+    """A subscription's offsets: the first record not yet committed per partition, and the
+    next offset to commit (each record before it handled).
+
+    Offsets are committed after the handler returned, never before (at-least-once), but not
+    after every event: one commit request per interval carries every partition's progress.
+    A crash can then deliver again up to an interval's handled events, which handlers take as
+    duplicates (they are idempotent); a stop commits first."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, group_id: str) -> None:
+        self._consumer = consumer
+        self._group_id = group_id
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._pending: dict[TopicPartition, int] = {}
+        self._last = time.monotonic()
+
+    def fetched(self, partition: TopicPartition, offset: int) -> None:
+        self._uncommitted.setdefault(partition, offset)
+
+    def handled(self, partition: TopicPartition, offset: int) -> None:
+        self._pending[partition] = offset
+
+    async def commit(self, *, due_only: bool) -> None:
+        if not self._pending or (due_only and time.monotonic() - self._last < COMMIT_INTERVAL):
+            return
+        pending, self._pending = self._pending, {}
+        self._last = time.monotonic()
+        try:
+            await self._consumer.commit(pending)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # Rebalanced since: the partitions' owners get those events again (idempotent).
+            log.warning("consumer_commit_refused", group=self._group_id, error=str(exc))
+            self.rewind()
+            return
+        for partition in pending:
+            self._uncommitted.pop(partition, None)
+
+    def rewind(self) -> None:
+        """Seek every partition still ours back to its first uncommitted record."""
+        for partition, offset in self._uncommitted.items():
+            with contextlib.suppress(IllegalStateError):  # no longer assigned to us
+                self._consumer.seek(partition, offset)
+        self._uncommitted.clear()
+        self._pending.clear()
