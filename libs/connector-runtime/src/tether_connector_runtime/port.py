@@ -198,8 +198,10 @@ class ProviderSession(Protocol):
         changes: Mapping[FieldName, FieldValue],
         link_id: str,
         move_to: str | None,
-    ) -> ProviderItem:
-        """Write ``changes`` (and move to place ``move_to``); returns the item as written.
+    ) -> ProviderItem | None:
+        """Write ``changes`` (and move to place ``move_to``); returns the item as written, or
+        None when the provider's answer does not show it (Jira answers a write with no body):
+        the runtime reads the item only where it needs it, not after every write.
 
         Raising means nothing of the call is taken for written. ``PermanentProviderError``
         (not a 401) is the provider refusing the write for good: the runtime records its

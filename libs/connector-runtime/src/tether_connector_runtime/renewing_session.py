@@ -73,7 +73,7 @@ class RenewingSession:
         changes: Mapping[FieldName, FieldValue],
         link_id: str,
         move_to: str | None,
-    ) -> ProviderItem:
+    ) -> ProviderItem | None:
         return await self._call(lambda s: s.update(item, changes, link_id, move_to))
 
     async def archive(self, external_id: str) -> None:

@@ -193,11 +193,12 @@ class JiraSession:
 
     async def update(
         self, item: ProviderItem, changes: Changes, link_id: str, move_to: str | None
-    ) -> ProviderItem:
+    ) -> ProviderItem | None:
         """The changed fields in one ``PUT`` (a description Markdown cannot hold is left as it
         is: ``DescriptionKept`` after the rest is written), then the workflow walk to the
         status the completion asks for (``move_to``: a mapped status; else any status of the
-        wanted kind)."""
+        wanted kind). None: Jira answers both with no body, and the runtime reads the issue
+        only where it needs it."""
         issue_id = item.external_id
         facts = await self._facts_of(issue_id)
         wanted: dict[FieldName, FieldValue] = {k: v for k, v in changes.items() if k != "completed"}
@@ -209,16 +210,14 @@ class JiraSession:
             await self._client.call("PUT", path("issue", issue_id), json={"fields": data})
         if "completed" in changes or move_to is not None:
             await self._complete(issue_id, facts, bool(changes.get("completed")), move_to)
-        written = await self.read(issue_id)
-        if written is None:
-            raise PermanentProviderError(f"Jira issue {issue_id} is gone", status=404)
+        self._facts.pop(issue_id, None)  # its status and description may have changed
         if kept:
             raise DescriptionKept(
                 f"the description of Jira issue {issue_id} holds what Tether's Markdown cannot "
                 "(a mention, a table, a panel...): it was not replaced; edit it in Jira",
                 status=409,
             )
-        return written
+        return None
 
     async def _complete(
         self, issue_id: str, facts: IssueFacts, done: bool, move_to: str | None

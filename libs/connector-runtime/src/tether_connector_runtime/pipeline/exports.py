@@ -214,7 +214,10 @@ async def _new_item(
         move = None
         if "completed" in changes:
             move = mapping.placement(item.place_id, item.container_id, fields.completed)
-        item = await provider.update(item, changes, link_id, move)
+        written = await provider.update(item, changes, link_id, move)
+        if written is None:  # the answer does not show the item: read it
+            written = await provider.read(item.external_id)
+        item = written or item
     return item
 
 
