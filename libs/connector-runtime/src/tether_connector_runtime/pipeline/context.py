@@ -53,6 +53,9 @@ class Pipeline:
     retry: RetrySchedule = field(default_factory=RetrySchedule)
     # How long before an expiring webhook's end it is refreshed (pipeline/watching.py).
     webhook_renewal_margin: timedelta = timedelta(days=15)
+    # How long a claim to register a webhook holds when its holder never gives it back (it
+    # crashed inside the provider's call): longer than any registration takes.
+    webhook_claim_lease: timedelta = timedelta(minutes=5)
     turns: LinkTurns = field(default_factory=LinkTurns)
     bursts: Bursts = field(default_factory=Bursts)  # no burst window unless configured
     # Seconds a write may wait for its rate-limit budget before its work is held (bursts.py);

@@ -13,6 +13,14 @@ transaction is open across the provider's call: a provider that calls the URL ba
 registering (Asana's handshake) is answered by the same process, and on SQLite an open write
 would hold every other writer.
 
+Only one caller at a time asks the provider for a given webhook: exports in flight at once to
+one container (tasks of one process, or replicas on one database) would otherwise each find
+the row unregistered and each register a webhook, leaving the provider with several and the
+row with the secret of whichever answered last. So the caller first claims the row (one
+conditional UPDATE, ``claimed_until``); the others find it claimed and leave the webhook to
+it. The claim is given back with the provider's answer or its failure; one whose holder
+crashed runs out after ``webhook_claim_lease``, and the next export or reconciliation asks.
+
 A connection that polls (``delivery == "polling"``: the provider lets its account register
 no webhook) is asked for none; reconciliation alone brings its changes.
 """
@@ -34,7 +42,7 @@ log = structlog.get_logger(__name__)
 async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> None:
     """Make sure the container's changes are delivered to us; a failure is logged and
     reconciliation (which also polls meanwhile) tries again."""
-    hook = await _planned(p, connection_id, container_id)
+    hook = await _claimed(p, connection_id, container_id)
     if hook is None:
         return
     try:
@@ -42,7 +50,11 @@ async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> 
         registered = await provider.ensure_webhook(container_id, hook.callback_url)
     except (RetryableProviderError, PermanentProviderError) as exc:
         log.warning("webhook_not_registered", container_id=container_id, error=str(exc))
+        await _release(p, hook.id)
         return
+    except Exception:
+        await _release(p, hook.id)
+        raise
     secret = p.connections.encrypt(registered.secret) if registered.secret else None
     async with transaction(p.sessions) as session:
         await p.repo.webhook_registered(
@@ -52,27 +64,20 @@ async def ensure_webhook(p: Pipeline, connection_id: str, container_id: str) -> 
         log.info("webhook_renewed", container_id=container_id, expires_at=registered.expires_at)
 
 
-def _due(p: Pipeline, hook: Any) -> bool:
-    """Whether the row needs the provider: not registered yet, or expiring within the margin."""
-    if hook.external_webhook_id is None:
-        return True
-    return hook.expires_at is not None and hook.expires_at - p.now() < p.webhook_renewal_margin
-
-
-async def _planned(p: Pipeline, connection_id: str, container_id: str) -> Any | None:
-    """The webhook's row to register or refresh (written now if there was none); None when
-    nothing is to be done (registered and not expiring soon, or the connection polls)."""
+async def _claimed(p: Pipeline, connection_id: str, container_id: str) -> Any | None:
+    """The webhook's row (written now if there was none), claimed for registering or
+    refreshing it; None when nothing is to be done (the connection polls, the webhook is
+    registered and not expiring soon, or another caller holds the claim)."""
     async with transaction(p.sessions) as session:
         connection = await p.repo.connection(session, connection_id)
         if connection is None or connection.delivery == "polling":
             return None
-        known = await p.repo.webhook_for(session, connection_id, container_id)
-        if known is None:
+        if await p.repo.webhook_for(session, connection_id, container_id) is None:
             url, key = p.adapter.webhook_url(), None
             if p.adapter.webhooks.per_webhook_url:
                 key = secrets.token_urlsafe(24)
                 url = f"{url.rstrip('/')}/{key}"
-            # Lost to a concurrent registration of the same webhook: theirs is the row.
+            # Lost to a concurrent insert of the same webhook: theirs is the row.
             await p.repo.add_webhook(
                 session,
                 id=f"{connection_id}:{container_id}"[:64],
@@ -81,5 +86,17 @@ async def _planned(p: Pipeline, connection_id: str, container_id: str) -> Any | 
                 callback_url=url,
                 hook_key=key,
             )
-            known = await p.repo.webhook_for(session, connection_id, container_id)
-    return known if known is not None and _due(p, known) else None
+        now = p.now()
+        return await p.repo.claim_webhook(
+            session,
+            connection_id,
+            container_id,
+            now=now,
+            renew_before=now + p.webhook_renewal_margin,
+            until=now + p.webhook_claim_lease,
+        )
+
+
+async def _release(p: Pipeline, webhook_id: str) -> None:
+    async with transaction(p.sessions) as session:
+        await p.repo.release_webhook(session, webhook_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, literal, select, update
+from sqlalchemy import Table, and_, delete, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,43 @@ class IntakeQueries:
         w = self.t.webhooks
         return (await session.execute(select(w).where(w.c.hook_key == hook_key))).first()
 
+    async def claim_webhook(
+        self,
+        session: AsyncSession,
+        connection_id: str,
+        model_id: str,
+        *,
+        now: datetime,
+        renew_before: datetime,
+        until: datetime,
+    ) -> Any:
+        """The webhook's row, claimed until ``until`` for asking the provider, when it needs
+        the provider (not registered, or expiring before ``renew_before``) and nobody holds a
+        claim that runs past ``now``; None otherwise. One conditional UPDATE: of callers racing
+        for the row (tasks of one process or replicas), exactly one gets it."""
+        w = self.t.webhooks
+        claimed = await session.execute(
+            update(w)
+            .where(
+                w.c.connection_id == connection_id,
+                w.c.model_id == model_id,
+                or_(w.c.claimed_until.is_(None), w.c.claimed_until <= now),
+                or_(
+                    w.c.external_webhook_id.is_(None),
+                    and_(w.c.expires_at.is_not(None), w.c.expires_at < renew_before),
+                ),
+            )
+            .values(claimed_until=until)
+            .returning(*w.c)
+        )
+        return claimed.first()
+
+    async def release_webhook(self, session: AsyncSession, webhook_id: str) -> None:
+        """Give a claim back without a registration (the provider refused or failed): the
+        next export or reconciliation asks again."""
+        w = self.t.webhooks
+        await session.execute(update(w).where(w.c.id == webhook_id).values(claimed_until=None))
+
     async def webhook_registered(
         self,
         session: AsyncSession,
@@ -49,12 +86,18 @@ class IntakeQueries:
         expires_at: datetime | None = None,
     ) -> None:
         """The provider's answer to a registration: its id, the webhook's own signing
-        secret (ciphertext) if it has one, and when it expires unless refreshed."""
+        secret (ciphertext) if it has one, and when it expires unless refreshed; the claim
+        that asked for it is given back."""
         w = self.t.webhooks
         await session.execute(
             update(w)
             .where(w.c.id == webhook_id)
-            .values(external_webhook_id=external_id, secret_encrypted=secret, expires_at=expires_at)
+            .values(
+                external_webhook_id=external_id,
+                secret_encrypted=secret,
+                expires_at=expires_at,
+                claimed_until=None,
+            )
         )
 
     async def webhook_by_external_id(self, session: AsyncSession, external_id: str) -> Any:

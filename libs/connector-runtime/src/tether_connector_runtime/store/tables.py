@@ -126,6 +126,10 @@ def connector_tables(prefix: str) -> ConnectorTables:
         # When the provider drops the webhook unless it is refreshed (Jira's dynamic
         # webhooks: 30 days); NULL: it does not expire.
         Column("expires_at", UtcDateTime, nullable=True),
+        # Until when one export or reconciliation holds the right to ask the provider for this
+        # webhook (pipeline/watching.py): the others leave it to them. NULL: nobody does; a
+        # claim whose holder crashed runs out at this time.
+        Column("claimed_until", UtcDateTime, nullable=True),
         UniqueConstraint("connection_id", "model_id", name=f"uq_{prefix}_webhooks_model"),
         UniqueConstraint("hook_key", name=f"uq_{prefix}_webhooks_hook_key"),
     )
