@@ -24,7 +24,19 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from bench import costs, cpu, crossing, isolation, latency, ratelimited, raw, report, stack, world
+from bench import (
+    costs,
+    cpu,
+    crossing,
+    isolation,
+    latency,
+    ratelimited,
+    raw,
+    readme,
+    report,
+    stack,
+    world,
+)
 from bench.calls import RequestLog
 from bench.memory import peaks
 from bench.progress import Progress
@@ -144,6 +156,8 @@ def main(
     written = report.write_all(results, out)
     say.console.print(report.markdown(results))
     say.note("wrote " + ", ".join(str(p) for p in written))
+    if out.resolve() == RESULTS.resolve():
+        readme.main()  # the README shows the committed results' figures
 
 
 if __name__ == "__main__":

@@ -117,13 +117,16 @@ async def distributed(run_dir: Path) -> AsyncIterator[Stack]:
     """Kafka and PostgreSQL (started if not running, stopped after if so), a fresh database
     and topic namespace, each service as a process, the Trello emulator."""
     started_infra = not infra.is_running()
-    servers = await asyncio.to_thread(infra.ensure_running)
+    trello = trello_process(run_dir)
+    # The emulators start while Kafka and PostgreSQL do: each waits on its own process.
+    servers, _, others = await asyncio.gather(
+        asyncio.to_thread(infra.ensure_running),
+        asyncio.to_thread(trello.start),
+        providers.start(run_dir),
+    )
     name, database_url = await _fresh_database(servers.database_url)
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
     await ensure_topics(servers.kafka_bootstrap_servers, [topic_name(t, namespace) for t in Topic])
-    trello = trello_process(run_dir)
-    await asyncio.to_thread(trello.start)
-    others = await providers.start(run_dir)
     deployment = Deployment(
         kafka_bootstrap_servers=servers.kafka_bootstrap_servers,
         database_url=database_url,
@@ -160,8 +163,7 @@ async def distributed(run_dir: Path) -> AsyncIterator[Stack]:
 async def embedded(run_dir: Path) -> AsyncIterator[Stack]:
     """``tether run`` (one process, SQLite, the in-process bus) and the Trello emulator."""
     trello = trello_process(run_dir)
-    await asyncio.to_thread(trello.start)
-    others = await providers.start(run_dir)
+    _, others = await asyncio.gather(asyncio.to_thread(trello.start), providers.start(run_dir))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     databases = {
