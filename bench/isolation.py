@@ -233,21 +233,10 @@ async def _open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         task = tasks[i % len(tasks)]
-        sent.append(asyncio.create_task(_patch(api, task, mark(run, i), limit)))
+        sent.append(asyncio.create_task(latency.patch_title(api, task, mark(run, i), limit)))
         if say is not None:
             say.advance()
     return _Offered(due, list(await asyncio.gather(*sent)))
-
-
-async def _patch(
-    api: httpx.AsyncClient, task: LinkedTask, title: str, limit: asyncio.Semaphore
-) -> int:
-    async with limit:
-        try:
-            answer = await api.patch(f"/v1/tasks/{task.task_id}", json={"title": title})
-        except httpx.HTTPError:
-            return 0
-        return answer.status_code
 
 
 def _arrivals(entries: list[dict[str, Any]], run: int) -> Arrivals:

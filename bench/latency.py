@@ -52,9 +52,10 @@ class LoadResult:
         return self.writes / max(self.writes_marked, 1)
 
 
-async def _patch(
+async def patch_title(
     api: httpx.AsyncClient, task: LinkedTask, title: str, limit: asyncio.Semaphore
 ) -> int:
+    """The gateway's status for a PATCH of the task's title (0: no answer came)."""
     async with limit:
         try:
             answer = await api.patch(f"/v1/tasks/{task.task_id}", json={"title": title})
@@ -89,7 +90,7 @@ async def offer(
         if delay > 0:
             await asyncio.sleep(delay)
         task = tasks[i % len(tasks)]
-        sent.append(asyncio.create_task(_patch(api, task, mark(run, i), limit)))
+        sent.append(asyncio.create_task(patch_title(api, task, mark(run, i), limit)))
         say.advance()
     statuses = await asyncio.gather(*sent)
     say.done()

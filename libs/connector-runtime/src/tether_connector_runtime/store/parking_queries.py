@@ -27,18 +27,14 @@ class ParkingQueries:
         retry_until: datetime | None,
         error: str | None,
     ) -> None:
-        links = self.t.links
-        await session.execute(
-            update(links)
-            .where(links.c.link_id == link_id)
-            .values(
-                parked=task,
-                attempts=attempts,
-                next_attempt_at=next_attempt_at,
-                retry_until=retry_until,
-                last_error=error[:4000] if error is not None else None,
-                updated_at=utcnow(),
-            )
+        await self._set_parked(
+            session,
+            link_id,
+            parked=task,
+            attempts=attempts,
+            next_attempt_at=next_attempt_at,
+            retry_until=retry_until,
+            last_error=error[:4000] if error is not None else None,
         )
 
     async def hold(
@@ -46,17 +42,8 @@ class ParkingQueries:
     ) -> None:
         """Hold ``task`` for the end of the link's burst window (pipeline/bursts.py): parked
         work with no time limit, the link's last error left as it is."""
-        links = self.t.links
-        await session.execute(
-            update(links)
-            .where(links.c.link_id == link_id)
-            .values(
-                parked=task,
-                attempts=0,
-                next_attempt_at=until,
-                retry_until=None,
-                updated_at=utcnow(),
-            )
+        await self._set_parked(
+            session, link_id, parked=task, attempts=0, next_attempt_at=until, retry_until=None
         )
 
     async def unpark(self, session: AsyncSession, link_id: str) -> None:
@@ -70,18 +57,20 @@ class ParkingQueries:
     async def _end_parked_work(
         self, session: AsyncSession, link_id: str, *, last_error: str | None
     ) -> None:
+        await self._set_parked(
+            session,
+            link_id,
+            parked=None,
+            attempts=0,
+            next_attempt_at=None,
+            retry_until=None,
+            last_error=last_error,
+        )
+
+    async def _set_parked(self, session: AsyncSession, link_id: str, **values: Any) -> None:
         links = self.t.links
         await session.execute(
-            update(links)
-            .where(links.c.link_id == link_id)
-            .values(
-                parked=None,
-                attempts=0,
-                next_attempt_at=None,
-                retry_until=None,
-                last_error=last_error,
-                updated_at=utcnow(),
-            )
+            update(links).where(links.c.link_id == link_id).values(updated_at=utcnow(), **values)
         )
 
     async def clear_refusal(self, session: AsyncSession, link_id: str) -> None:
