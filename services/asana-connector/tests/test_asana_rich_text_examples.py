@@ -94,6 +94,15 @@ def test_blocks_nested_where_markdown_cannot_follow_keep_their_text() -> None:
     assert html_notes_to_markdown(html) == "- abc\n\n**d**"
 
 
+def test_text_indented_after_a_list_stays_after_it() -> None:
+    """Found by the fixed-point property: after `- 0`, a blank line and two spaces read as the
+    item's second paragraph, so the list's marker is widened beyond the text's indent."""
+    html = "<body>0<ul><li>0</li></ul>  1. &gt;\n</body>"
+    markdown = html_notes_to_markdown(html)
+    assert markdown == "0\n-    0\n\n  1. >\n"
+    assert markdown_to_html_notes(markdown) == html
+
+
 def test_emphasis_spaces_move_outside_so_markdown_can_hold_them() -> None:
     assert html_notes_to_markdown("<body>a<strong> b </strong>c</body>") == "a **b** c"
 

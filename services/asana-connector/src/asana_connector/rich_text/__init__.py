@@ -38,6 +38,8 @@ _STYLES = (
     Style(escape=True),
     Style(escape=False, underscore_next_to_strong=False),
     Style(escape=True, underscore_next_to_strong=False),
+    Style(escape=False, marker_gap=4),
+    Style(escape=True, marker_gap=4),
 )
 
 

@@ -18,10 +18,14 @@ from tether_connector_runtime.markdown import code_fence, code_span, escape, lin
 @dataclass(frozen=True)
 class Style:
     """How to write: escape all Markdown characters or none; `*` or `_` for emphasis that
-    touches strong emphasis (`***` alone is ambiguous)."""
+    touches strong emphasis (`***` alone is ambiguous); how far a list item's text sits from
+    its marker."""
 
     escape: bool
     underscore_next_to_strong: bool = True
+    # Spaces after a list marker. Wider (4: the most CommonMark allows) when text after a list
+    # starts with spaces, which would otherwise read as the last item's continuation.
+    marker_gap: int = 1
 
 
 def render(nodes: tuple[Node, ...] | list[Node], style: Style) -> str:
@@ -79,10 +83,11 @@ def _list(node: Element, style: Style, alternate: bool) -> str:
     for number, item in enumerate(node.children, start=1):
         if not isinstance(item, Element):
             continue
+        gap = " " * style.marker_gap
         if node.tag == "ol":
-            marker = f"{number}{')' if alternate else '.'} "
+            marker = f"{number}{')' if alternate else '.'}{gap}"
         else:
-            marker = "* " if alternate else "- "
+            marker = ("*" if alternate else "-") + gap
         text = [child for child in item.children if not _is_list(child)]
         nested = [child for child in item.children if _is_list(child)]
         lines = _inlines(tuple(text), style, item).split("\n")
