@@ -59,7 +59,7 @@ test-unit: bootstrap ## the fast tier only: no Kafka, no PostgreSQL, no service 
 bench: bootstrap ## benchmarks on the real stack: latency at 50-400 changes/s, calls per change, memory (bench/results/)
 	$(PY) -m bench
 
-bench-quick: bootstrap ## the short benchmark plan (about 3 minutes on a quiet machine)
+bench-quick: bootstrap ## the short benchmark plan (under 3 minutes on a quiet machine)
 	$(PY) -m bench --quick
 
 # Local state: what `make run` and `make sandbox` keep in .tether/ (SQLite databases, the event

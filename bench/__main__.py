@@ -1,11 +1,11 @@
 """``python -m bench [--quick] [--embedded]``: run the benchmarks and write the results.
 
 ``make bench`` runs the full plan (loads of 10, 25, 50, 100, 200 and 400 changes/s, 30 s
-each); ``make bench-quick`` a short one (10 and 25 changes/s, 10 s each; about 3 minutes
-on a quiet machine). Both also run propagation across providers (crossing.py), the
-rate-limited work through one Trello token (quick: 100 changes, full: 1,000; ratelimited.py)
-and the isolation of a healthy tenant from one whose Trello answers 503 (quick: 10 s per run,
-full: 60 s; isolation.py), and measure CPU per change at each load (cpu.py). Results
+each); ``make bench-quick`` a short one (10 and 25 changes/s, 8 s each; under 3 minutes on
+a quiet machine). Both also run propagation across providers (crossing.py), the rate-limited
+work through one Trello token (quick: 60 changes, full: 1,000; ratelimited.py) and the
+isolation of a healthy tenant from one whose Trello answers 503 (quick: 6 s per run, full:
+60 s; isolation.py), and measure CPU per change at each load (cpu.py). Results
 go to ``bench/results/`` (``latest.json``, ``latest.md``, ``latency.png``, ``calls.png``).
 """
 
@@ -60,7 +60,7 @@ class Plan:
 
 # The low steps show the unloaded latency and where it bends; the issue's steps go on from 50.
 # Quick: the two steps either side of where two cores saturate, and shorter isolation runs.
-QUICK = Plan(20, 60, (10, 25), 10, 3, 5000, 20, 200, 100, 10)
+QUICK = Plan(20, 60, (10, 25), 8, 2, 5000, 20, 200, 60, 6)
 FULL = Plan(160, 400, (10, 25, 50, 100, 200, 400), 30, 10, 5000, 20, 500, 1000, 60)
 
 

@@ -60,7 +60,7 @@ class CrossPlan:
 # A change to a task linked three ways costs three provider writes and their echoes (about ten
 # provider calls), some three times the work of a change to a task linked to Trello alone, whose
 # latency bends between 10 and 25 changes/s on two cores: the quick step stays below that.
-QUICK = CrossPlan(4, 12, (5,), 10)
+QUICK = CrossPlan(4, 12, (5,), 6)
 FULL = CrossPlan(16, 120, (5, 10, 25, 50), 20)
 
 
