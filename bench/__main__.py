@@ -127,6 +127,10 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
                 f"{rate:g}/s: p50 {r.latency.p50 * 1000:.0f} ms, p99 "
                 f"{r.latency.p99 * 1000:.0f} ms, {r.calls_per_change:.2f} calls/change"
             )
+            if latency.saturated(r):
+                # Higher loads would only pile up a backlog the later figures would wait for.
+                say.note(f"saturated at {rate:g}/s: higher loads are not offered")
+                break
         say.note("propagation across providers, on tasks linked to Trello, Asana and Jira")
         crossed = await crossing.measure(
             api, trello, log, system.others, tasks, crossing.plan(plan is QUICK), say
@@ -136,6 +140,7 @@ async def _measure(system: stack.Stack, plan: Plan, run_dir: Path, say: Progress
             system, api, log, tasks, failing, plan.isolation_seconds, say
         )
     results: dict[str, Any] = {"costs": measured, "latency": runs, "raw": None}
+    results["loads_not_offered"] = list(plan.loads[len(runs) :])
     results |= {"crossing": crossed, "rate_limited": limited, "isolation": isolated}
     if system.kafka_bootstrap_servers and system.database_url:
         say.note("the raw stack: Kafka round trip, bare HTTP, one PostgreSQL commit")

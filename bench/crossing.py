@@ -29,7 +29,7 @@ import httpx
 from bench import crossing_world
 from bench.calls import RequestLog, mark, marked
 from bench.crossing_world import PROVIDERS, CrossTask
-from bench.latency import DRAIN_SECONDS, IN_FLIGHT
+from bench.latency import DRAIN_SECONDS, IN_FLIGHT, SATURATED_P99
 from bench.progress import Progress
 from bench.stats import Percentiles, percentiles
 from bench.world import LinkedTask
@@ -302,6 +302,9 @@ async def measure(
                 result.runs.append(done)
                 say.note(summary(done))
                 run += 1
+            if any(p.latency.p99 > SATURATED_P99 for r in result.runs for p in r.paths):
+                say.note(f"across providers: saturated at {rate:g}/s, no higher load offered")
+                break
         for provider, client in {"trello": trello, "asana": asana, "jira": jira}.items():
             result.webhooks[provider] = await webhook_health(client)
     result.seconds = round(time.monotonic() - began, 1)

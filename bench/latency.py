@@ -52,6 +52,15 @@ class LoadResult:
         return self.writes / max(self.writes_marked, 1)
 
 
+# A step whose p99 passes this many seconds, or that did not catch up, is saturated: the plan
+# offers no higher load after it.
+SATURATED_P99 = 5.0
+
+
+def saturated(result: LoadResult) -> bool:
+    return not result.drained or result.latency.p99 > SATURATED_P99
+
+
 async def patch_title(
     api: httpx.AsyncClient, task: LinkedTask, title: str, limit: asyncio.Semaphore
 ) -> int:

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from bench import crossing_table, isolation, ratelimited
+from bench import crossing_table, isolation, latency, ratelimited
 
 
 def _plain(value: Any) -> Any:
@@ -67,6 +67,12 @@ def markdown(results: dict[str, Any]) -> str:
     sustained = [r.rate for r in results["latency"] if r.latency.p99 <= 1.0 and r.drained]
     best = f"{max(sustained):g} changes/s" if sustained else "none of the loads offered"
     lines += ["", f"Highest offered load with p99 under one second: {best}."]
+    if results.get("loads_not_offered"):
+        skipped = ", ".join(f"{rate:g}/s" for rate in results["loads_not_offered"])
+        lines.append(
+            f"Not offered: {skipped} (a lower load already saturated this machine: p99 over "
+            f"{latency.SATURATED_P99:g} s or no catching up within the drain)."
+        )
     lines += ["", "| provider calls per change (idle) | samples | calls each | calls |",
               "| --- | --- | --- | --- |"]  # fmt: skip
     for cost in results["costs"]:
