@@ -144,7 +144,7 @@ class KafkaBus:
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
-                await self._handle_batch(consumer, subscription, batches, offsets)
+                await self._handle_batch(subscription, batches, offsets)
                 # Handled offsets are committed together, at most every COMMIT_INTERVAL
                 # seconds and whenever the topic falls quiet: one request for many events.
                 await offsets.commit(due_only=bool(batches))
@@ -155,34 +155,16 @@ class KafkaBus:
 
     async def _handle_batch(
         self,
-        consumer: AIOKafkaConsumer,
         subscription: Subscription,
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
         offsets: _Offsets,
     ) -> None:
-        try:
-            # Partitions are independent (one task's events all sit on one): each batch's
-            # partitions are handled side by side, each in its own order, so a slow link on
-            # one partition does not hold the events of the others.
-            async with asyncio.TaskGroup() as partitions:
-                for partition, messages in batches.items():
-                    partitions.create_task(
-                        self._deliver(subscription, partition, messages, offsets)
-                    )
-        except* (CommitFailedError, IllegalStateError) as failed:
-            exc = failed.exceptions[0]
-            # The group rebalanced while this batch was in hand (a member joined or left:
-            # another replica, or a service restarted after a crash with a backlog), so its
-            # partitions may be another member's now and the commit was refused. What was
-            # not committed is delivered again to the partition's owner (handlers are
-            # idempotent): rewind what is still ours to its first uncommitted record, so
-            # records fetched after it cannot be handled (and committed) before it. Raising
-            # instead would end this loop, and with it the subscription, silently: the
-            # service would stay up, never reading again.
-            log.warning(
-                "consumer_rebalanced_mid_batch", group=subscription.group_id, error=str(exc)
-            )
-            offsets.rewind()
+        # Partitions are independent (one task's events all sit on one): each batch's
+        # partitions are handled side by side, each in its own order, so a slow link on one
+        # partition does not hold the events of the others. Nothing here commits (offsets do).
+        async with asyncio.TaskGroup() as partitions:
+            for partition, messages in batches.items():
+                partitions.create_task(self._deliver(subscription, partition, messages, offsets))
 
     async def _deliver(
         self,
@@ -294,7 +276,12 @@ class _Offsets:
         try:
             await self._consumer.commit(pending)
         except (CommitFailedError, IllegalStateError) as exc:
-            # Rebalanced since: the partitions' owners get those events again (idempotent).
+            # The group rebalanced since those records were fetched (a member joined or left:
+            # another replica, or a service restarted with a backlog), so the commit was
+            # refused. What was not committed goes again to each partition's owner (handlers
+            # are idempotent); what is still ours is rewound to its first uncommitted record.
+            # Raising instead would end the subscription silently: the service would stay up,
+            # never reading again.
             log.warning("consumer_commit_refused", group=self._group_id, error=str(exc))
             self.rewind()
             return
