@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from tests.simulation.checks import check
 from tests.simulation.constants import (
@@ -25,6 +26,8 @@ from tests.simulation.log import Log
 from tests.simulation.side import Side
 from tests.simulation.steps import Deliver, Export, Relay, Step
 from tests.simulation.world import World
+from tether_connector_runtime.pipeline import observations
+from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig
 from tether_sync import FIELD_NAMES, Provider, TaskFields
 
@@ -54,9 +57,10 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
         sides: dict[Provider, Side] = {}
         for provider, rig in bench.rigs.items():
             # One Trello-like provider (notices name each field's edit time and value, as
-            # Trello's actions do), and Asana- and Jira-like ones (compact notices naming only
-            # the item, as their webhooks and polls do).
-            fake = FakeProvider(provider, compact_notices=provider != "trello")
+            # Trello's actions do, so its items are written unread), and Asana- and Jira-like
+            # ones (compact notices naming only the item, as their webhooks and polls do).
+            trello = provider == "trello"
+            fake = FakeProvider(provider, compact_notices=not trello, writes_unread=trello)
             fake.add_container(f"{provider}-board")
             fake.now = clock.now
             await rig.renew(fake, log, clock)
@@ -71,9 +75,18 @@ async def world_of(bench: Bench) -> AsyncIterator[World]:
             # Creation is every field's first edit.
             for name in FIELD_NAMES:
                 world.edits.append(EditRecord(task_id, name, initial.value(name), T0, "core"))
+        real = observations.recover_overwritten
+
+        async def counted(p: Pipeline, session: Any, link_id: str, *args: Any) -> bool:
+            recovered = await real(p, session, link_id, *args)
+            world.recovered[link_id] += recovered
+            return recovered
+
+        observations.recover_overwritten = counted  # type: ignore[assignment]
         try:
             yield world
         finally:
+            observations.recover_overwritten = real
             await log.close()
 
 

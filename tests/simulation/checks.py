@@ -95,7 +95,9 @@ def _check_loop_freedom(world: World, changes: list[CloudEvent[Any]]) -> None:
             ]
             for item in side.fake.items_marked(link.link_id):
                 writes_to = [u for u in side.fake.updates if u.external_id == item.external_id]
-                assert len(writes_to) <= len(elsewhere) + fired, (
+                restored = world.recovered[link.link_id]
+                assert len(writes_to) <= len(elsewhere) + fired + restored, (
                     f"loop freedom: {len(writes_to)} writes to {link.link_id}'s item for "
-                    f"{len(elsewhere)} edits elsewhere and {fired} faults"
+                    f"{len(elsewhere)} edits elsewhere, {fired} faults and {restored} "
+                    "overwritten edits restored"
                 )

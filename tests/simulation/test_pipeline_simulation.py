@@ -20,7 +20,9 @@ What is real:
   ``retries.retry_due``, the outbox relay), wired by the app factory's ``_build_state`` over
   its own SQLite file, one per provider, against an in-memory provider
   (:class:`~tether_connector_runtime.testing.FakeProvider`): "trello" is Trello-like (a notice
-  names when each field was set and to what, as Trello's actions do), "asana" and "jira"
+  names when each field was set and to what, as Trello's actions do, a poll every edit since
+  its cursor; its items are written unread, so an edit a write overwrote is found from its
+  notice), "asana" and "jira"
   Asana- and Jira-like (compact notices naming only the item: the runtime dates a change by
   the item's last modification);
 - the bus (:mod:`tests.simulation.log`): the embedded bus's durable log
@@ -59,11 +61,13 @@ webhooks, poll every linked item, until a round changes nothing) and checked:
   it moves);
 - loop freedom: the drain ends; provider changes <= person edits + faults that fired (a crash or
   a lost answer may make one echo); writes to an item <= the task's edits made elsewhere +
-  faults that fired.
+  faults that fired + person's edits at that item an unread write overwrote (found from their
+  notice, each may win its conflict and be written back: the price of writing unread).
 
 It must fail for deliberate bugs (the tests at the end find a counterexample for each):
 the echo check removed, core's field stamps ignored, the provider's edit time replaced by now,
-a late notice's time trusted for a value edited since, the per-link turn removed, the link
+a late notice's time trusted for a value edited since, the per-link turn removed, a person's
+edit an unread write overwrote never recovered from its notice, the link
 state saved before (not with) the publish, the outbox bypassed (a change published straight to
 the bus inside the transaction, whatever becomes of it), and task-core never resending a state
 a new item missed.
@@ -132,7 +136,7 @@ from tether_sync import FIELD_NAMES, FieldName, Provider, inbound, merge
 from tether_sync.inbound import ProviderChange
 
 SIM_EXAMPLES = int(os.environ.get("TETHER_SIM_EXAMPLES", "2000"))
-MUTANT_EXAMPLES = 600
+MUTANT_EXAMPLES = int(os.environ.get("TETHER_SIM_MUTANT_EXAMPLES", "600"))
 
 
 @pytest.fixture
@@ -269,6 +273,10 @@ def _every_stated_time(notice: ItemNotice, item: Any) -> dict[FieldName, datetim
     return dict(notice.field_edited_at)
 
 
+def _nothing_overwritten(*args: Any) -> dict[FieldName, Any]:
+    return {}
+
+
 async def _never_behind(*args: Any) -> bool:
     return False
 
@@ -333,6 +341,11 @@ MUTANTS: list[tuple[str, list[tuple[Any, str, Any]], str]] = [
         "lost update",
     ),
     ("per-link turn removed", [(LinkTurns, "turn", _no_turn)], "atomicity"),
+    (
+        "overwritten edits not recovered",
+        [(observations, "overwritten", _nothing_overwritten)],
+        "lost update",
+    ),
     (
         "state saved before the publish",
         [

@@ -3,6 +3,7 @@ clock; a step at a time, then drained until a round changes nothing (quiescence)
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
@@ -59,6 +60,9 @@ class World:
         self.clock = clock
         self.edits: list[EditRecord] = []
         self.trace: list[str] = []
+        # Per link, person's edits an unread write overwrote and their notice brought back
+        # (bench.py counts them): each may cost the item one more write, the edit restored.
+        self.recovered: collections.Counter[str] = collections.Counter()
 
     def now(self) -> datetime:
         return self.clock.now
@@ -271,6 +275,10 @@ class World:
                 side = self.sides[provider]
                 for notice in list(side.webhooks):
                     await self.webhook(provider, side.webhooks.index(notice), drop=False)
+                if side.fake.writes_unread:
+                    # Its items hold our write, not an edit it overwrote: the repair of a
+                    # dropped webhook is reconciliation's, from the container's history.
+                    await side.run(partial(reconcile_once, side.p))
                 await self.poll_items(side)
                 await self.relay(provider)
             if self.activity() == before:

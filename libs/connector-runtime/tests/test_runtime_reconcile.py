@@ -16,7 +16,8 @@ import pytest
 
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import exports
-from tether_connector_runtime.pipeline.reconcile import cursor_key, reconcile_once
+from tether_connector_runtime.pipeline.history import cursor_key
+from tether_connector_runtime.pipeline.reconcile import reconcile_once
 from tether_connector_runtime.testing import (
     CallKind,
     ErrorFactory,

@@ -128,6 +128,24 @@ async def test_each_card_is_named_once_by_its_newest_actions(board: Board) -> No
     }
     assert notice_a.field_values == {"description": "Agenda", "title": "a2"}
     assert notice_b.field_values == {"description": "Notes"}
+    # The older renames stay known, newest first: one may be an edit a write overwrote.
+    assert notice_a.earlier == {
+        "title": (
+            ("a1", datetime(2026, 3, 1, 9, 2, tzinfo=UTC)),
+            ("a0", datetime(2026, 3, 1, 9, 1, tzinfo=UTC)),
+        )
+    }
+    assert notice_b.earlier == {}
+
+
+async def test_a_write_unread_is_one_put_answered_with_its_own_time(board: Board) -> None:
+    a, _ = board.cards
+    board.clock.advance(60)
+    sent = len(board.sent)
+    written = await board.session.write_unread(a, {"title": "Renamed"}, "link-1")
+    assert [(r.method, r.url.path) for r in board.sent[sent:]] == [("PUT", f"/1/cards/{a}")]
+    assert written.fields.title == "Renamed"
+    assert written.edited_at == datetime(2026, 3, 1, 9, 1, tzinfo=UTC), "the write's own time"
 
 
 async def test_pages_that_cannot_reach_the_cursor_say_the_answer_is_incomplete(

@@ -127,6 +127,21 @@ class ItemNotice:
     field_edited_at: Mapping[FieldName, datetime] = field(default_factory=dict)
     field_values: Mapping[FieldName, FieldValue] = field(default_factory=dict)
     due_read_in: ZoneInfo | None = None
+    # Older edits the same notice names, newest first (a poll of Trello's board actions may
+    # find several edits of one field since its cursor): (value set, when). Only overwrites
+    # look at them (tether_sync.overwrites): a person's edit our write overwrote unseen.
+    earlier: Mapping[FieldName, tuple[tuple[FieldValue, datetime], ...]] = field(
+        default_factory=dict
+    )
+
+    def edits(self) -> dict[FieldName, tuple[tuple[FieldValue, datetime], ...]]:
+        """Every edit the notice names with its value: (value set, when), newest first."""
+        out: dict[FieldName, tuple[tuple[FieldValue, datetime], ...]] = {}
+        for name, value in self.field_values.items():
+            at = self.field_edited_at.get(name)
+            if at is not None:
+                out[name] = ((value, at), *self.earlier.get(name, ()))
+        return out
 
     def times_still_true(self, item: TaskFields) -> dict[FieldName, datetime]:
         """The stated times of the fields ``item`` still holds as the notice's action set them
@@ -144,8 +159,16 @@ class ItemNotice:
         due = self.field_values.get("due")
         if self.due_read_in is None or not zones or not isinstance(due, date):
             return self
-        again = read_again(due, self.due_read_in, zones)
-        return replace(self, field_values={**self.field_values, "due": again}, due_read_in=None)
+        read_in = self.due_read_in
+
+        def again(value: FieldValue) -> FieldValue:
+            return read_again(value, read_in, zones) if isinstance(value, date) else value
+
+        earlier = dict(self.earlier)
+        if "due" in earlier:
+            earlier["due"] = tuple((again(v), at) for v, at in earlier["due"])
+        values = {**self.field_values, "due": again(due)}
+        return replace(self, field_values=values, earlier=earlier, due_read_in=None)
 
 
 @dataclass(frozen=True)
@@ -236,6 +259,27 @@ class ProviderSession(Protocol):
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         """Items changed in the container after ``cursor`` (None: from now on)."""
+
+
+@runtime_checkable
+class UnreadWrites(Protocol):
+    """An optional capability of a :class:`ProviderSession` (checked with ``isinstance``):
+    writing an item without reading it first, which saves a call per change.
+
+    Only for a provider whose every edit notice, webhook and polled history alike, names the
+    field, the value set and when (Trello's actions): a person's edit the write lands on
+    before its webhook arrives is then found from that notice and published as a concurrent
+    edit (``tether_sync.overwrites``). The answer's ``edited_at`` must be the provider's time
+    of this write (Trello's ``dateLastActivity``), the end of that search's window."""
+
+    async def write_unread(
+        self,
+        external_id: str,
+        changes: Mapping[FieldName, FieldValue],
+        link_id: str,
+    ) -> ProviderItem:
+        """Write ``changes`` to the item, as :meth:`ProviderSession.update` does (same
+        errors); returns the item as written."""
 
 
 class WebhookDialect(Protocol):

@@ -4,11 +4,11 @@ webhooks and board actions (PROVIDERS.md, Trello)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tether_connector_runtime.due_dates import Owner
+from tether_connector_runtime.edit_history import notices_per_item
 from tether_connector_runtime.port import (
     ChangesSince,
     ItemNotice,
@@ -109,12 +109,25 @@ class TrelloSession:
         link_id: str,
         move_to: str | None,
     ) -> ProviderItem:
-        params = card_params(
-            {str(k): v for k, v in changes.items()}, link_id=link_id, zone=self._zone
-        )
+        params = self._params(changes, link_id)
         if move_to is not None:
             params["idList"] = move_to
         return card_item(await self._client.update_card(item.external_id, params), *self._reading)
+
+    async def write_unread(
+        self, external_id: str, changes: Mapping[FieldName, FieldValue], link_id: str
+    ) -> ProviderItem:
+        # PUT /cards/{id} needs nothing of the card beyond its id, and every edit of a card is
+        # an action naming the value it set and its date (webhooks and GET
+        # /boards/{id}/actions alike): the runtime finds there an edit this write overwrote.
+        # The answer's dateLastActivity is this write's time at Trello.
+        params = self._params(changes, link_id)
+        return card_item(await self._client.update_card(external_id, params), *self._reading)
+
+    def _params(self, changes: Mapping[FieldName, FieldValue], link_id: str) -> dict[str, Any]:
+        return card_params(
+            {str(k): v for k, v in changes.items()}, link_id=link_id, zone=self._zone
+        )
 
     async def archive(self, external_id: str) -> None:
         # Closing is recoverable in Trello, unlike DELETE /cards.
@@ -189,20 +202,7 @@ def _newest_id(actions: Sequence[dict[str, Any]], cursor: str | None) -> str | N
 
 
 def _card_notices(actions: Sequence[dict[str, Any]], zone: ZoneInfo) -> list[ItemNotice]:
-    """One notice per card (each costs a read of the card), newest card first: each field
-    dated, and valued where the action says, by the newest action that set it."""
-    times: dict[str, dict[FieldName, datetime]] = {}
-    values: dict[str, dict[FieldName, FieldValue]] = {}
-    for action in actions:  # newest first: the first action to set a field is its latest
-        notice = action_notice(action, zone)
-        if notice is None:
-            continue
-        card_times = times.setdefault(notice.external_id, {})
-        card_values = values.setdefault(notice.external_id, {})
-        for name, at in notice.field_edited_at.items():
-            if name in card_times:
-                continue
-            card_times[name] = at
-            if name in notice.field_values:
-                card_values[name] = notice.field_values[name]
-    return [ItemNotice(card, times[card], values[card], due_read_in=zone) for card in times]
+    """One notice per card (each costs a read of the card), newest card first; ``actions``
+    newest first (edit_history.notices_per_item)."""
+    notices = (action_notice(action, zone) for action in actions)
+    return notices_per_item(n for n in notices if n is not None)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tether_common.db import transaction
 from tether_common.errors import NotFound
 from tether_connector_runtime.due_dates import Owner
-from tether_connector_runtime.pipeline import announce, limits, parking, tasks, watching
+from tether_connector_runtime.pipeline import announce, history, limits, parking, tasks, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.pipeline.renderings import recognised
@@ -148,6 +148,7 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
         row, provider = await p.connections.opened(session, link.connection_id)
     mapping = StatusMapping.stored(row.list_mapping)
     placement = await provider.resolve(link.target or {})
+    await history.start(p, link.connection_id, placement.container_id, provider)
     item = await provider.find_marked(placement, link_id) if recovering else None
     adopted = item is not None
     if item is None:

@@ -22,6 +22,7 @@ from tether_common.db import transaction
 from tether_connector_runtime.pipeline import (
     announce,
     health,
+    history,
     pauses,
     refusals,
     removals,
@@ -30,17 +31,19 @@ from tether_connector_runtime.pipeline import (
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.renderings import recognised
 from tether_connector_runtime.places import StatusMapping
-from tether_connector_runtime.port import ItemNotice, ProviderItem
+from tether_connector_runtime.port import ItemNotice, ProviderItem, UnreadWrites
 from tether_connector_runtime.retry import AuthRevokedError
 from tether_connector_runtime.store.repository import WATCHED, StoredLink, WriteIntent
 from tether_sync import (
     FIELD_NAMES,
     FieldName,
+    FieldValue,
     LinkState,
     TaskFields,
     after_publish,
     decide_inbound,
 )
+from tether_sync.overwrites import after_overwritten, decide_overwritten, overwritten
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,14 @@ ECHOES_UNREAD = Counter(
     "tether_connector_echoes_unread_total",
     "Notices that only repeated a link's base (our own write coming back), so the item was "
     "not read",
+    ["provider"],
+)
+
+
+OVERWRITES_RECOVERED = Counter(
+    "tether_connector_overwrites_recovered_total",
+    "Person's edits an unread write overwrote before their notice came, published from that "
+    "notice as edits concurrent with ours (core's policy decides)",
     ["provider"],
 )
 
@@ -84,7 +95,8 @@ async def _observe_in_turn(p: Pipeline, link_id: str, notice: ItemNotice) -> Gon
     gone, moved_to = looked
     p.outbox.committed()
     if moved_to is not None:
-        await watching.ensure_webhook(p, moved_to[0], moved_to[1])
+        await history.start(p, *moved_to)
+        await watching.ensure_webhook(p, *moved_to)
     return gone
 
 
@@ -103,7 +115,9 @@ async def _look(
             session, link.connection_id, written_in=link.due_zone
         )
         zones = p.connections.owner_of(row, link.due_zone).reading_zones
-        if repeats_the_base(notice, link, zones):
+        stated = notice.read_in(zones)
+        found = overwritten(link.overwrites, stated.edits())
+        if not found and repeats_the_base(notice, link, zones):
             ECHOES_UNREAD.labels(p.provider).inc()
             return None
         item = await provider.read(notice.external_id)
@@ -128,9 +142,18 @@ async def _look(
             # A late notice's times date only the values the item still holds, its due read
             # in the same zones as the item's.
             fields = StatusMapping.stored(row.list_mapping).fields_of(item)
-            times = notice.read_in(zones).times_still_true(fields)
+            times = stated.times_still_true(fields)
             await publish_news(p, session, link, row, item, times)
+            if found:
+                await recover_overwritten(p, session, link_id, row, item, found)
+        if isinstance(provider, UnreadWrites) and _later(item.edited_at, link.seen_at):
+            # Where the window of what a later unread write may overwrite starts.
+            await p.repo.record_overwrites(session, link_id, seen_at=item.edited_at)
     return None, moved_to
+
+
+def _later(read: datetime | None, seen: datetime | None) -> bool:
+    return read is not None and (seen is None or read > seen)
 
 
 def repeats_the_base(notice: ItemNotice, link: StoredLink, zones: tuple[ZoneInfo, ...]) -> bool:
@@ -176,11 +199,7 @@ async def publish_news(
     the caller's transaction (which rings the outbox after its commit); False when there is
     nothing new (our own echo, a no-op)."""
     assert link.state is not None
-    observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
-    # The provider's spelling of what we wrote is what we wrote (renderings.py).
-    written = () if link.intent is None else (link.intent.fields,)
-    owner = p.connections.owner_of(connection, link.due_zone)
-    observed = recognised(p.adapter, owner, observed, *written, link.state.synced_fields)
+    observed = _observed(p, link, connection, item)
     base = settled_base(link.state, link.intent, observed)
     if link.intent is not None and base.synced_fields == link.intent.fields:
         # The whole write is on the item (a person put there what the provider refused us,
@@ -200,6 +219,50 @@ async def publish_news(
         return False
     await announce.provider_changed(p, session, link, change)
     await p.repo.save_state(session, after_publish(base, change))
+    return True
+
+
+def _observed(p: Pipeline, link: StoredLink, connection: Any, item: ProviderItem) -> TaskFields:
+    """The item's fields as mapped, the provider's spelling of what we wrote taken for what we
+    wrote (renderings.py)."""
+    assert link.state is not None
+    observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
+    written = () if link.intent is None else (link.intent.fields,)
+    owner = p.connections.owner_of(connection, link.due_zone)
+    return recognised(p.adapter, owner, observed, *written, link.state.synced_fields)
+
+
+async def recover_overwritten(
+    p: Pipeline,
+    session: AsyncSession,
+    link_id: str,
+    connection: Any,
+    item: ProviderItem,
+    found: Mapping[FieldName, tuple[FieldValue, datetime]],
+) -> bool:
+    """Publish the person's edits a notice names that our unread writes overwrote (``found``,
+    from ``tether_sync.overwrites.overwritten``): those whose field the item still holds as we
+    wrote it. After the item's news is published, in the caller's transaction; True when
+    something was published."""
+    link = await p.repo.link(session, link_id)
+    if link is None or link.state is None or link.intent is not None:
+        return False  # publish_news settled any intent first; defensive
+    held = _observed(p, link, connection, item)
+    kept = {n: e for n, e in found.items() if held.value(n) == link.overwrites[n].wrote}
+    if not kept:
+        return False
+    change = decide_overwritten(
+        link.state,
+        link.overwrites,
+        kept,
+        edited_at=max(at for _, at in kept.values()),
+        field_limits=p.adapter.field_limits,
+    )
+    OVERWRITES_RECOVERED.labels(p.provider).inc(len(kept))
+    log.warning("overwritten_edit_recovered", link_id=link_id, fields=sorted(kept))
+    await announce.provider_changed(p, session, link, change)
+    state, windows = after_overwritten(link.state, link.overwrites, change)
+    await p.repo.save_state(session, state, overwrites=windows)
     return True
 
 

@@ -11,6 +11,7 @@ write's own intent is then committed before the provider is called (writes.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,7 @@ from tether_connector_runtime.pipeline import (
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.observations import publish_news
 from tether_connector_runtime.places import StatusMapping
-from tether_connector_runtime.port import ProviderItem, ProviderSession
+from tether_connector_runtime.port import ProviderItem, ProviderSession, UnreadWrites
 from tether_connector_runtime.store.repository import StoredLink, WriteIntent
 from tether_events import TaskChanged
 from tether_sync import (
@@ -41,12 +42,14 @@ from tether_sync import (
     after_write,
     decide_outbound,
 )
+from tether_sync.overwrites import Overwrites, before_write
 
 
 @dataclass(frozen=True)
 class Planned:
     provider: ProviderSession
-    item: ProviderItem
+    external_id: str
+    item: ProviderItem | None  # None: written unread (port.UnreadWrites)
     decision: WritePlan
     move_to: str | None
     due_zone: str | None  # the IANA zone a due is written in, if the write sets the due
@@ -116,6 +119,15 @@ async def _plan_in(
     row, provider = await p.connections.opened(
         session, link.connection_id, written_in=link.due_zone
     )
+    zone = p.connections.owner_of(row).zone.key if "due" in decision.changes else None
+    if _writes_unread(provider, link, row, decision):
+        await p.repo.record_intent(
+            session,
+            link_id,
+            WriteIntent(decision.target, decision.clock),
+            _overwrites(link, decision, link.seen_at),
+        )
+        return Planned(provider, link.external_id, None, decision, None, zone)
     item = await provider.read(link.external_id)
     if item is None:
         return link
@@ -132,10 +144,43 @@ async def _plan_in(
         settled = await _settled_decision(p, session, link_id, snapshot, told)
         if settled is None:
             return None
-        decision = settled
-    await p.repo.record_intent(session, link_id, WriteIntent(decision.target, decision.clock))
-    zone = p.connections.owner_of(row).zone.key if "due" in decision.changes else None
-    return Planned(provider, item, decision, _move_for(row, item, decision), zone)
+        link, decision = settled
+    seen_at = _latest(link.seen_at, item.edited_at)
+    await p.repo.record_intent(
+        session,
+        link_id,
+        WriteIntent(decision.target, decision.clock),
+        _overwrites(link, decision, seen_at),
+        seen_at,
+    )
+    move_to = _move_for(row, item, decision)
+    return Planned(provider, item.external_id, item, decision, move_to, zone)
+
+
+def _writes_unread(
+    provider: ProviderSession, link: StoredLink, row: Any, decision: WritePlan
+) -> bool:
+    """Whether the write goes out without a read of the item first (port.UnreadWrites): the
+    provider's notices will tell of an edit it overwrites; the link is active with no write
+    unsettled or refused (settling needs the item); and no place is to be chosen for a
+    change of ``completed`` (that needs the item's place)."""
+    if not isinstance(provider, UnreadWrites):
+        return False
+    if link.status != "active" or link.intent is not None or link.refusal is not None:
+        return False
+    return "completed" not in decision.changes or not StatusMapping.stored(row.list_mapping).places
+
+
+def _overwrites(link: StoredLink, decision: WritePlan, seen_at: datetime | None) -> Overwrites:
+    assert link.state is not None
+    return before_write(link.overwrites, link.state.synced_fields, decision.changes, seen_at)
+
+
+def _latest(known: datetime | None, read: datetime | None) -> datetime | None:
+    """The provider time up to which a base reflects the item: a read's last activity."""
+    if known is None or read is None:
+        return read or known
+    return max(known, read)
 
 
 def _decide(p: Pipeline, state: LinkState, snapshot: TaskSnapshot) -> OutboundDecision:
@@ -145,9 +190,9 @@ def _decide(p: Pipeline, state: LinkState, snapshot: TaskSnapshot) -> OutboundDe
 
 async def _settled_decision(
     p: Pipeline, session: AsyncSession, link_id: str, snapshot: TaskSnapshot, told: _Told
-) -> WritePlan | None:
-    """An earlier write's intent was settled against the item: the write decided from there
-    (None: nothing to write)."""
+) -> tuple[StoredLink, WritePlan] | None:
+    """An earlier write's intent was settled against the item: the link settled and the write
+    decided from there (None: nothing to write)."""
     settled = await p.repo.link(session, link_id)
     assert settled is not None
     assert settled.state is not None
@@ -157,7 +202,7 @@ async def _settled_decision(
     if again.is_empty:
         told.anything = await _nothing_to_write(p, session, settled, again) or told.anything
         return None
-    return again
+    return settled, again
 
 
 async def _nothing_to_write(

@@ -7,15 +7,15 @@ answer we cannot read) is logged and skipped: the others are reconciled all the 
 cursor stays for the next pass. A container without its webhook gets one (a failed
 registration is retried here).
 
-How far a container's history has been read is kept per connection: two connections linking
-items on one board each read it from their own cursor, since each observes only its own links
-(one connection's pass must not move the other's cursor past changes it has not seen).
+How far a container's history has been read is kept per connection (history.py): two
+connections linking items on one board each read it from their own cursor, since each
+observes only its own links (one connection's pass must not move the other's cursor past
+changes it has not seen).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -23,6 +23,7 @@ import structlog
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import health, observations, watching
 from tether_connector_runtime.pipeline.context import Pipeline
+from tether_connector_runtime.pipeline.history import cursor_key
 from tether_connector_runtime.port import ItemNotice
 from tether_connector_runtime.retry import AuthRevokedError, ProviderError
 
@@ -57,19 +58,6 @@ async def reconcile_once(p: Pipeline) -> int:
             # container's alone, or one bad board would stop every board's repair for good.
             log.exception("reconcile_container_crashed", container_id=container_id)
     return observed
-
-
-# The cursors table keys rows by a string of at most 128 characters.
-_KEY_LENGTH = 128
-
-
-def cursor_key(connection_id: str, container_id: str) -> str:
-    """The key of a connection's cursor on a container: ``<connection>:<container>``, the
-    container hashed (SHA-256, hex) when the pair would not fit the cursors table's key."""
-    key = f"{connection_id}:{container_id}"
-    if len(key) <= _KEY_LENGTH:
-        return key
-    return f"{connection_id}:{hashlib.sha256(container_id.encode()).hexdigest()}"
 
 
 async def _reconcile(p: Pipeline, connection_id: str, container_id: str, linked: set[str]) -> int:

@@ -13,6 +13,7 @@ from tether_common.db import transaction
 from tether_connector_runtime.pipeline import bursts, parking, refusals, removals
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.planning import Planned, plan
+from tether_connector_runtime.port import ProviderItem, UnreadWrites
 from tether_connector_runtime.ratelimit import BudgetSpent, waiting_at_most
 from tether_connector_runtime.retry import (
     AuthRevokedError,
@@ -21,7 +22,7 @@ from tether_connector_runtime.retry import (
 )
 from tether_connector_runtime.store.repository import StoredLink
 from tether_events import TaskChanged
-from tether_sync import ArchiveProviderCopy, after_write
+from tether_sync import ArchiveProviderCopy, after_write, overwrites
 
 # Failures that pass: the work waits on its link and is tried again.
 PASSING = (RetryableProviderError, AuthRevokedError)
@@ -73,9 +74,7 @@ async def _write(
     if not isinstance(planned, Planned):
         return planned
     try:
-        await planned.provider.update(
-            planned.item, planned.decision.changes, link_id, planned.move_to
-        )
+        answer = await _send(planned, link_id)
     except PermanentProviderError as exc:
         if not refusals.is_refusal(exc):
             raise  # a 401: the caller parks it (parking.py asks what it means)
@@ -86,11 +85,25 @@ async def _write(
         link = await p.repo.link(session, link_id, for_update=True)
         if link is not None and link.state is not None:
             state = after_write(link.state, planned.decision)
-            await p.repo.save_state(session, state, due_zone=planned.due_zone)
+            # The write's own time closes the window of what it may have overwritten.
+            written = None
+            if answer is not None and answer.edited_at is not None:
+                names = tuple(planned.decision.changes)
+                written = overwrites.written_at(link.overwrites, names, answer.edited_at)
+            await p.repo.save_state(session, state, due_zone=planned.due_zone, overwrites=written)
             cleared = await refusals.clear(p, session, link)
     if cleared:
         p.outbox.committed()
     return None
+
+
+async def _send(planned: Planned, link_id: str) -> ProviderItem | None:
+    """The planned write made: unread (port.UnreadWrites) when planning read no item."""
+    changes = planned.decision.changes
+    if planned.item is None:
+        assert isinstance(planned.provider, UnreadWrites)
+        return await planned.provider.write_unread(planned.external_id, changes, link_id)
+    return await planned.provider.update(planned.item, changes, link_id, planned.move_to)
 
 
 async def _refused(
@@ -100,7 +113,7 @@ async def _refused(
     stay as they were and whose intent stays (refusals.py says why). A 404 may mean the item
     went away since it was read, or only something the write names (a list, a section): the
     item is read again to tell, and a gone item's link is returned (to unlink)."""
-    if exc.status == 404 and await planned.provider.read(planned.item.external_id) is None:
+    if exc.status == 404 and await planned.provider.read(planned.external_id) is None:
         async with transaction(p.sessions) as session:
             return await p.repo.link(session, link_id)
     await refusals.record(p, link_id, exc)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tether_connector_runtime.store.records import WATCHED, StoredLink, WriteIntent, utcnow
+from tether_connector_runtime.store.records import (
+    WATCHED,
+    StoredLink,
+    WriteIntent,
+    overwrites_json,
+    utcnow,
+)
 from tether_connector_runtime.store.tables import ConnectorTables
-from tether_sync import LinkState
+from tether_sync import FieldName, LinkState
+from tether_sync.overwrites import Overwrite
 
 
 class LinkQueries:
@@ -134,13 +145,24 @@ class LinkQueries:
             await session.execute(insert(links).values(link_id=link.link_id, **values))
 
     async def save_state(
-        self, session: AsyncSession, state: LinkState, *, due_zone: str | None = None
+        self,
+        session: AsyncSession,
+        state: LinkState,
+        *,
+        due_zone: str | None = None,
+        overwrites: Mapping[FieldName, Overwrite] | None = None,
+        seen_at: datetime | None = None,
     ) -> None:
         """The link's new base; any write intent is settled by it. ``due_zone``: the IANA zone
         a due was just written in, kept with the base it belongs to (None: the due was not
-        written, the zone stays)."""
+        written, the zone stays). ``overwrites``/``seen_at``: their new values (None: kept;
+        see :meth:`record_overwrites`)."""
         links = self.t.links
-        zone = {"due_zone": due_zone} if due_zone is not None else {}
+        zone: dict[str, Any] = {"due_zone": due_zone} if due_zone is not None else {}
+        if overwrites is not None:
+            zone["overwrites"] = overwrites_json(overwrites)
+        if seen_at is not None:
+            zone["seen_at"] = seen_at
         await session.execute(
             update(links)
             .where(links.c.link_id == state.link_id)
@@ -153,8 +175,22 @@ class LinkQueries:
             )
         )
 
-    async def record_intent(self, session: AsyncSession, link_id: str, intent: WriteIntent) -> None:
+    async def record_intent(
+        self,
+        session: AsyncSession,
+        link_id: str,
+        intent: WriteIntent,
+        overwrites: Mapping[FieldName, Overwrite] | None = None,
+        seen_at: datetime | None = None,
+    ) -> None:
+        """The write about to be made, with what it may overwrite and the provider time up to
+        which the base reflects the item (None: kept as they are)."""
         links = self.t.links
+        more: dict[str, Any] = {}
+        if overwrites is not None:
+            more["overwrites"] = overwrites_json(overwrites)
+        if seen_at is not None:
+            more["seen_at"] = seen_at
         await session.execute(
             update(links)
             .where(links.c.link_id == link_id)
@@ -164,8 +200,27 @@ class LinkQueries:
                     "clock": intent.clock.to_dict(),
                 },
                 updated_at=utcnow(),
+                **more,
             )
         )
+
+    async def record_overwrites(
+        self,
+        session: AsyncSession,
+        link_id: str,
+        overwrites: Mapping[FieldName, Overwrite] | None = None,
+        seen_at: datetime | None = None,
+    ) -> None:
+        """What the link's writes may have overwritten unseen (tether_sync.overwrites), and
+        the provider's time up to which its base reflects the item (None: kept)."""
+        values: dict[str, Any] = {}
+        if overwrites is not None:
+            values["overwrites"] = overwrites_json(overwrites)
+        if seen_at is not None:
+            values["seen_at"] = seen_at
+        if values:
+            links = self.t.links
+            await session.execute(update(links).where(links.c.link_id == link_id).values(**values))
 
     async def link_of_task(
         self, session: AsyncSession, task_id: str, connection_id: str

@@ -3,12 +3,14 @@ intent, a write the provider refused."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tether_events.clock import VectorClock
-from tether_sync import LinkState, TaskFields
+from tether_sync import FieldName, LinkState, TaskFields
+from tether_sync.overwrites import Overwrite, overwrite_from_json
 
 # Link statuses whose item is looked at (a paused link's item may be restored).
 WATCHED = ("active", "paused")
@@ -61,6 +63,10 @@ class StoredLink:
     # None while none stands. ``last_error`` holds them when no work is parked (parked work
     # keeps its own last error there).
     refusal: str | None = None
+    # What the link's writes may have overwritten unseen (tether_sync.overwrites), and the
+    # provider's time up to which the base reflects the item.
+    overwrites: Mapping[FieldName, Overwrite] = field(default_factory=dict)
+    seen_at: datetime | None = None
 
     @property
     def is_parked(self) -> bool:
@@ -102,7 +108,21 @@ class StoredLink:
             _intent(row.intent),
             row.due_zone,
             row.last_error if parked is None else None,
+            _overwrites(row.overwrites),
+            row.seen_at,
         )
+
+
+def _overwrites(raw: Any) -> dict[FieldName, Overwrite]:
+    if not raw:
+        return {}
+    kept = (overwrite_from_json(value) for value in raw.values())
+    return {over.field: over for over in kept}
+
+
+def overwrites_json(kept: Mapping[FieldName, Overwrite]) -> dict[str, Any] | None:
+    """The column's value for ``kept`` (None when empty)."""
+    return {name: over.model_dump(mode="json") for name, over in kept.items()} or None
 
 
 def _intent(raw: Any) -> WriteIntent | None:

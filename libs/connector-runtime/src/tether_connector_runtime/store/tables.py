@@ -105,6 +105,11 @@ def connector_tables(prefix: str) -> ConnectorTables:
         # wrote reads back as that date after the owner moves. NULL: not written since this
         # column exists, read in the owner's zone.
         Column("due_zone", String(64), nullable=True),
+        # What the link's writes may have overwritten unseen, per field written
+        # ({field: tether_sync.overwrites.Overwrite}), and the provider's time up to which the
+        # base reflects the item (the last read's last activity): migration c0010.
+        Column("overwrites", JSON, nullable=True),
+        Column("seen_at", UtcDateTime, nullable=True),
         Index(f"ix_{prefix}_links_external_id", "external_id"),
         Index(f"ix_{prefix}_links_next_attempt_at", "next_attempt_at"),
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account, ConsentFlow, ItemNotice, RegisteredWebhook
 from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
-from tether_connector_runtime.testing.fake_session import FakeSession
+from tether_connector_runtime.testing.fake_session import FakeSession, FakeUnreadSession
 from tether_connector_runtime.testing.fake_webhooks import FakeWebhooks, field_name
 from tether_connector_runtime.testing.faults import (
     CallKind,
@@ -43,6 +43,7 @@ class FakeProvider:
         field_limits: Mapping[FieldName, int] | None = None,
         compact_notices: bool = False,
         renderings: Mapping[FieldName, Callable[[FieldValue], FieldValue]] | None = None,
+        writes_unread: bool = False,
     ) -> None:
         self.provider: str = provider
         # Notices that name only the item (Asana's compact webhook events and polled events
@@ -50,6 +51,11 @@ class FakeProvider:
         # modification); otherwise each names when each field was set and to what (Trello's
         # actions).
         self.compact_notices = compact_notices
+        # Sessions write items unread (port.UnreadWrites), and a poll names every edit since
+        # its cursor with its value, the older ones as ``earlier`` (Trello's board actions).
+        # Needs notices that name values.
+        assert not (writes_unread and compact_notices), "unread writes need valued notices"
+        self.writes_unread = writes_unread
         # The longest text each field can hold (the port's field_limits); none by default.
         self.limits: dict[FieldName, int] = dict(field_limits or {})
         # How the provider spells a written value of a field in its own format (the port's
@@ -100,6 +106,8 @@ class FakeProvider:
         # Its items hold our fields as they are (a due of either kind): no zone to apply; the
         # owner is only noted, for tests of what reaches an adapter.
         self.owners.append(owner)
+        if self.writes_unread:
+            return FakeUnreadSession(self, secret)
         return FakeSession(self, secret)
 
     def webhook_url(self) -> str:

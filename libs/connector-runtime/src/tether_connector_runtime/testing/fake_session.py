@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
+from tether_connector_runtime.edit_history import notices_per_item
 from tether_connector_runtime.port import (
     ChangesSince,
     ItemNotice,
@@ -189,6 +190,22 @@ class FakeSession:
         log = self._fake.changes
         start = len(log) if cursor is None else int(cursor)
         changed = dict.fromkeys(n.external_id for c, n in log[start:] if c == container_id)
-        notices = [self._fake.notice(external_id) for external_id in changed]
+        if self._fake.writes_unread:
+            notices = notices_per_item(reversed([n for c, n in log[start:] if c == container_id]))
+        else:
+            notices = [self._fake.notice(external_id) for external_id in changed]
         await self._fake._leave("changes_since", container_id)
         return ChangesSince(notices=notices, cursor=str(len(log)))
+
+
+class FakeUnreadSession(FakeSession):
+    """A session that writes items unread (port.UnreadWrites), as Trello's does."""
+
+    async def write_unread(
+        self, external_id: str, changes: Mapping[FieldName, FieldValue], link_id: str
+    ) -> ProviderItem:
+        stored = self._fake._item(external_id)
+        if stored is None:
+            await self._enter("update", None)
+            raise PermanentProviderError(f"no item {external_id}", status=404)
+        return await self.update(stored.view(), changes, link_id, None)

@@ -1,0 +1,144 @@
+"""Unread writes (port.UnreadWrites, Trello): a core edit costs one call, the write; a
+person's edit the write lands on before its notice arrives is published from that notice (a
+webhook, or a poll's earlier edits) as an edit concurrent with ours, once; an edit the base
+already reflected is not."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tether_common.db import transaction
+from tether_connector_runtime.pipeline import observations, reconcile, writes
+from tether_connector_runtime.places import MappedPlace, StatusMapping
+from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig, pipeline_rig
+from tether_connector_runtime.testing.scenarios import exported
+from tether_connector_runtime.testing.scenarios import task_state as state
+from tether_events import ProviderItemChanged
+
+BOARD = "board-1"
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    provider = FakeProvider("trello", writes_unread=True)
+    provider.add_container(BOARD)
+    return provider
+
+
+@pytest.fixture
+async def rig(fake: FakeProvider, tmp_path: Path) -> AsyncIterator[PipelineRig]:
+    async with pipeline_rig(
+        fake, f"sqlite+aiosqlite:///{tmp_path}/connector.db", clock=ManualClock()
+    ) as started:
+        yield started
+
+
+async def _replica(rig: PipelineRig) -> str:
+    link = await rig.link("link-1")
+    assert link.state is not None
+    return link.state.replica
+
+
+async def test_a_core_edit_is_one_call_and_its_echo_none(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    calls = sum(fake.calls.values())
+
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="Renamed in core"))
+    (_, echo) = fake.changes[-1]
+    await observations.observe(rig.pipeline, echo)
+    await rig.relay()
+
+    assert sum(fake.calls.values()) == calls + 1
+    assert fake.calls["update"] == 1
+    assert fake.calls["read"] == 0
+    assert fake.items[item_id].fields.title == "Renamed in core"
+    assert rig.events(ProviderItemChanged) == []
+
+
+async def test_an_edit_the_write_overwrote_is_published_from_its_late_notice(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    person = fake.edit(item_id, title="Renamed by a person")  # its webhook is late
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="Renamed in core"))
+    assert fake.items[item_id].fields.title == "Renamed in core", "written over, unseen"
+
+    await observations.observe(rig.pipeline, person)
+    await rig.relay()
+
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.base_values == {"title": "Plan the week"}, "against the base it was made on"
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+    assert change.base_clock.to_dict() == {"core": 2}, "concurrent with the edit we wrote"
+    link = await rig.link("link-1")
+    assert link.state is not None
+    assert link.state.synced_fields.title == "Renamed in core", "what the item holds"
+    assert link.state.synced_clock[await _replica(rig)] == 1
+
+    await observations.observe(rig.pipeline, person)  # delivered again
+    await rig.relay()
+    assert len(rig.events(ProviderItemChanged)) == 1, "published once"
+
+
+async def test_a_poll_finds_the_overwritten_edit_among_earlier_edits(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    await reconcile.reconcile_once(rig.pipeline)  # the board's cursor: from now on
+    await rig.relay()
+    fake.edit(item_id, title="Renamed by a person")  # its webhook never comes
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="Renamed in core"))
+
+    await reconcile.reconcile_once(rig.pipeline)
+    await rig.relay()
+
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.base_values == {"title": "Plan the week"}
+
+
+async def test_an_edit_the_base_already_reflected_is_not_taken_for_overwritten(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    first = fake.edit(item_id, title="First")
+    await observations.observe(rig.pipeline, first)
+    second = fake.edit(item_id, title="Second")
+    await observations.observe(rig.pipeline, second)
+    await rig.relay()
+    assert len(rig.events(ProviderItemChanged)) == 2
+    replica = await _replica(rig)
+    merged = state(4, {"core": 3, replica: 2}, title="Renamed in core")
+    await writes.on_task_changed(rig.pipeline, merged)
+    assert fake.items[item_id].fields.title == "Renamed in core"
+
+    await observations.observe(rig.pipeline, first)  # a late duplicate of an old edit
+    await rig.relay()
+
+    assert len(rig.events(ProviderItemChanged)) == 2, "the last read saw it: nothing new"
+
+
+async def test_a_completion_with_a_status_mapping_reads_the_item_for_its_place(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))  # in BOARD/todo
+    link = await rig.link("link-1")
+    mapping = StatusMapping(
+        places={
+            f"{BOARD}/todo": MappedPlace(container_id=BOARD, completed=False),
+            f"{BOARD}/done": MappedPlace(container_id=BOARD, completed=True),
+        }
+    )
+    async with transaction(rig.pipeline.sessions) as session:
+        await rig.pipeline.repo.set_list_mapping(session, link.connection_id, mapping.to_stored())
+
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, completed=True))
+
+    assert fake.calls["read"] == 1, "the item's place says whether it must move"
+    assert fake.items[item_id].place_id == f"{BOARD}/done"
