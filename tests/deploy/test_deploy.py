@@ -494,3 +494,30 @@ def test_memory_covers_the_benchmarks_peak_rss(kustomization: str) -> None:
         limit = _mebibytes(resources["limits"]["memory"])
         assert request >= rss * 1.2, f"{name}: request {request} MiB, peak RSS {rss:.0f} MiB"
         assert limit >= rss * 2, f"{name}: limit {limit} MiB, peak RSS {rss:.0f} MiB"
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_the_first_apply_step_selects_what_the_jobs_need(kustomization: str) -> None:
+    """The README applies ``-l 'app.kubernetes.io/component in (config, setup)'`` first and
+    waits for the jobs: that selection must hold both jobs and everything they read, and no
+    service."""
+    resources = rendered(kustomization)
+
+    def component(resource: Resource) -> str | None:
+        labels: dict[str, str] = resource["metadata"].get("labels", {})
+        return labels.get("app.kubernetes.io/component")
+
+    first_step = {
+        (r["kind"], r["metadata"]["name"]) for r in resources if component(r) in {"config", "setup"}
+    }
+    jobs = of_kind(resources, "Job")
+    assert {("Job", name) for name in jobs} <= first_step
+    for job in jobs.values():
+        for source in only_container(job).get("envFrom", []):
+            kind, ref = (
+                ("ConfigMap", source["configMapRef"]["name"])
+                if "configMapRef" in source
+                else ("Secret", source["secretRef"]["name"])
+            )
+            assert (kind, ref) in first_step, f"a job reads {kind} {ref}, applied only later"
+    assert not {("Deployment", name) for name in SERVICE_NAMES} & first_step
