@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -45,6 +46,11 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(work)
     except OperatorError as exc:
         raise fail(str(exc)) from None
+    except ValidationError as exc:
+        # A setting read from the environment is unusable: name it, never echo its value.
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise fail(f"setting {exc.title}{'.' + where if where else ''}: {first['msg']}") from None
     except SQLAlchemyError as exc:
         raise fail(f"database: {one_line(exc)}") from None
     except KafkaError as exc:

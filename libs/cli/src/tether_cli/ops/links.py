@@ -72,13 +72,14 @@ async def links_of(kit: ConnectorKit, *, status: str | None, task_id: str | None
     query = select(links).order_by(links.c.updated_at.desc(), links.c.link_id)
     if task_id is not None:
         query = query.where(links.c.task_id == task_id)
-    if status == RETRYING:
-        query = query.where(links.c.parked.is_not(None))
-    elif status is not None:
+    if status is not None and status != RETRYING:
         query = query.where(links.c.status == status)
     url = kit.settings().database_url
     async with database(kit.service, url) as engine, transaction(session_factory(engine)) as s:
-        return [_view(kit.provider, row) for row in await s.execute(query)]
+        views = [_view(kit.provider, row) for row in await s.execute(query)]
+    # Parked work is a JSON column, whose "none" reads back as JSON null, not SQL NULL: the
+    # row's reading (StoredLink.from_row) decides, as it does for the pipeline.
+    return [v for v in views if status != RETRYING or v.state == RETRYING]
 
 
 async def _all_links(provider: str | None, status: str | None, task: str | None) -> list[LinkView]:
