@@ -7,11 +7,20 @@ import asyncio
 import typer
 
 from api_gateway.cli import token_app
+from tether_cli.ops import conflicts, dlq, links, resync, status
+from tether_cli.ops.keys import keys_app
 from tether_connector_runtime.replay import dlq_app
 
 app = typer.Typer(help="Tether: two-way task sync.", no_args_is_help=True)
 app.add_typer(token_app, name="token", help="API tokens for the client API.")
 app.add_typer(dlq_app, name="dlq", help="Events parked after failing: inspect and replay.")
+app.add_typer(keys_app, name="keys", help="The key encrypting provider tokens: rotate it.")
+dlq_app.command("list")(dlq.list_parked)
+dlq_app.command("show")(dlq.show)
+app.command("status")(status.status)
+app.command("links")(links.links)
+app.command("resync")(resync.resync)
+app.command("conflicts")(conflicts.conflicts)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tether_common.bus import build_bus
 from tether_common.db import create_engine, ping, session_factory
@@ -124,9 +125,20 @@ def _build_state(
     http: httpx.AsyncClient,
     adapter_for: AdapterFor,
 ) -> ConnectorState:
+    adapter = adapter_for(http)
+    pipeline = build_pipeline(provider, settings, engine, adapter)
+    return ConnectorState(settings, engine, bus, http, adapter, pipeline.connections, pipeline)
+
+
+def build_pipeline(
+    provider: str, settings: ConnectorSettings, engine: AsyncEngine, adapter: ProviderAdapter
+) -> Pipeline:
+    """The pipeline a connector runs over ``engine`` and ``adapter``, as its app builds it
+    (the service, and the operator's commands that act as the service would, e.g. ``tether
+    resync``). Raises :class:`~tether_connector_runtime.secrets.EncryptionKeyError` when the
+    token key setting is unusable."""
     repo = ConnectorRepository(connector_tables(provider))
     sessions = session_factory(engine)
-    adapter = adapter_for(http)
     conns = Connections(
         adapter,
         repo,
@@ -152,7 +164,7 @@ def _build_state(
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
     conns.refused = partial(health.connection_refused, pipeline)
-    return ConnectorState(settings, engine, bus, http, adapter, conns, pipeline)
+    return pipeline
 
 
 def _background(name: str, job: Coroutine[Any, Any, None]) -> Callable[[], Any]:

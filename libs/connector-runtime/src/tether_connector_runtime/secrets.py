@@ -55,6 +55,7 @@ class TokenCipher:
                     "import generate_key; print(generate_key())'`"
                 ) from None
         self._fernet = MultiFernet(fernets)
+        self._first = fernets[0]
         self._count = len(fernets)
 
     @classmethod
@@ -85,6 +86,15 @@ class TokenCipher:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
             raise TokenDecryptError("stored token does not decrypt with any key") from None
+
+    def is_current(self, token: str) -> bool:
+        """Whether ``token`` is encrypted under the first (newest) key already: rotating it
+        would change nothing but its random IV (``tether keys rotate`` skips it)."""
+        try:
+            self._first.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
     def __repr__(self) -> str:
         return f"TokenCipher(<{self._count} key(s)>)"

@@ -122,6 +122,21 @@ class ConflictRepository:
         ).limit(limit)
         return (await self._session.scalars(statement)).all()
 
+    async def recent(
+        self, *, tenant_id: str | None, task_id: str | None, limit: int
+    ) -> Sequence[ConflictRecord]:
+        """The newest ``limit`` conflicts of every tenant, or of one (``tenant_id``), of one
+        task if given (operators' ``tether conflicts``: no tenant is needed to look)."""
+        statement = select(ConflictRecord)
+        if tenant_id is not None:
+            statement = statement.where(ConflictRecord.tenant_id == tenant_id)
+        if task_id is not None:
+            statement = statement.where(ConflictRecord.task_id == task_id)
+        statement = statement.order_by(
+            ConflictRecord.resolved_at.desc(), ConflictRecord.id.desc()
+        ).limit(limit)
+        return (await self._session.scalars(statement)).all()
+
 
 class LinkRepository:
     def __init__(self, session: AsyncSession) -> None:
