@@ -20,7 +20,8 @@ from tether_connector_runtime.ratelimit import RateLimiter
 from tether_connector_runtime.retry import RetryableProviderError
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from tether_emulators.trello.testing import ManualClock
-from trello_connector.client import TRELLO_BUDGETS, TrelloClient
+from trello_connector.client import TRELLO_BUDGETS, TrelloClient, trello_budgets
+from trello_connector.config import TrelloSettings
 
 KEY = "sandbox-key"
 TOKEN = "a" * 64
@@ -210,3 +211,12 @@ async def test_tokens_that_end_alike_have_budgets_of_their_own(setup: Setup) -> 
     assert setup.time.slept == [], "another token's calls do not wait for this one's budget"
     await setup.client().me()
     assert len(setup.time.slept) == 1, "the spent token's next call waits"
+
+
+def test_a_tokens_budget_is_its_share_of_trellos_limit() -> None:
+    assert trello_budgets()["token:"].limit == 80, "other apps share a person's token"
+    assert trello_budgets(token_share=1.0)["token:"].limit == 100
+    settings = TrelloSettings.model_validate({"token_share": 0.95})
+    assert trello_budgets(settings.key_limit, settings.token_share)["token:"].limit == 95
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        TrelloSettings.model_validate({"token_share": 1.5})

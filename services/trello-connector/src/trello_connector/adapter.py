@@ -46,7 +46,7 @@ class TrelloAdapter:
         self._http = http
         self._settings = settings
         # One limiter for every account: the app key's budget is shared by all of them.
-        self._limiter: RateLimiter = trello_limiter(settings.key_limit)
+        self._limiter: RateLimiter = trello_limiter(settings.key_limit, settings.token_share)
         self._webhooks = TrelloWebhooks(settings.api_secret.get_secret_value())
         self._consent = TrelloConsent(http, settings, self._account_of)
 

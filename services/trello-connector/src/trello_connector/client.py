@@ -47,11 +47,16 @@ TOKEN_CALLS_PER_10S = 100
 KEY_CALLS_PER_10S = 300
 
 
-def trello_budgets(key_limit: int = KEY_CALLS_PER_10S) -> Mapping[str, Budget]:
+def trello_budgets(
+    key_limit: int = KEY_CALLS_PER_10S, token_share: float = 0.8
+) -> Mapping[str, Budget]:
     """Budgets below each of Trello's limits, each also held when Trello says it is spent.
-    ``key_limit``: the app key's calls per 10 s (Trello raises it for an app on request)."""
+    ``key_limit``: the app key's calls per 10 s (Trello raises it for an app on request);
+    ``token_share``: the share of a token's limit Tether spends (its other apps spend the
+    rest)."""
+    token = Budget.below(TOKEN_CALLS_PER_10S, 10.0, safety=token_share, reported_in=TOKEN_LIMIT)
     return {
-        "token:": Budget.below(TOKEN_CALLS_PER_10S, 10.0, reported_in=TOKEN_LIMIT),
+        "token:": token,
         "key:": Budget.below(key_limit, 10.0, reported_in=KEY_LIMIT),
         "members:": Budget.below(100, MEMBERS_WINDOW_SECONDS, reported_in=MEMBERS_LIMIT),
     }
@@ -60,8 +65,8 @@ def trello_budgets(key_limit: int = KEY_CALLS_PER_10S) -> Mapping[str, Budget]:
 TRELLO_BUDGETS: Mapping[str, Budget] = trello_budgets()
 
 
-def trello_limiter(key_limit: int = KEY_CALLS_PER_10S) -> RateLimiter:
-    return RateLimiter(trello_budgets(key_limit))
+def trello_limiter(key_limit: int = KEY_CALLS_PER_10S, token_share: float = 0.8) -> RateLimiter:
+    return RateLimiter(trello_budgets(key_limit, token_share))
 
 
 # Trello's ids are 24 hex characters; boards and cards may also be named by their shortLink

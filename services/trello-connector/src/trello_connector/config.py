@@ -37,6 +37,14 @@ class TrelloSettings(ConnectorSettings):
         description="Calls per 10 s Trello allows the app key across all its tokens (300 "
         "published; Trello raises it for an app on request): Tether stays below it",
     )
+    token_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Share of Trello's per-token limit (100 calls per 10 s) Tether spends on "
+        "a token; the rest is left to the token's other apps and Power-Ups (1 for tokens "
+        "only Tether uses). Trello's remaining-calls headers are heeded either way",
+    )
     oauth_url: str = Field(
         default="https://trello.com/1",
         description="Base URL of Trello's OAuth 1.0a endpoints (OAuthGetRequestToken, "
