@@ -137,19 +137,32 @@ async def _look(
             if link.status == "active":
                 await pauses.pause(p, session, link)
         else:
-            if link.status == "paused":
-                await pauses.resume(p, session, link)
-            # A late notice's times date only the values the item still holds, its due read
-            # in the same zones as the item's.
-            fields = StatusMapping.stored(row.list_mapping).fields_of(item)
-            times = stated.times_still_true(fields)
-            await publish_news(p, session, link, row, item, times)
-            if found:
-                await recover_overwritten(p, session, link_id, row, item, found)
+            await _take_in(p, session, link, row, item, stated, found)
         if isinstance(provider, UnreadWrites) and _later(item.edited_at, link.seen_at):
             # Where the window of what a later unread write may overwrite starts.
             await p.repo.record_overwrites(session, link_id, seen_at=item.edited_at)
     return None, moved_to
+
+
+async def _take_in(
+    p: Pipeline,
+    session: AsyncSession,
+    link: StoredLink,
+    connection: Any,
+    item: ProviderItem,
+    stated: ItemNotice,
+    found: Mapping[FieldName, tuple[FieldValue, datetime]],
+) -> None:
+    """An open item's news published (a paused link resumed first), then the person's edits
+    ``found`` that our unread writes overwrote."""
+    if link.status == "paused":
+        await pauses.resume(p, session, link)
+    # A late notice's times date only the values the item still holds, its due read in the
+    # same zones as the item's.
+    fields = StatusMapping.stored(connection.list_mapping).fields_of(item)
+    await publish_news(p, session, link, connection, item, stated.times_still_true(fields))
+    if found:
+        await recover_overwritten(p, session, link.link_id, connection, item, found)
 
 
 def _later(read: datetime | None, seen: datetime | None) -> bool:
