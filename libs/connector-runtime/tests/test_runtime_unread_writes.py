@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import observations, reconcile, writes
+from tether_connector_runtime.pipeline import observations, reconcile, retries, writes
 from tether_connector_runtime.places import MappedPlace, StatusMapping
+from tether_connector_runtime.ratelimit import BudgetSpent
 from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig, pipeline_rig
 from tether_connector_runtime.testing.scenarios import exported
 from tether_connector_runtime.testing.scenarios import task_state as state
@@ -142,3 +143,20 @@ async def test_a_completion_with_a_status_mapping_reads_the_item_for_its_place(
 
     assert fake.calls["read"] == 1, "the item's place says whether it must move"
     assert fake.items[item_id].place_id == f"{BOARD}/done"
+
+
+async def test_a_write_whose_budget_is_spent_is_later_written_unread(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    """Refused before it was sent, the write leaves no intent: the held work needs no read."""
+    item_id = await exported(rig, state(1, {"core": 1}))
+    fake.fail_next("update", error=lambda: BudgetSpent("budget spent", retry_after=5.0))
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, title="Held"))
+    link = await rig.link("link-1")
+    assert link.parked is not None
+    assert link.intent is None
+
+    rig.clock.advance(5.0)
+    assert await retries.retry_due(rig.pipeline) == 1
+    assert fake.items[item_id].fields.title == "Held"
+    assert fake.calls["read"] == 0

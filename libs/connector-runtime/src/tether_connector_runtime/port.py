@@ -278,8 +278,9 @@ class UnreadWrites(Protocol):
         changes: Mapping[FieldName, FieldValue],
         link_id: str,
     ) -> ProviderItem:
-        """Write ``changes`` to the item, as :meth:`ProviderSession.update` does (same
-        errors); returns the item as written."""
+        """Write ``changes`` to the item in one call, as :meth:`ProviderSession.update` does
+        (same errors; a ``BudgetSpent`` means nothing was sent); returns the item as
+        written."""
 
 
 class WebhookDialect(Protocol):

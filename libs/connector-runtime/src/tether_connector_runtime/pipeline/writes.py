@@ -75,6 +75,14 @@ async def _write(
         return planned
     try:
         answer = await _send(planned, link_id)
+    except BudgetSpent:
+        if planned.item is None:
+            # An unread write is one call, refused before it was sent: nothing of it can be on
+            # the item, so its intent goes (the next attempt need not read the item to settle
+            # it). An update may be several calls (Jira: fields, then a transition).
+            async with transaction(p.sessions) as session:
+                await p.repo.clear_intent(session, link_id)
+        raise
     except PermanentProviderError as exc:
         if not refusals.is_refusal(exc):
             raise  # a 401: the caller parks it (parking.py asks what it means)

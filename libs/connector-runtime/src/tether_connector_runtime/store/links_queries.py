@@ -204,6 +204,11 @@ class LinkQueries:
             )
         )
 
+    async def clear_intent(self, session: AsyncSession, link_id: str) -> None:
+        """Forget the write under way: it was never sent (its base stays as it was)."""
+        links = self.t.links
+        await session.execute(update(links).where(links.c.link_id == link_id).values(intent=None))
+
     async def record_overwrites(
         self,
         session: AsyncSession,
