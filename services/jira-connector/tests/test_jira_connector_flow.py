@@ -6,9 +6,14 @@ repeated delivery refused, and a polling connection's edits found through JQL.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+from prometheus_client import REGISTRY
+
+from jira_connector.dialect import JiraWebhooks
 from tether_connector_runtime.pipeline import reconcile
+from tether_connector_runtime.port import ItemNotice
 from tether_events import LinkChanged, ProviderItemChanged, Topic, topic_name
 
 from .conftest import ADMIN, MEMBER, TASK_TYPE, Harness, task
@@ -243,3 +248,46 @@ async def test_a_description_markdown_cannot_hold_is_kept_and_said_on_the_link(
     error = _errors(harness)[-1]
     assert error is not None
     assert "was not replaced" in error
+
+
+def _echoes_unread() -> float:
+    value = REGISTRY.get_sample_value("tether_connector_echoes_unread_total", {"provider": "jira"})
+    return value or 0.0
+
+
+async def test_our_own_summary_write_coming_back_costs_no_read(harness: Harness) -> None:
+    """The webhook of a change to the summary alone names the title it set: our write's echo
+    is known from it. A change that touched anything else is read."""
+    issue_id = await harness.export((await harness.connect(ADMIN))["id"])
+    await harness.jira.post("/_emulator/webhooks/flush")
+    echoes = _echoes_unread()
+    await harness.core_edit(2, title="Renamed in core")
+    await harness.until(lambda: harness.emu.store.issues[issue_id].summary == "Renamed in core")
+    seq = harness.emu.requests[-1]["seq"]
+
+    await harness.jira.post("/_emulator/webhooks/flush")
+    await harness.until(lambda: _echoes_unread() == echoes + 1)
+
+    assert [r["method"] for r in harness.emu.requests.since(seq)] == []
+    assert harness.tap.of(ProviderItemChanged) == []
+
+
+def test_only_a_summary_only_change_names_its_value() -> None:
+    dialect = JiraWebhooks("client", "secret")
+
+    def parsed(items: list[dict[str, str]]) -> ItemNotice:
+        body = {
+            "timestamp": 1767225600000,
+            "webhookEvent": "jira:issue_updated",
+            "issue": {"id": "10001", "fields": {"project": {"key": "OPS"}}},
+            "changelog": {"id": "1", "items": items},
+        }
+        (notice,) = dialect.parse(json.dumps(body).encode(), {}).notices
+        return notice
+
+    summary = {"field": "summary", "toString": "Launch day"}
+    alone = parsed([summary])
+    assert alone.field_values == {"title": "Launch day"}
+    assert alone.field_edited_at == {"title": datetime(2026, 1, 1, tzinfo=UTC)}
+    mixed = parsed([summary, {"field": "description", "toString": "h1. Notes"}])
+    assert (mixed.field_values, mixed.field_edited_at) == ({}, {}), "the issue is read"

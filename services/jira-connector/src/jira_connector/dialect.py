@@ -9,15 +9,18 @@ PROVIDERS.md, Jira Cloud).
   body>`` with the secret we gave it. So: a stored secret means the hub signature; none means
   the JWT. Neither is accepted in place of the other.
 - ``X-Atlassian-Webhook-Identifier`` is the same on every retry of a delivery: its id.
-- The body ``{"webhookEvent", "issue": {"id", "key", "fields": {...}}, ...}`` carries the issue
-  in the v2 shape (a wiki-text description): only its id is used, the issue is read through v3.
-  The project key names the webhook (our webhooks are per project).
+- The body ``{"timestamp", "webhookEvent", "issue": {"id", "key", "fields": {...}},
+  "changelog": {"items": [{"field", "toString", ...}]}}`` carries the issue in the v2 shape (a
+  wiki-text description): its id is used, and the issue is read through v3, except that an
+  event that changed only the summary names the title it set (our own write's echo then
+  costs no read). The project key names the webhook (our webhooks are per project).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from fastapi import Request, Response
 from joserfc import jwt
@@ -47,9 +50,33 @@ class _Issue(DeliveryShape):
     fields: _Fields | None = None
 
 
+class _ChangeItem(DeliveryShape):
+    field: str = Field(max_length=255)
+    toString: str | None = None  # noqa: N815 (Jira's name)
+
+
+class _Changelog(DeliveryShape):
+    items: list[_ChangeItem] = Field(default_factory=list, max_length=1000)
+
+
 class _Payload(DeliveryShape):
     webhookEvent: str = Field(max_length=128)  # noqa: N815 (Jira's name)
+    timestamp: int | None = None  # ms since the epoch: when the event happened
     issue: _Issue | None = None
+    changelog: _Changelog | None = None
+
+
+def _notice(issue_id: str, payload: _Payload) -> ItemNotice:
+    """The issue to look at; when the event changed the summary and nothing else, also the
+    title it set and when, so our own write coming back is known without a read
+    (observations.repeats_the_base). Any other change (a description in wiki text, a status)
+    leaves the notice naming only the issue: the issue is read."""
+    items = payload.changelog.items if payload.changelog is not None else []
+    if not items or payload.timestamp is None or any(i.field != "summary" for i in items):
+        return ItemNotice(issue_id)
+    at = datetime.fromtimestamp(payload.timestamp / 1000, UTC)
+    title = items[-1].toString or ""
+    return ItemNotice(issue_id, {"title": at}, {"title": title})
 
 
 class JiraWebhooks:
@@ -94,7 +121,7 @@ class JiraWebhooks:
         return Delivery(
             delivery_id=ident[:200],
             model_id=project.key if project is not None else "",
-            notices=[ItemNotice(str(issue.id))] if issue is not None else [],
+            notices=[_notice(str(issue.id), payload)] if issue is not None else [],
         )
 
 
