@@ -26,6 +26,7 @@ from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
 from tether_events.coalescing import plan_deliveries
 from tether_events.codec import UndecodableEvent, decode, encode
 from tether_events.envelope import CloudEvent
+from tether_events.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
 
 log = structlog.get_logger(__name__)
@@ -122,6 +123,7 @@ class KafkaBus:
         await self._producer.send_and_wait(
             topic, encode(event), key=(key or event.subject).encode()
         )
+        EVENTS_PUBLISHED.labels(topic).inc()
 
     def subscribe(
         self,
@@ -145,6 +147,7 @@ class KafkaBus:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
                 await self._handle_batch(subscription, batches, offsets)
+                await _report_lag(consumer, subscription.group_id)
                 # Handled offsets are committed together, at most every COMMIT_INTERVAL
                 # seconds and whenever the topic falls quiet: one request for many events.
                 await offsets.commit(due_only=bool(batches))
@@ -192,6 +195,7 @@ class KafkaBus:
             if delivery.done > handled:
                 handled = delivery.done
                 offsets.handled(partition, records[handled - 1].offset + 1)
+        EVENTS_CONSUMED.labels(partition.topic, subscription.group_id).inc(len(records))
 
     async def _handle(self, record: _Record, handler: Handler) -> None:
         if isinstance(record.event, UndecodableEvent):
@@ -208,6 +212,19 @@ class KafkaBus:
                 )
             return
         await handle_until_done(handler, record.event)
+
+
+async def _report_lag(consumer: AIOKafkaConsumer, group_id: str) -> None:
+    """Each assigned partition's lag: its end (as the last fetch saw it) minus the group's next
+    offset. A partition not fetched yet has no known end and is left out until it is."""
+    for partition in consumer.assignment():
+        end = consumer.highwater(partition)
+        if end is None:
+            continue
+        position = await consumer.position(partition)
+        CONSUMER_LAG.labels(partition.topic, str(partition.partition), group_id).set(
+            max(0, end - position)
+        )
 
 
 def _decoded(raw: bytes) -> CloudEvent[Any] | UndecodableEvent:
