@@ -14,6 +14,7 @@ import httpx
 from tests.e2e.world import ProviderWorld, connect, gateway_client, world_clients
 from tether_devinfra.emulators import EmulatorProcess
 from tether_devinfra.services import Deployment
+from tether_emulators.trello.emulator import SANDBOX_TOKEN
 
 KEY, SECRET = "e2e-key", "e2e-secret"
 
@@ -99,7 +100,7 @@ async def connected_world(
         await add_observer(trello)
         overview = (await trello.get("/_emulator")).json()
         board = next(b for b in overview["boards"] if b["name"] == "Sandbox")
-        connected = await connect(api, provider="trello", token="sandbox-token")
+        connected = await connect(api, provider="trello", token=SANDBOX_TOKEN)
         yield TrelloWorld(
             deployment=deployment,
             api=api,

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from tether_common.db import transaction
 from tether_connector_runtime.app import create_connector_app
@@ -217,3 +218,21 @@ async def test_a_write_refused_for_good_is_the_links_error_not_a_dead_letter(app
     await until(lambda: len(app.of(LinkChanged)) == 3)
     assert (app.of(LinkChanged)[-1].status, app.of(LinkChanged)[-1].error) == ("active", None)
     assert app.fake.items[item_id].fields.completed is True
+
+
+async def test_a_core_change_written_through_the_app_observes_its_propagation_latency(
+    app: App,
+) -> None:
+    def observed() -> tuple[float, float]:
+        """(observations, their sum) of asana's propagation histogram."""
+        name, labels = "tether_connector_propagation_seconds", {"provider": "asana"}
+        count = REGISTRY.get_sample_value(f"{name}_count", labels) or 0.0
+        return count, REGISTRY.get_sample_value(f"{name}_sum", labels) or 0.0
+
+    item_id = await export(app, "acme", "tok-a", "t1", "project-a")
+    count, total = observed()
+    await publish(app, task("t1", "acme", 2, title="Plan B"))
+    await until(lambda: app.fake.items[item_id].fields.title == "Plan B")
+    await until(lambda: observed()[0] == count + 1)
+    # Measured from the change's commit (2026-01-01 here), not from its arrival.
+    assert observed()[1] - total > 86_400

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tether_common.settings import BusSettings
 from tether_connector_runtime.deadletter import (
@@ -218,3 +219,17 @@ async def test_on_the_durable_embedded_log_a_parked_event_survives_a_restart(
     letter = DeadLetter.model_validate_json(raw)
     assert letter.original_event["subject"] == "poison"
     assert letter.failed_at == FAILED_AT
+
+
+async def test_each_parked_event_is_counted_and_a_retried_one_is_not() -> None:
+    def dead_lettered() -> float:
+        labels = {"consumer": "trello-connector"}
+        return REGISTRY.get_sample_value("tether_dead_lettered_total", labels) or 0.0
+
+    before = dead_lettered()
+    publisher = InMemoryRawPublisher()
+    await wrap(Failing(RetryableProviderError("503"), times=2), publisher)(event())
+    assert dead_lettered() == before
+    await wrap(Failing(PermanentProviderError("404 list gone")), publisher)(event())
+    await wrap(Failing(RetryableProviderError("503")), publisher)(event("t2"))
+    assert dead_lettered() == before + 2

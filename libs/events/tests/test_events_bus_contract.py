@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tether_events import CloudEvent, EventBus, TaskChanged, VectorClock
 from tether_events.inprocess import InProcessBus, InProcessLogStore
@@ -347,3 +348,42 @@ async def test_a_crash_in_a_coalesced_batch_redelivers_what_was_skipped(
     assert [v for s, v in seen_after if s == "b"] == [1, 2]
     # What was handled before the crash was acknowledged and is not handled twice.
     assert not set(handled_first) & set(seen_after)
+
+
+async def test_the_bus_counts_what_it_publishes_and_consumes(
+    make_bus: BusFactory, topic: str, request: pytest.FixtureRequest
+) -> None:
+    group = f"metrics-{uuid.uuid4().hex[:6]}"  # a fresh label set: counts start at zero
+
+    def consumed() -> float:
+        return (
+            REGISTRY.get_sample_value(
+                "tether_events_consumed_total", {"topic": topic, "group": group}
+            )
+            or 0.0
+        )
+
+    before = REGISTRY.get_sample_value("tether_events_published_total", {"topic": topic}) or 0.0
+    await publish_all(make_bus, topic, [event("a", n) for n in range(1, 6)])
+    published = REGISTRY.get_sample_value("tether_events_published_total", {"topic": topic})
+    assert published == before + 5
+
+    async def handle(e: CloudEvent[Any]) -> None:
+        pass
+
+    consumer = make_bus()
+    consumer.subscribe([topic], group, handle)
+    async with running(consumer):
+        await wait_until(lambda: consumed() >= 5)
+    assert consumed() == 5
+    if "kafka" in request.node.callspec.id:
+        # Caught up: every partition the group read from reports no lag left.
+        lags = [
+            s.value
+            for metric in REGISTRY.collect()
+            if metric.name == "tether_consumer_lag"
+            for s in metric.samples
+            if s.labels["group"] == group
+        ]
+        assert lags
+        assert sum(lags) == 0

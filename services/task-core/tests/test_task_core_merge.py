@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +43,10 @@ async def conflicts(sessions: async_sessionmaker[AsyncSession]) -> list[Conflict
     async with transaction(sessions) as session:
         rows = await session.scalars(select(ConflictRecord).order_by(ConflictRecord.resolved_at))
         return list(rows.all())
+
+
+def conflicts_counted() -> float:
+    return REGISTRY.get_sample_value("tether_task_core_conflicts_total") or 0.0
 
 
 async def test_a_provider_change_is_merged_and_published_with_the_merged_clock(
@@ -170,6 +175,7 @@ async def test_conflict_policies_come_from_settings_per_field(
     configured = settings.model_copy(
         update={"conflict_policy": "core_wins", "field_policies": {"title": "provider_wins"}}
     )
+    conflicts_before = conflicts_counted()
     async with start_task_core(settings=configured) as api:
         task = await create(api, description="base")
         await api.patch(f"{TASKS}/{task['id']}", json={"title": "core", "description": "core text"})
@@ -188,6 +194,7 @@ async def test_conflict_policies_come_from_settings_per_field(
         ("description", "core_wins"),
         ("title", "provider_wins"),
     ]
+    assert conflicts_counted() == conflicts_before + 2  # the metric: one per field
 
 
 async def test_a_persons_edit_of_a_copy_cut_to_the_providers_limit_is_no_conflict(

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+# Keys whose values are credentials whatever they hold. The code never logs one on purpose
+# (the end-to-end secrets scan checks that); this stops the slip of a future ``log.info(...,
+# token=...)`` before it reaches a log shipper.
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|passwd|authorization|api_key|apikey|private_key|cookie)", re.I
+)
+REDACTED = "[redacted]"
+
+
+def redact_secrets(
+    logger: object, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: the value of any key that names a credential is replaced.
+    Keys about a credential that are not one (``token_count``) keep their value only if they
+    say so by ending in ``_count`` or ``_id``."""
+    for key in list(event):
+        if _SECRET_KEY.search(key) and not key.endswith(("_count", "_id")):
+            event[key] = REDACTED
+    return event
 
 
 def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:
@@ -15,6 +38,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = False) -> 
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            redact_secrets,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

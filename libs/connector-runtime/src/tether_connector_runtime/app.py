@@ -25,16 +25,18 @@ from tether_common.db import create_engine, ping, session_factory
 from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
+from tether_connector_runtime import gauges
 from tether_connector_runtime.api import connections, consent, deletions, places
 from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.intake import intake_router
 from tether_connector_runtime.outbox import ConnectorOutbox, ConnectorRelay
-from tether_connector_runtime.pipeline import Pipeline, RetrySchedule, health
+from tether_connector_runtime.pipeline import Pipeline, RetrySchedule, health, propagation
 from tether_connector_runtime.pipeline.bursts import Bursts
 from tether_connector_runtime.pipeline.reconcile import reconcile_forever
 from tether_connector_runtime.pipeline.retries import retry_forever
 from tether_connector_runtime.port import ProviderAdapter
+from tether_connector_runtime.provider_calls import counting_hook
 from tether_connector_runtime.secrets import TokenCipher
 from tether_connector_runtime.settings import ConnectorSettings, deletion_guard_config
 from tether_connector_runtime.state import ConnectorState, connector_state
@@ -70,7 +72,11 @@ def create_connector_app(
             engine = create_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
             http = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=30.0, transport=transport)
+                httpx.AsyncClient(
+                    timeout=30.0,
+                    transport=transport,
+                    event_hooks={"response": [counting_hook(provider)]},
+                )
             )
             active_bus = bus or build_bus(settings, client_id=f"{provider}-connector")
             state = _build_state(provider, settings, engine, active_bus, http, adapter_for)
@@ -93,6 +99,7 @@ def create_connector_app(
                 ("relay", relay.run()),
                 ("retries", retry_forever(p, settings.retry_poll_interval)),
                 ("reconcile", reconcile_forever(p, settings.reconcile_interval)),
+                ("gauges", gauges.refresh_forever(p, settings.gauge_interval)),
             ):
                 stack.push_async_callback(_background(f"{provider}-{name}", job))
             yield {}
@@ -159,7 +166,7 @@ def build_pipeline(
             base=settings.retry_base_delay, cap=settings.retry_max_delay, limit=settings.retry_limit
         ),
         webhook_renewal_margin=timedelta(seconds=settings.webhook_renewal_margin),
-        bursts=Bursts(settings.burst_window),
+        bursts=Bursts(settings.burst_window, partial(propagation.written, provider)),
         budget_wait=settings.budget_wait,
     )
     conns.repaired = partial(health.connection_repaired, pipeline)

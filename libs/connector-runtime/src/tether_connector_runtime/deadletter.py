@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from tether_common.settings import BusSettings
@@ -34,6 +35,12 @@ from tether_events.envelope import CloudEvent
 from tether_events.inprocess import InProcessBus, LogStore
 
 log = structlog.get_logger(__name__)
+
+# The topic only grows (a replay publishes the event again, it removes nothing), so what the
+# dead-letter topic holds is what was parked: this counter's increase over a time range.
+DEAD_LETTERED = Counter(
+    "tether_dead_lettered_total", "Events parked in the dead-letter topic", ["consumer"]
+)
 
 
 class DeadLetter(BaseModel):
@@ -157,6 +164,7 @@ def dead_letter_handler(
         await publisher.publish_raw(
             dead_letter_topic, event.subject.encode(), letter.model_dump_json().encode()
         )
+        DEAD_LETTERED.labels(consumer).inc()
         log.error(
             "event_dead_lettered",
             event_id=event.id,

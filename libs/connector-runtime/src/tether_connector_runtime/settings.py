@@ -61,6 +61,11 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         description="Seconds a write may wait for its rate-limit budget; longer, and its "
         "link's work is held until the budget has room while other links' work goes on",
     )
+    gauge_interval: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between counts of retrying links and broken connections (metrics)",
+    )
     retry_poll_interval: float = Field(
         default=1.0, gt=0, description="Seconds between looks for links due for a retry"
     )

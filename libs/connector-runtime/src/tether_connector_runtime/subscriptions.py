@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tether_connector_runtime.coalesce import newer_task_state, task_of
 from tether_connector_runtime.deadletter import RetryPolicy, dead_letter_handler, raw_publisher
-from tether_connector_runtime.pipeline import exports, writes
+from tether_connector_runtime.pipeline import exports, propagation, writes
 from tether_connector_runtime.state import ConnectorState
 from tether_events import CloudEvent, ExportRequested, TaskChanged, Topic, topic_name
 from tether_events.bus import Handler
@@ -42,7 +42,8 @@ async def subscribe(stack: AsyncExitStack, state: ConnectorState, provider: str)
 
     async def on_task_changed(event: CloudEvent[Any]) -> None:
         if isinstance(event.data, TaskChanged):
-            await writes.on_task_changed(p, event.data)
+            with propagation.applying(event.data):
+                await writes.on_task_changed(p, event.data)
 
     async def on_link_event(event: CloudEvent[Any]) -> None:
         if isinstance(event.data, ExportRequested) and event.data.provider == provider:

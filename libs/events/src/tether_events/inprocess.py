@@ -28,6 +28,7 @@ from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
 from tether_events.coalescing import later, plan_deliveries
 from tether_events.codec import decode, encode
 from tether_events.envelope import CloudEvent
+from tether_events.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
 
 log = structlog.get_logger(__name__)
@@ -137,6 +138,7 @@ class InProcessBus(Generic[StoreT]):
 
     async def publish(self, topic: str, event: CloudEvent[Any], key: str | None = None) -> None:
         await self.store.append(topic, encode(event))
+        EVENTS_PUBLISHED.labels(topic).inc()
 
     def subscribe(
         self,
@@ -176,6 +178,7 @@ class InProcessBus(Generic[StoreT]):
                         await handle_until_done(subscription.handler, delivery.item)
                         # Only now is the prefix handled; a crash before this line redelivers it.
                         await self.store.commit(topic, group_id, start + delivery.done)
+                    EVENTS_CONSUMED.labels(topic, group_id).inc(len(batch))
 
 
 def _never(event: CloudEvent[Any]) -> None:

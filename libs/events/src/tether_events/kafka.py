@@ -26,6 +26,7 @@ from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
 from tether_events.coalescing import plan_deliveries
 from tether_events.codec import UndecodableEvent, decode, encode
 from tether_events.envelope import CloudEvent
+from tether_events.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
 
 log = structlog.get_logger(__name__)
@@ -122,6 +123,7 @@ class KafkaBus:
         await self._producer.send_and_wait(
             topic, encode(event), key=(key or event.subject).encode()
         )
+        EVENTS_PUBLISHED.labels(topic).inc()
 
     def subscribe(
         self,
@@ -141,10 +143,12 @@ class KafkaBus:
 
     async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
         offsets = _Offsets(consumer, subscription.group_id)
+        lag_reported: set[tuple[str, str, str]] = set()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
                 await self._handle_batch(subscription, batches, offsets)
+                await _report_lag(consumer, subscription.group_id, lag_reported)
                 # Handled offsets are committed together, at most every COMMIT_INTERVAL
                 # seconds and whenever the topic falls quiet: one request for many events.
                 await offsets.commit(due_only=bool(batches))
@@ -192,6 +196,7 @@ class KafkaBus:
             if delivery.done > handled:
                 handled = delivery.done
                 offsets.handled(partition, records[handled - 1].offset + 1)
+        EVENTS_CONSUMED.labels(partition.topic, subscription.group_id).inc(len(records))
 
     async def _handle(self, record: _Record, handler: Handler) -> None:
         if isinstance(record.event, UndecodableEvent):
@@ -208,6 +213,28 @@ class KafkaBus:
                 )
             return
         await handle_until_done(handler, record.event)
+
+
+async def _report_lag(
+    consumer: AIOKafkaConsumer, group_id: str, reported: set[tuple[str, str, str]]
+) -> None:
+    """Each assigned partition's lag: its end (as the last fetch saw it) minus the group's next
+    offset. A partition not fetched yet has no known end and is left out until it is. One that
+    a rebalance gave to another replica is dropped from ``reported`` (this consumer's series),
+    so its last value here is not added to the new owner's."""
+    assigned: set[tuple[str, str, str]] = set()
+    for partition in consumer.assignment():
+        end = consumer.highwater(partition)
+        if end is None:
+            continue
+        labels = (partition.topic, str(partition.partition), group_id)
+        position = await consumer.position(partition)
+        CONSUMER_LAG.labels(*labels).set(max(0, end - position))
+        assigned.add(labels)
+    for labels in reported - assigned:
+        CONSUMER_LAG.remove(*labels)
+    reported.clear()
+    reported.update(assigned)
 
 
 def _decoded(raw: bytes) -> CloudEvent[Any] | UndecodableEvent:

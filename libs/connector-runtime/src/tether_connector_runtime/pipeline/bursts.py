@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -51,14 +52,21 @@ class Bursts:
     ``window``: seconds after a link's write during which its next changes are held
     (0: never)."""
 
-    def __init__(self, window: float = 0.0) -> None:
+    def __init__(
+        self, window: float = 0.0, on_write: Callable[[datetime], None] | None = None
+    ) -> None:
         self.window = timedelta(seconds=window)
+        # Told of every completed write: the one place after a provider's answer outside
+        # writes.py, where the propagation latency is observed (propagation.py).
+        self.on_write = on_write
         self._written: dict[str, datetime] = {}
         self._due: list[datetime] = []  # a heap of held writes' due times
         self._held = asyncio.Event()
 
     def wrote(self, link_id: str, at: datetime) -> None:
         """The link's item was written at ``at``."""
+        if self.on_write is not None:
+            self.on_write(at)
         if not self.window:
             return
         self._written[link_id] = at

@@ -13,7 +13,14 @@ import asyncio
 import structlog
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import announce, exports, restores, tasks, writes
+from tether_connector_runtime.pipeline import (
+    announce,
+    exports,
+    propagation,
+    restores,
+    tasks,
+    writes,
+)
 from tether_connector_runtime.pipeline.context import Pipeline
 
 log = structlog.get_logger(__name__)
@@ -49,7 +56,9 @@ async def _retry(p: Pipeline, link_id: str) -> None:
         async with transaction(p.sessions) as session:
             await p.repo.unpark(session, link_id)
         return
-    if await writes.attempt_write(p, link_id, task):
+    with propagation.applying(task):
+        wrote = await writes.attempt_write(p, link_id, task)
+    if wrote:
         async with transaction(p.sessions) as session:
             now = await p.repo.link(session, link_id, for_update=True)
             if now is None or now.parked is None:
