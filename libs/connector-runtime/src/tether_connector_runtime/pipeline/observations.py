@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from prometheus_client import Counter
@@ -117,7 +116,7 @@ async def _look(
         zones = p.connections.owner_of(row, link.due_zone).reading_zones
         stated = notice.read_in(zones)
         found = overwritten(link.overwrites, stated.edits())
-        if not found and repeats_the_base(notice, link, zones):
+        if not found and repeats_the_base(stated, link):
             ECHOES_UNREAD.labels(p.provider).inc()
             return None
         item = await provider.read(notice.external_id)
@@ -169,18 +168,18 @@ def _later(read: datetime | None, seen: datetime | None) -> bool:
     return read is not None and (seen is None or read > seen)
 
 
-def repeats_the_base(notice: ItemNotice, link: StoredLink, zones: tuple[ZoneInfo, ...]) -> bool:
-    """Whether ``notice`` only repeats the link's base, so reading the item can bring nothing
-    it says: every field it says an action set, it names the value set (Trello's actions do),
-    and each is the value the base holds (our own write coming back, or an edit to what the
-    field already held), with no write of ours unsettled and the link active. News the item
-    holds from another action comes with that action's notice (or reconciliation); a notice
-    that names no value (a move, an archive, a compact notice) is always read."""
+def repeats_the_base(stated: ItemNotice, link: StoredLink) -> bool:
+    """Whether ``stated`` (a notice read in the item's zones: ``ItemNotice.read_in``) only
+    repeats the link's base, so reading the item can bring nothing it says: every field it
+    says an action set, it names the value set (Trello's actions do), and each is the value
+    the base holds (our own write coming back, or an edit to what the field already held),
+    with no write of ours unsettled and the link active. News the item holds from another
+    action comes with that action's notice (or reconciliation); a notice that names no value
+    (a move, an archive, a compact notice) is always read."""
     if link.state is None or link.intent is not None or link.refusal is not None:
         return False
-    if link.status != "active" or not notice.field_edited_at:
+    if link.status != "active" or not stated.field_edited_at:
         return False
-    stated = notice.read_in(zones)
     if set(stated.field_edited_at) - set(stated.field_values):
         return False
     base = link.state.synced_fields

@@ -158,11 +158,9 @@ class LinkQueries:
         written, the zone stays). ``overwrites``/``seen_at``: their new values (None: kept;
         see :meth:`record_overwrites`)."""
         links = self.t.links
-        zone: dict[str, Any] = {"due_zone": due_zone} if due_zone is not None else {}
-        if overwrites is not None:
-            zone["overwrites"] = overwrites_json(overwrites)
-        if seen_at is not None:
-            zone["seen_at"] = seen_at
+        zone = _overwrite_columns(overwrites, seen_at)
+        if due_zone is not None:
+            zone["due_zone"] = due_zone
         await session.execute(
             update(links)
             .where(links.c.link_id == state.link_id)
@@ -186,11 +184,7 @@ class LinkQueries:
         """The write about to be made, with what it may overwrite and the provider time up to
         which the base reflects the item (None: kept as they are)."""
         links = self.t.links
-        more: dict[str, Any] = {}
-        if overwrites is not None:
-            more["overwrites"] = overwrites_json(overwrites)
-        if seen_at is not None:
-            more["seen_at"] = seen_at
+        more = _overwrite_columns(overwrites, seen_at)
         await session.execute(
             update(links)
             .where(links.c.link_id == link_id)
@@ -218,11 +212,7 @@ class LinkQueries:
     ) -> None:
         """What the link's writes may have overwritten unseen (tether_sync.overwrites), and
         the provider's time up to which its base reflects the item (None: kept)."""
-        values: dict[str, Any] = {}
-        if overwrites is not None:
-            values["overwrites"] = overwrites_json(overwrites)
-        if seen_at is not None:
-            values["seen_at"] = seen_at
+        values = _overwrite_columns(overwrites, seen_at)
         if values:
             links = self.t.links
             await session.execute(update(links).where(links.c.link_id == link_id).values(**values))
@@ -256,3 +246,15 @@ class LinkQueries:
             .where(links.c.link_id == link_id)
             .values(container_id=container_id, updated_at=utcnow())
         )
+
+
+def _overwrite_columns(
+    overwrites: Mapping[FieldName, Overwrite] | None, seen_at: datetime | None
+) -> dict[str, Any]:
+    """The link columns to set for ``overwrites`` and ``seen_at`` (None: left as they are)."""
+    values: dict[str, Any] = {}
+    if overwrites is not None:
+        values["overwrites"] = overwrites_json(overwrites)
+    if seen_at is not None:
+        values["seen_at"] = seen_at
+    return values
