@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,16 +128,25 @@ class Deployment:
     def log_file(self, spec: ServiceSpec) -> Path:
         return self.run_dir / f"{spec.name}.log"
 
-    def start(self, say: Callable[[str], None], *, python: str = sys.executable) -> None:
+    def start(
+        self,
+        say: Callable[[str], None],
+        *,
+        python: str = sys.executable,
+        only: Collection[str] | None = None,
+    ) -> None:
+        """Start every service (or those named in ``only``: a second replica of some, say)
+        and return once each answers its health check."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        specs = [spec for spec in SERVICES if only is None or spec.name in only]
         # All at once: each needs only the infrastructure (the gateway reaches the others per
         # request), so start-up costs the slowest service, not the sum of them.
-        for spec in SERVICES:
+        for spec in specs:
             if pid_alive(self.pid_file(spec)):
                 say(f"{spec.name} already running")
                 continue
             self._spawn(spec, python)
-        for spec in SERVICES:
+        for spec in specs:
             self.wait_healthy(spec, say)
 
     def start_one(self, name: str, *, python: str = sys.executable) -> None:

@@ -2,17 +2,17 @@
 
 Producer: idempotent, ``acks=all``, keyed by task id, so a retried send is never duplicated in
 the log and one task's events keep their order on one partition. Consumers: one consumer group
-per subscription, auto-commit off, each offset committed only after its handler returned, the
-handled offsets of every partition together at most every ``COMMIT_INTERVAL`` seconds (one
-request, not one per event; a crash may deliver those again, to idempotent handlers). A
-coalescing subscription coalesces within each partition's share of a ``getmany`` batch.
+per subscription, auto-commit off, each offset committed only after its handler returned
+(kafka_offsets.py: the handled offsets of every partition together, at most every
+``COMMIT_INTERVAL`` seconds; a crash may deliver those again, to idempotent handlers; a
+rebalance waits for the batch in hand). A coalescing subscription coalesces within each
+partition's share of a ``getmany`` batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +20,13 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError
 
 from tether_events.bus import CoalesceKey, Handler, NewerOf, Subscription
 from tether_events.coalescing import plan_deliveries
 from tether_events.codec import UndecodableEvent, decode, encode
 from tether_events.envelope import CloudEvent
+from tether_events.kafka_offsets import FinishBeforeHandover, HandledOffsets
 from tether_events.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
 
@@ -92,16 +93,20 @@ class KafkaBus:
 
     async def _run(self, subscription: Subscription) -> None:
         consumer = AIOKafkaConsumer(
-            *subscription.topics,
             bootstrap_servers=self._bootstrap,
             client_id=self._client_id,
             group_id=subscription.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        offsets = HandledOffsets(consumer, subscription.group_id)
+        handover = FinishBeforeHandover(offsets, subscription.group_id)
+        consumer.subscribe(list(subscription.topics), listener=handover)
         await consumer.start()
         self._consumers.append(consumer)
-        self._tasks.append(asyncio.create_task(self._consume(consumer, subscription)))
+        self._tasks.append(
+            asyncio.create_task(self._consume(consumer, subscription, offsets, handover))
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -141,13 +146,21 @@ class KafkaBus:
             # background; a subscription has no way to report failure but its log).
             self._tasks.append(asyncio.create_task(self._run(subscription)))
 
-    async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
-        offsets = _Offsets(consumer, subscription.group_id)
+    async def _consume(
+        self,
+        consumer: AIOKafkaConsumer,
+        subscription: Subscription,
+        offsets: HandledOffsets,
+        handover: FinishBeforeHandover,
+    ) -> None:
         lag_reported: set[tuple[str, str, str]] = set()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
-                await self._handle_batch(subscription, batches, offsets)
+                # A rebalance waits for the batch in hand (kafka_offsets.FinishBeforeHandover):
+                # the partition's next owner must not handle its events beside us.
+                async with handover.handling():
+                    await self._handle_batch(subscription, batches, offsets)
                 await _report_lag(consumer, subscription.group_id, lag_reported)
                 # Handled offsets are committed together, at most every COMMIT_INTERVAL
                 # seconds and whenever the topic falls quiet: one request for many events.
@@ -161,7 +174,7 @@ class KafkaBus:
         self,
         subscription: Subscription,
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
-        offsets: _Offsets,
+        offsets: HandledOffsets,
     ) -> None:
         # Partitions are independent (one task's events all sit on one): each batch's
         # partitions are handled side by side, each in its own order, so a slow link on one
@@ -175,7 +188,7 @@ class KafkaBus:
         subscription: Subscription,
         partition: TopicPartition,
         messages: Sequence[ConsumerRecord[bytes, bytes]],
-        offsets: _Offsets,
+        offsets: HandledOffsets,
     ) -> None:
         records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
         deliveries = plan_deliveries(
@@ -267,58 +280,3 @@ def _newer(newer_of: NewerOf | None) -> Callable[[_Record, _Record], _Record]:
 
 
 __all__ = ["KafkaBus", "ensure_topics"]
-
-
-# Seconds between two commits of a subscription's handled offsets while events keep coming.
-COMMIT_INTERVAL = 0.2
-
-
-class _Offsets:
-    """A subscription's offsets: the first record not yet committed per partition, and the
-    next offset to commit (each record before it handled).
-
-    Offsets are committed after the handler returned, never before (at-least-once), but not
-    after every event: one commit request per interval carries every partition's progress.
-    A crash can then deliver again up to an interval's handled events, which handlers take as
-    duplicates (they are idempotent); a stop commits first."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, group_id: str) -> None:
-        self._consumer = consumer
-        self._group_id = group_id
-        self._uncommitted: dict[TopicPartition, int] = {}
-        self._pending: dict[TopicPartition, int] = {}
-        self._last = time.monotonic()
-
-    def fetched(self, partition: TopicPartition, offset: int) -> None:
-        self._uncommitted.setdefault(partition, offset)
-
-    def handled(self, partition: TopicPartition, offset: int) -> None:
-        self._pending[partition] = offset
-
-    async def commit(self, *, due_only: bool) -> None:
-        if not self._pending or (due_only and time.monotonic() - self._last < COMMIT_INTERVAL):
-            return
-        pending, self._pending = self._pending, {}
-        self._last = time.monotonic()
-        try:
-            await self._consumer.commit(pending)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The group rebalanced since those records were fetched (a member joined or left:
-            # another replica, or a service restarted with a backlog), so the commit was
-            # refused. What was not committed goes again to each partition's owner (handlers
-            # are idempotent); what is still ours is rewound to its first uncommitted record.
-            # Raising instead would end the subscription silently: the service would stay up,
-            # never reading again.
-            log.warning("consumer_commit_refused", group=self._group_id, error=str(exc))
-            self.rewind()
-            return
-        for partition in pending:
-            self._uncommitted.pop(partition, None)
-
-    def rewind(self) -> None:
-        """Seek every partition still ours back to its first uncommitted record."""
-        for partition, offset in self._uncommitted.items():
-            with contextlib.suppress(IllegalStateError):  # no longer assigned to us
-                self._consumer.seek(partition, offset)
-        self._uncommitted.clear()
-        self._pending.clear()

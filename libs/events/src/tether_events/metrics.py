@@ -21,3 +21,8 @@ CONSUMER_LAG = Gauge(
     "Events on a partition not yet read by the group, as this replica last saw it (Kafka)",
     ["topic", "partition", "group"],
 )
+CONSUMER_HANDOVERS = Counter(
+    "tether_consumer_handovers_total",
+    "Rebalances that waited for this replica to finish a batch before its partitions moved",
+    ["group"],
+)
