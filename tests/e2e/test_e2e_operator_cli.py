@@ -8,6 +8,7 @@ environment variables."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import subprocess
@@ -20,9 +21,11 @@ from aiokafka import AIOKafkaProducer
 from tests.e2e.world import eventually
 from tether_devinfra.services import SERVICES, Deployment
 from tether_events import Topic, topic_name
+from tether_events.kafka import ensure_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
+PARTITIONS = inspect.signature(ensure_topics).parameters["partitions"].default
 CONNECTOR_GROUPS = {"trello-connector", "asana-connector", "jira-connector"}
 
 
@@ -62,6 +65,9 @@ async def test_status_reports_every_service_ready_and_each_groups_lag(
     assert groups == {"task-core"} | CONNECTOR_GROUPS, status["lag"]
     namespace = deployment.topic_namespace
     assert {lag["topic"] for lag in status["lag"]} <= {topic_name(t, namespace) for t in Topic}
+    # Each line sums the topic's every partition (a reader without the topic's metadata
+    # used to count none, and so reported no lag whatever the backlog).
+    assert all(lag["partitions"] == PARTITIONS for lag in status["lag"]), status["lag"]
 
 
 async def test_dlq_lists_and_shows_what_each_consumer_group_parked(

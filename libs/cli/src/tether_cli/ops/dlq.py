@@ -18,11 +18,13 @@ from typing import Annotated, Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from rich.table import Table
 
 from task_core.config import TaskCoreSettings
 from tether_cli.ops.common import OperatorError, out, print_json, run, started
+from tether_cli.ops.partitions import partitions_of
 from tether_connector_runtime.deadletter import DeadLetter
 from tether_events.sqlitelog import SqliteLogStore
 from tether_events.topics import Topic, topic_name
@@ -100,6 +102,11 @@ async def read_kafka(bootstrap_servers: str, namespace: str) -> list[Parked]:
     """Every record of the dead-letter topic, partition by partition, up to the end offsets
     read first. Raises OperatorError when the broker cannot be reached."""
     dlq = topic_name(Topic.DEAD_LETTER, namespace)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    async with started(admin):
+        assigned = (await partitions_of(admin, [dlq])).get(dlq)
+    if not assigned:
+        return []
     reader = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
@@ -107,9 +114,6 @@ async def read_kafka(bootstrap_servers: str, namespace: str) -> list[Parked]:
         request_timeout_ms=15_000,
     )
     async with started(reader):
-        if dlq not in await reader.topics():
-            return []
-        assigned = [TopicPartition(dlq, p) for p in sorted(reader.partitions_for_topic(dlq) or ())]
         reader.assign(assigned)
         await reader.seek_to_beginning(*assigned)
         end = await reader.end_offsets(assigned)

@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from task_core.consumer import GROUP as TASK_CORE_GROUP
 from task_core.consumer import consumed_topics
 from tether_cli.ops.common import started
+from tether_cli.ops.partitions import partitions_of
 from tether_events.topics import Topic, topic_name
 
 
@@ -48,13 +49,12 @@ async def consumer_lag(bootstrap_servers: str, groups: dict[str, list[str]]) -> 
             bootstrap_servers=bootstrap_servers, group_id=None, request_timeout_ms=15_000
         )
         async with started(reader):
-            existing = await reader.topics()
+            partitions = await partitions_of(admin, (t for ts in groups.values() for t in ts))
             lags = []
             for group, topics in groups.items():
                 committed = await admin.list_consumer_group_offsets(group)
-                for topic in (t for t in topics if t in existing):
-                    tps = reader.partitions_for_topic(topic) or ()
-                    parts = [TopicPartition(topic, p) for p in tps]
+                for topic in (t for t in topics if t in partitions):
+                    parts = partitions[topic]
                     lags.append(await _lag(reader, group, topic, parts, committed))
             return lags
 
