@@ -28,6 +28,7 @@ from tether_events.codec import UndecodableEvent, decode, encode
 from tether_events.envelope import CloudEvent
 from tether_events.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
+from tether_events.trace_context import KafkaHeaders, handling, publishing
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,7 @@ class _Record:
     offset: int
     raw: bytes
     event: CloudEvent[Any] | UndecodableEvent
+    headers: KafkaHeaders = ()
 
 
 class KafkaBus:
@@ -120,9 +122,11 @@ class KafkaBus:
     async def publish(self, topic: str, event: CloudEvent[Any], key: str | None = None) -> None:
         if self._producer is None:
             raise RuntimeError("KafkaBus.publish called before start()")
-        await self._producer.send_and_wait(
-            topic, encode(event), key=(key or event.subject).encode()
-        )
+        # The publishing span's context travels in the message headers (trace_context).
+        with publishing(topic, event) as headers:
+            await self._producer.send_and_wait(
+                topic, encode(event), key=(key or event.subject).encode(), headers=headers
+            )
         EVENTS_PUBLISHED.labels(topic).inc()
 
     def subscribe(
@@ -177,7 +181,10 @@ class KafkaBus:
         messages: Sequence[ConsumerRecord[bytes, bytes]],
         offsets: _Offsets,
     ) -> None:
-        records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
+        records = [
+            _Record(m.topic, m.offset, m.value, _decoded(m.value), tuple(m.headers))
+            for m in messages
+        ]
         deliveries = plan_deliveries(
             records, _key(subscription.coalesce_by), _newer(subscription.newer_of)
         )
@@ -212,7 +219,8 @@ class KafkaBus:
                     ],
                 )
             return
-        await handle_until_done(handler, record.event)
+        with handling(record.topic, record.event, record.headers):
+            await handle_until_done(handler, record.event)
 
 
 async def _report_lag(
