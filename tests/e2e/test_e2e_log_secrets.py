@@ -7,6 +7,8 @@ webhook signing secrets)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import httpx
 import pytest
 from cryptography.fernet import Fernet
@@ -138,6 +140,12 @@ async def test_no_jira_secret_reaches_any_log(
         # with a secret of ours), then OAuth for the same account (access and refresh tokens,
         # which Jira rotates on each refresh; the edits go with them).
         task_id, issue_id = await world.export_new_task(title="Plan the week")
+        key = env["TETHER_JIRA_TOKEN_ENCRYPTION_KEY"]
+        # Kept before the consent replaces them: the API token and the webhook's secret.
+        before = await eventually(
+            lambda: _at_least(3, stored_secrets(world.deployment.database_url, "jira", key)),
+            what="the API token and the webhook secret stored",
+        )
         overview = (await world.jira.get("/_emulator")).json()
         admin = next(
             u["accountId"] for u in overview["users"] if u["emailAddress"] == SANDBOX_EMAIL
@@ -149,18 +157,15 @@ async def test_no_jira_secret_reaches_any_log(
         await eventually(core_has(world, task_id, description="Agenda"), what="the Jira edit")
         await present_wrong_token(world.deployment)
         deployment = world.deployment
-    kept = await stored_secrets(
-        deployment.database_url, "jira", env["TETHER_JIRA_TOKEN_ENCRYPTION_KEY"]
-    )
-    # The API token alone and as Basic auth sends it (base64 of email:token).
-    basic = {SANDBOX_TOKEN_JIRA, f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN_JIRA}"}
-    secrets = run_secrets(world) | basic | kept
+    after = await stored_secrets(deployment.database_url, "jira", key)
+    secrets = run_secrets(world) | before | after
     logs = service_logs(deployment)
 
-    assert {env["TETHER_JIRA_CLIENT_SECRET"], env["TETHER_JIRA_TOKEN_ENCRYPTION_KEY"]} <= secrets
-    # What the connector keeps since the consent replaced the API token: OAuth's access and
-    # refresh tokens; and the webhook's secret.
-    assert len(kept) >= 3, "an access and a refresh token, a webhook secret"
+    assert {env["TETHER_JIRA_CLIENT_SECRET"], key} <= secrets
+    # The API token alone and as Basic auth sends it (base64 of email:token), the webhook's
+    # secret; then OAuth's access and refresh tokens.
+    assert {SANDBOX_TOKEN_JIRA, f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN_JIRA}"} < before
+    assert len(after - before) >= 2, "an access and a refresh token"
     assert all(text.strip() for text in logs.values()), [n for n, t in logs.items() if not t]
     assert issue_id in logs["jira-connector"]
     for name, text in logs.items():
@@ -178,6 +183,11 @@ async def _asana_user(world: AsanaWorld) -> str:
 
 async def _asana_named(world: AsanaWorld, gid: str, name: str) -> bool:
     return bool((await world.asana_task(gid)).get("name") == name)
+
+
+async def _at_least(count: int, found: Awaitable[set[str]]) -> set[str] | None:
+    secrets = await found
+    return secrets if len(secrets) >= count else None
 
 
 async def _jira_named(world: JiraWorld, issue_id: str, name: str) -> bool:

@@ -71,7 +71,7 @@ class ProviderHttp:
         ``RetryableProviderError`` when none came (timeout, network)."""
         url = f"{self.api_url.rstrip('/')}{path}"
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        with provider_call(self.name, method, self.redact(path)) as noted:
+        with provider_call(self.name, method, path, self.redact) as noted:
             try:
                 if self.limiter is None:
                     return noted(await self.http.request(method, url, headers=headers, **kwargs))

@@ -23,9 +23,12 @@ def _unnoted(response: httpx.Response) -> httpx.Response:
 
 
 @contextmanager
-def provider_call(provider: str, method: str, path: str) -> Iterator[Noted]:
-    """A span ``"<Provider> <METHOD>"`` around a call to ``path`` (already redacted: the
-    span's attributes are exported). An exception ends it as an error."""
+def provider_call(
+    provider: str, method: str, path: str, redact: Callable[[str], str]
+) -> Iterator[Noted]:
+    """A span ``"<Provider> <METHOD>"`` around a call to ``path``, which ``redact`` rids of
+    the credential a provider may take in the URL (the span's attributes are exported). An
+    exception ends it as an error."""
     if not enabled():
         yield _unnoted
         return
@@ -34,7 +37,7 @@ def provider_call(provider: str, method: str, path: str) -> Iterator[Noted]:
         kind=SpanKind.CLIENT,
         attributes={
             "http.request.method": method,
-            "url.path": path,
+            "url.path": redact(path),
             "tether.provider": provider.lower(),
         },
     ) as span:

@@ -173,7 +173,7 @@ class TrelloClient:
     ) -> httpx.Response:
         headers = {"Authorization": self._authorization()}
         url = f"{self._api}{path}"
-        with provider_call("Trello", method, self._redact(path)) as noted:
+        with provider_call("Trello", method, path, self._redact) as noted:
             if self._limiter is None:
                 return noted(await self._http.request(method, url, headers=headers, **kwargs))
             async with self._limiter.acquire(*budgets) as permit:
