@@ -97,6 +97,8 @@ def test_the_operators_panels_are_there() -> None:
         "tether_connector_propagation_seconds_bucket",
         "tether_connector_links_retrying",
         "tether_dead_lettered_total",
+        "tether_dead_letter_waiting",
+        "tether_dead_letter_held",
         "tether_consumer_lag",
         "tether_task_core_conflicts_total",
         "tether_connector_connections_broken",

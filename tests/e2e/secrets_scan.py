@@ -1,8 +1,9 @@
 """What counts as a secret of an end-to-end run, and the forms it could take in a log line.
 
 The list is read from what the run actually configured (each service's environment, the
-database URL, the tokens the test presented), never typed out here, so a new secret setting is
-scanned for as soon as a run uses it."""
+database URL, the tokens the test presented) and from what the connectors were handed during
+the run and keep encrypted (OAuth access and refresh tokens, API tokens, webhook signing
+secrets), never typed out here, so a new secret is scanned for as soon as a run uses it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+
+from tether_common.db import create_engine
+from tether_connector_runtime.secrets import TokenCipher, parse_keys
+from tether_connector_runtime.store.tables import connector_tables
 
 # Environment names that hold a credential: API secrets, token encryption keys, app keys,
 # passwords, tokens. (TETHER_TRELLO_TOKEN_SHARE is a number, hence the anchors.)
@@ -31,6 +37,49 @@ def secrets_of_env(env: Mapping[str, str]) -> set[str]:
             if password:
                 found.add(str(password))
     return {value for value in found if len(value) >= _SHORTEST}
+
+
+async def stored_secrets(database_url: str, provider: str, encryption_keys: str) -> set[str]:
+    """Every credential ``provider``'s connector keeps, decrypted with its configured keys:
+    each connection's (a token; or, stored as JSON, each value named as a token or secret,
+    and Basic auth's ``email:api_token``), each webhook's signing secret, each pending
+    consent's secret."""
+    t = connector_tables(provider)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            stored = [
+                *(await connection.execute(select(t.connections.c.token_encrypted))).scalars(),
+                *(await connection.execute(select(t.webhooks.c.secret_encrypted))).scalars(),
+                *(
+                    await connection.execute(select(t.pending_authorizations.c.secret_encrypted))
+                ).scalars(),
+            ]
+    finally:
+        await engine.dispose()
+    cipher = TokenCipher(parse_keys(encryption_keys))
+    found: set[str] = set()
+    for ciphertext in stored:
+        if ciphertext is not None:
+            found |= _credentials_in(cipher.decrypt(ciphertext))
+    return {value for value in found if len(value) >= _SHORTEST}
+
+
+def _credentials_in(plaintext: str) -> set[str]:
+    try:
+        document = json.loads(plaintext)
+    except ValueError:
+        return {plaintext}
+    if not isinstance(document, dict):
+        return {plaintext}
+    found = {
+        str(value)
+        for name, value in document.items()
+        if isinstance(value, str) and re.search(r"token|secret", name, re.I)
+    }
+    if document.get("email") and document.get("api_token"):
+        found.add(f"{document['email']}:{document['api_token']}")
+    return found
 
 
 def leak_forms(secret: str) -> set[str]:

@@ -9,6 +9,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 # Keys whose values are credentials whatever they hold. The code never logs one on purpose
 # (the end-to-end secrets scan checks that); this stops the slip of a future ``log.info(...,
@@ -31,6 +32,19 @@ def redact_secrets(
     return event
 
 
+def add_trace_ids(
+    logger: object, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: a line logged inside a recorded span names its trace and span
+    (hex, as trace viewers show them), so logs and traces can be joined. Without tracing no
+    span is ever recorded and nothing is added."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
@@ -39,6 +53,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = False) -> 
         processors=[
             structlog.contextvars.merge_contextvars,
             redact_secrets,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

@@ -7,8 +7,8 @@ request metrics, /healthz, /readyz and /metrics, and API docs (/docs, /redoc) th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
+from tether_common.tracing import flush_spans
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, Any]]]
 
@@ -35,6 +36,20 @@ def offline_docs_app(*, docs_assets_path: str = DOCS_ASSETS_PATH, **fastapi: Any
     return FastAPIOffline(static_url=docs_assets_path, **fastapi)
 
 
+def _flushing(lifespan: Lifespan) -> Lifespan:
+    """``lifespan``, then the spans still waiting are exported (see ``flush_spans``)."""
+
+    @asynccontextmanager
+    async def flushed(app: FastAPI) -> AsyncIterator[Mapping[str, Any]]:
+        try:
+            async with lifespan(app) as state:
+                yield state
+        finally:
+            await flush_spans()
+
+    return flushed
+
+
 def build_service_app(
     *,
     service: str,
@@ -45,7 +60,9 @@ def build_service_app(
     description: str = "",
     version: str = "0.1.0",
 ) -> FastAPI:
-    app = offline_docs_app(title=title, description=description, version=version, lifespan=lifespan)
+    app = offline_docs_app(
+        title=title, description=description, version=version, lifespan=_flushing(lifespan)
+    )
     install_error_handler(app)
     app.middleware("http")(http_metrics_middleware(service))
     app.include_router(health_router(readiness))

@@ -15,6 +15,11 @@ class ServiceSettings(BaseSettings):
         default="INFO", description="Least severe log level written"
     )
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers)")
+    tracing: Literal["off", "console", "otlp"] = Field(
+        default="off",
+        description="OpenTelemetry traces: off, console (one JSON line per span on stderr) or "
+        "otlp (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318)",
+    )
 
 
 class BusSettings(BaseSettings):

@@ -25,7 +25,7 @@ from tether_common.db import create_engine, ping, session_factory
 from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
-from tether_connector_runtime import gauges
+from tether_connector_runtime import dlq_size, gauges
 from tether_connector_runtime.api import connections, consent, deletions, places
 from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
@@ -102,6 +102,12 @@ def create_connector_app(
                 ("gauges", gauges.refresh_forever(p, settings.gauge_interval)),
             ):
                 stack.push_async_callback(_background(f"{provider}-{name}", job))
+            if bus is None and settings.bus == "kafka":
+                dlq = topic_name(Topic.DEAD_LETTER, settings.topic_namespace)
+                job = dlq_size.refresh_forever(
+                    settings.kafka_bootstrap_servers, dlq, settings.gauge_interval
+                )
+                stack.push_async_callback(_background(f"{provider}-dlq-size", job))
             yield {}
 
     def readiness(request: Request) -> Mapping[str, ReadinessCheck]:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tether_common.db import transaction
 from tether_common.relay import CommitSignal, finish_despite_stop, run_relay
 from tether_events import CloudEvent, EventBus, decode, encode
+from tether_events.trace_context import resumed, stored_context
 
 PUBLISHED = Counter(
     "tether_connector_outbox_published_total", "Events a connector's relay published", ["provider"]
@@ -50,6 +51,7 @@ class ConnectorOutbox(CommitSignal):
                 key=key or event.subject,
                 payload=encode(event).decode(),
                 created_at=datetime.now(UTC),
+                trace_context=stored_context(),
             )
         )
 
@@ -104,7 +106,10 @@ class ConnectorRelay:
             sent: list[int] = []
             try:
                 for row in rows:
-                    await self._bus.publish(row.topic, decode(row.payload.encode()), key=row.key)
+                    # In the trace of the change that wrote it (nothing, with tracing off).
+                    with resumed(row.trace_context):
+                        event = decode(row.payload.encode())
+                        await self._bus.publish(row.topic, event, key=row.key)
                     sent.append(row.id)
             finally:
                 if sent:

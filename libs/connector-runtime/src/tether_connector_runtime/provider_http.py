@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tether_connector_runtime.provider_spans import provider_call
 from tether_connector_runtime.ratelimit import RateLimiter, penalty_from_headers
 from tether_connector_runtime.retry import (
     PermanentProviderError,
@@ -70,15 +71,17 @@ class ProviderHttp:
         ``RetryableProviderError`` when none came (timeout, network)."""
         url = f"{self.api_url.rstrip('/')}{path}"
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        try:
-            if self.limiter is None:
-                return await self.http.request(method, url, headers=headers, **kwargs)
-            async with self.limiter.acquire(*self.budgets(method, path)) as permit:
-                response = await self.http.request(method, url, headers=headers, **kwargs)
-                permit.learn(response.headers)  # Retry-After holds every budget of the call
-                return response
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise RetryableProviderError(self.redact(f"{self.name} unreachable: {exc!r}")) from exc
+        with provider_call(self.name, method, path, self.redact) as noted:
+            try:
+                if self.limiter is None:
+                    return noted(await self.http.request(method, url, headers=headers, **kwargs))
+                async with self.limiter.acquire(*self.budgets(method, path)) as permit:
+                    response = await self.http.request(method, url, headers=headers, **kwargs)
+                    permit.learn(response.headers)  # Retry-After holds every budget of the call
+                    return noted(response)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                message = self.redact(f"{self.name} unreachable: {exc!r}")
+                raise RetryableProviderError(message) from exc
 
     def error(self, method: str, path: str, response: httpx.Response) -> ProviderError:
         """The provider error a failed answer stands for, in the provider's words."""

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from tether_common.logging import configure_logging
+from tether_common.tracing import setup_tracing
 from tether_connector_runtime.settings import ConnectorSettings
 from tether_connector_runtime.store.migrate import migrate_connector
 
@@ -47,5 +48,6 @@ def main(
         asyncio.run(migrate_connector(settings.database_url, provider))
         print(f"{provider}-connector database is up to date", file=sys.stderr)
         return 0
+    setup_tracing(f"{provider}-connector", settings.tracing)
     serve(create_app(settings), settings)
     return 0

@@ -64,7 +64,8 @@ class ConnectorSettings(ServiceSettings, BusSettings):
     gauge_interval: float = Field(
         default=15.0,
         gt=0,
-        description="Seconds between counts of retrying links and broken connections (metrics)",
+        description="Seconds between counts of retrying links, broken connections and dead "
+        "letters (metrics)",
     )
     retry_poll_interval: float = Field(
         default=1.0, gt=0, description="Seconds between looks for links due for a retry"

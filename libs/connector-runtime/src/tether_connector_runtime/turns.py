@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import structlog
+
 
 @dataclass
 class _Turn:
@@ -32,12 +34,16 @@ class LinkTurns:
         The entry is dropped only when nobody holds or awaits it. Dropping it as soon as the
         lock is released would let a third caller create a fresh lock and run beside the
         waiter that was just woken (two holders at once).
+
+        Every line logged in the turn is about this link: ``link_id`` is bound to the log
+        context for the block.
         """
         entry = self._turns.setdefault(link_id, _Turn())
         entry.holders += 1
         try:
             async with entry.lock:
-                yield
+                with structlog.contextvars.bound_contextvars(link_id=link_id):
+                    yield
         finally:
             entry.holders -= 1
             if entry.holders == 0 and self._turns.get(link_id) is entry:

@@ -30,6 +30,7 @@ from tether_events.codec import decode, encode
 from tether_events.envelope import CloudEvent
 from tether_events.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
+from tether_events.trace_context import handling
 
 log = structlog.get_logger(__name__)
 
@@ -175,7 +176,8 @@ class InProcessBus(Generic[StoreT]):
                             skipped=len(batch) - len(deliveries),
                         )
                     for delivery in deliveries:
-                        await handle_until_done(subscription.handler, delivery.item)
+                        with handling(topic, delivery.item):
+                            await handle_until_done(subscription.handler, delivery.item)
                         # Only now is the prefix handled; a crash before this line redelivers it.
                         await self.store.commit(topic, group_id, start + delivery.done)
                     EVENTS_CONSUMED.labels(topic, group_id).inc(len(batch))

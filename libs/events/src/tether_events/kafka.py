@@ -29,6 +29,7 @@ from tether_events.envelope import CloudEvent
 from tether_events.kafka_offsets import FinishBeforeHandover, HandledOffsets
 from tether_events.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
+from tether_events.trace_context import KafkaHeaders, handling, publishing
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +63,7 @@ class _Record:
     offset: int
     raw: bytes
     event: CloudEvent[Any] | UndecodableEvent
+    headers: KafkaHeaders = ()
 
 
 class KafkaBus:
@@ -125,9 +127,11 @@ class KafkaBus:
     async def publish(self, topic: str, event: CloudEvent[Any], key: str | None = None) -> None:
         if self._producer is None:
             raise RuntimeError("KafkaBus.publish called before start()")
-        await self._producer.send_and_wait(
-            topic, encode(event), key=(key or event.subject).encode()
-        )
+        # The publishing span's context travels in the message headers (trace_context).
+        with publishing(topic, event) as headers:
+            await self._producer.send_and_wait(
+                topic, encode(event), key=(key or event.subject).encode(), headers=headers
+            )
         EVENTS_PUBLISHED.labels(topic).inc()
 
     def subscribe(
@@ -190,7 +194,10 @@ class KafkaBus:
         messages: Sequence[ConsumerRecord[bytes, bytes]],
         offsets: HandledOffsets,
     ) -> None:
-        records = [_Record(m.topic, m.offset, m.value, _decoded(m.value)) for m in messages]
+        records = [
+            _Record(m.topic, m.offset, m.value, _decoded(m.value), tuple(m.headers))
+            for m in messages
+        ]
         deliveries = plan_deliveries(
             records, _key(subscription.coalesce_by), _newer(subscription.newer_of)
         )
@@ -225,7 +232,8 @@ class KafkaBus:
                     ],
                 )
             return
-        await handle_until_done(handler, record.event)
+        with handling(record.topic, record.event, record.headers):
+            await handle_until_done(handler, record.event)
 
 
 async def _report_lag(

@@ -8,7 +8,7 @@ from importlib.metadata import version
 
 import httpx
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import make_url
 
 from api_gateway.auth.endpoints import router as auth_router
@@ -20,7 +20,7 @@ from api_gateway.connections.mapping import router as mapping_router
 from api_gateway.connections.oauth import router as oauth_router
 from api_gateway.connections.providers import PROVIDERS
 from api_gateway.migrate import migrate
-from api_gateway.observability import request_log_middleware
+from api_gateway.observability import bind_path_ids, request_log_middleware
 from api_gateway.state import GatewayState, get_state
 from api_gateway.tasks.client import TaskCoreClient
 from api_gateway.tasks.endpoints import router as tasks_router
@@ -31,6 +31,7 @@ from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
 from tether_common.service import offline_docs_app
+from tether_common.tracing import flush_spans, propagate_trace
 from tether_contracts.sync import Provider
 
 SERVICE = "api-gateway"
@@ -93,6 +94,7 @@ def create_app(
                         base_url=str(settings.task_core_url),
                         timeout=settings.task_core_timeout,
                         transport=task_core_transport,
+                        event_hooks={"request": [propagate_trace]},
                     )
                 )
                 connectors = {
@@ -101,6 +103,7 @@ def create_app(
                             base_url=str(url),
                             timeout=settings.task_core_timeout,
                             transport=transports.get(provider),
+                            event_hooks={"request": [propagate_trace]},
                         )
                     )
                     for provider, url in settings.connector_urls().items()
@@ -126,12 +129,14 @@ def create_app(
                     del app.state.gateway
         finally:
             await engine.dispose()
+            await flush_spans()
 
     app = offline_docs_app(
         title="Tether API",
         version=version("tether-api-gateway"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(bind_path_ids)],
     )
     install_error_handler(app)
     app.middleware("http")(http_metrics_middleware(SERVICE))

@@ -29,6 +29,7 @@ from api_gateway.migrate import migrate
 from tether_common.db import create_engine, session_factory, transaction
 from tether_common.errors import DomainError
 from tether_common.logging import configure_logging
+from tether_common.tracing import setup_tracing
 from tether_contracts.people import valid_time_zone
 
 T = TypeVar("T")
@@ -170,6 +171,7 @@ def serve(
 
     settings = GatewaySettings()
     configure_logging("api-gateway", settings.log_level, settings.log_json)
+    setup_tracing("api-gateway", settings.tracing)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

@@ -8,6 +8,7 @@ import sys
 
 from task_core.config import TaskCoreSettings
 from tether_common.logging import configure_logging
+from tether_common.tracing import setup_tracing
 
 SERVICE = "task-core"
 
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from task_core.app import create_app
+
+    setup_tracing(SERVICE, settings.tracing)
 
     uvicorn.run(
         create_app(settings),

@@ -118,6 +118,8 @@ class OutboxMessage(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The W3C trace context of the change that wrote it (JSON; None when tracing is off).
+    trace_context: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ProcessedEvent(Base):

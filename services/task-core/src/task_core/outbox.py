@@ -15,6 +15,7 @@ from task_core.models import OutboxMessage, utcnow
 from task_core.repository import OutboxRepository
 from tether_common.relay import CommitSignal
 from tether_events import CloudEvent, encode
+from tether_events.trace_context import stored_context
 
 
 class Outbox(CommitSignal):
@@ -30,5 +31,6 @@ class Outbox(CommitSignal):
                 key=key,
                 payload=encode(event).decode(),
                 created_at=utcnow(),
+                trace_context=stored_context(),
             )
         )

@@ -26,6 +26,7 @@ from task_core.repository import OutboxRepository
 from tether_common.db import transaction
 from tether_common.relay import finish_despite_stop, run_relay
 from tether_events import EventBus, decode
+from tether_events.trace_context import resumed
 
 log = structlog.get_logger(__name__)
 
@@ -116,7 +117,9 @@ class OutboxRelay:
         # Our own encoder wrote the payload, so a decoding error is a bug: it stops the relay
         # loudly (failures metric, rising backlog) rather than skipping an event for good.
         event = decode(message.payload.encode())
-        await self._bus.publish(message.topic, event, key=message.key)
+        # Published in the trace of the change that wrote it (nothing, with tracing off).
+        with resumed(message.trace_context):
+            await self._bus.publish(message.topic, event, key=message.key)
         if self._hooks.before_mark is not None:
             await self._hooks.before_mark(message)
 

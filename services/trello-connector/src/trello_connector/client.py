@@ -11,6 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from tether_connector_runtime.provider_http import budget_key
+from tether_connector_runtime.provider_spans import provider_call
 from tether_connector_runtime.ratelimit import (
     Budget,
     QuotaHeaders,
@@ -172,12 +173,13 @@ class TrelloClient:
     ) -> httpx.Response:
         headers = {"Authorization": self._authorization()}
         url = f"{self._api}{path}"
-        if self._limiter is None:
-            return await self._http.request(method, url, headers=headers, **kwargs)
-        async with self._limiter.acquire(*budgets) as permit:
-            response = await self._http.request(method, url, headers=headers, **kwargs)
-            permit.learn(response.headers)
-            return response
+        with provider_call("Trello", method, path, self._redact) as noted:
+            if self._limiter is None:
+                return noted(await self._http.request(method, url, headers=headers, **kwargs))
+            async with self._limiter.acquire(*budgets) as permit:
+                response = await self._http.request(method, url, headers=headers, **kwargs)
+                permit.learn(response.headers)
+                return noted(response)
 
     def _rate_limited(self, budgets: tuple[str, ...], response: httpx.Response) -> float:
         """Pause the budget a 429 names and return for how long. Its headers, learnt already,

@@ -201,6 +201,8 @@ def connector_tables(prefix: str) -> ConnectorTables:
         Column("key", String(255), nullable=False),
         Column("payload", Text, nullable=False),
         Column("created_at", UtcDateTime, nullable=False),
+        # The W3C trace context of the change that wrote it (JSON; NULL when tracing is off).
+        Column("trace_context", Text, nullable=True),
     )
     return ConnectorTables(
         metadata,
