@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from tether_connector_runtime.deadletter import DeadLetter, KafkaRawPublisher
@@ -51,21 +52,29 @@ async def until(condition: Callable[[], bool], within: float = 60.0) -> None:
 
 
 @pytest.fixture
-async def reader(kafka_bootstrap_servers: str) -> AsyncIterator[AIOKafkaConsumer]:
+async def reader(
+    kafka_bootstrap_servers: str,
+) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+    """A started admin client and a consumer of the replay group (never subscribed)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka_bootstrap_servers, group_id=REPLAY_GROUP, enable_auto_commit=False
     )
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
     await consumer.start()
-    yield consumer
+    await admin.start()
+    yield admin, consumer
+    await admin.close()
     await consumer.stop()
 
 
 async def test_the_size_is_what_the_topic_holds_and_what_waits_for_a_replay(
-    kafka_bootstrap_servers: str, topic_namespace: str, reader: AIOKafkaConsumer
+    kafka_bootstrap_servers: str,
+    topic_namespace: str,
+    reader: tuple[AIOKafkaAdminClient, AIOKafkaConsumer],
 ) -> None:
     dlq = topic_name(Topic.DEAD_LETTER, topic_namespace)
     original = topic_name(Topic.LINK_EVENTS, topic_namespace)
-    assert await dead_letter_size(reader, dlq) == DeadLetterSize(held=0, waiting=0)  # no topic
+    assert await dead_letter_size(*reader, dlq) == DeadLetterSize(held=0, waiting=0)  # no topic
 
     await ensure_topics(kafka_bootstrap_servers, [dlq, original], partitions=3)
     publisher = KafkaRawPublisher(kafka_bootstrap_servers)
@@ -75,14 +84,14 @@ async def test_the_size_is_what_the_topic_holds_and_what_waits_for_a_replay(
             await publisher.publish_raw(dlq, task_id.encode(), parked(task_id, original))
     finally:
         await publisher.stop()
-    assert await dead_letter_size(reader, dlq) == DeadLetterSize(held=3, waiting=3)
+    assert await dead_letter_size(*reader, dlq) == DeadLetterSize(held=3, waiting=3)
 
     servers, ns = kafka_bootstrap_servers, topic_namespace
     assert await replay_dead_letters(servers, ns, limit=1) == 1
-    assert await dead_letter_size(reader, dlq) == DeadLetterSize(held=3, waiting=2)
+    assert await dead_letter_size(*reader, dlq) == DeadLetterSize(held=3, waiting=2)
     assert await replay_dead_letters(servers, ns) == 2
     # Replayed events stay in the topic (it only grows); none waits any more.
-    assert await dead_letter_size(reader, dlq) == DeadLetterSize(held=3, waiting=0)
+    assert await dead_letter_size(*reader, dlq) == DeadLetterSize(held=3, waiting=0)
 
 
 async def test_the_gauges_follow_the_topic(

@@ -17,10 +17,12 @@ import asyncio
 from dataclasses import dataclass
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Gauge
 
 from tether_connector_runtime.replay import REPLAY_GROUP
+from tether_events.kafka_admin import partitions_of
 
 log = structlog.get_logger(__name__)
 
@@ -40,19 +42,17 @@ class DeadLetterSize:
     waiting: int  # of those, past the replay group's committed offsets
 
 
-async def dead_letter_size(reader: AIOKafkaConsumer, topic: str) -> DeadLetterSize:
+async def dead_letter_size(
+    admin: AIOKafkaAdminClient, reader: AIOKafkaConsumer, topic: str
+) -> DeadLetterSize:
     """The topic's size per its offsets: each partition holds ``end - beginning`` records,
     of which those at or after the replay group's committed offset wait. ``reader`` is a
     started consumer in the replay group that never subscribes (so it joins nothing and
-    commits nothing). A topic not created yet holds nothing."""
-    if topic not in await reader.topics():
+    commits nothing); ``admin`` a started admin client. A topic not created yet holds
+    nothing."""
+    assigned = (await partitions_of(admin, [topic])).get(topic)
+    if not assigned:
         return DeadLetterSize(0, 0)
-    partitions = reader.partitions_for_topic(topic)
-    if partitions is None:
-        # The client tracks a topic's partitions once it was asked about one of them.
-        await reader.beginning_offsets([TopicPartition(topic, 0)])
-        partitions = reader.partitions_for_topic(topic) or {0}
-    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
     beginning = await reader.beginning_offsets(assigned)
     end = await reader.end_offsets(assigned)
     held = waiting = 0
@@ -73,11 +73,13 @@ async def refresh_forever(bootstrap_servers: str, topic: str, interval: float) -
         client_id="tether-dlq-size",
         enable_auto_commit=False,
     )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="tether-dlq-size")
     await reader.start()
+    await admin.start()
     try:
         while True:
             try:
-                size = await dead_letter_size(reader, topic)
+                size = await dead_letter_size(admin, reader, topic)
             except Exception as exc:
                 log.warning("dead_letter_size_unknown", topic=topic, error=str(exc))
             else:
@@ -85,4 +87,5 @@ async def refresh_forever(bootstrap_servers: str, topic: str, interval: float) -
                 WAITING.set(size.waiting)
             await asyncio.sleep(interval)
     finally:
+        await admin.close()
         await reader.stop()

@@ -24,8 +24,8 @@ from rich.table import Table
 
 from task_core.config import TaskCoreSettings
 from tether_cli.ops.common import OperatorError, out, print_json, run, started
-from tether_cli.ops.partitions import partitions_of
 from tether_connector_runtime.deadletter import DeadLetter
+from tether_events.kafka_admin import partitions_of
 from tether_events.sqlitelog import SqliteLogStore
 from tether_events.topics import Topic, topic_name
 

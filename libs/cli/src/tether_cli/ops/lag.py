@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from task_core.consumer import GROUP as TASK_CORE_GROUP
 from task_core.consumer import consumed_topics
 from tether_cli.ops.common import started
-from tether_cli.ops.partitions import partitions_of
+from tether_events.kafka_admin import partitions_of
 from tether_events.topics import Topic, topic_name
 
 
