@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from tether_common.errors import NotFound
@@ -75,10 +75,15 @@ async def _dead_letters(state: ConnectorState) -> list[Record]:
         return _parsed((f"0:{n}", raw) for n, raw in enumerate(raws) if n >= start)
     if settings.bus != "kafka":
         return []
-    return _parsed(await _kafka_tail(settings.kafka_bootstrap_servers, dlq))
+    return _parsed(await kafka_tail(settings.kafka_bootstrap_servers, dlq))
 
 
-async def _kafka_tail(bootstrap_servers: str, dlq: str) -> list[tuple[str, bytes]]:
+async def kafka_tail(
+    bootstrap_servers: str, dlq: str, tail: int | None = None
+) -> list[tuple[str, bytes]]:
+    """The newest ``tail`` (default :data:`TAIL`) records of each partition of ``dlq`` as
+    (``<partition>:<offset>``, value), read with no consumer group; none when the topic does
+    not exist."""
     reader = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -87,31 +92,50 @@ async def _kafka_tail(bootstrap_servers: str, dlq: str) -> list[tuple[str, bytes
     )
     await reader.start()
     try:
+        # Checked first: asking the producer about a missing topic could auto-create it.
         if dlq not in await reader.topics():
             return []
-        assigned = [TopicPartition(dlq, p) for p in sorted(reader.partitions_for_topic(dlq) or ())]
+        partitions = await _partitions(bootstrap_servers, dlq)
+        assigned = [TopicPartition(dlq, p) for p in sorted(partitions)]
         reader.assign(assigned)
-        first = await reader.beginning_offsets(assigned)
-        end = await reader.end_offsets(assigned)
-        for tp in assigned:
-            reader.seek(tp, max(first[tp], end[tp] - TAIL))
-        found: list[tuple[str, bytes]] = []
-        waiting = {tp for tp in assigned if end[tp] > max(first[tp], end[tp] - TAIL)}
-        while waiting:
-            batches = await reader.getmany(*waiting, timeout_ms=10_000)
-            if not batches:
-                break  # records below the end went away (retention): show what arrived
-            for tp, messages in batches.items():
-                found += [
-                    (f"{tp.partition}:{m.offset}", m.value or b"")
-                    for m in messages
-                    if m.offset < end[tp]
-                ]
-                if messages[-1].offset + 1 >= end[tp]:
-                    waiting.discard(tp)
-        return found
+        return await _read_tail(reader, assigned, TAIL if tail is None else tail)
     finally:
         await reader.stop()
+
+
+async def _partitions(bootstrap_servers: str, topic: str) -> set[int]:
+    # The consumer's own metadata knows a topic only once subscribed to it (``topics()`` does
+    # not keep what it fetched); the producer waits for the topic's metadata.
+    asker = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    await asker.start()
+    try:
+        return set(await asker.partitions_for(topic))
+    finally:
+        await asker.stop()
+
+
+async def _read_tail(
+    reader: AIOKafkaConsumer, assigned: list[TopicPartition], tail: int
+) -> list[tuple[str, bytes]]:
+    first = await reader.beginning_offsets(assigned)
+    end = await reader.end_offsets(assigned)
+    for tp in assigned:
+        reader.seek(tp, max(first[tp], end[tp] - tail))
+    found: list[tuple[str, bytes]] = []
+    waiting = {tp for tp in assigned if end[tp] > max(first[tp], end[tp] - tail)}
+    while waiting:
+        batches = await reader.getmany(*waiting, timeout_ms=10_000)
+        if not batches:
+            break  # records below the end went away (retention): show what arrived
+        for tp, messages in batches.items():
+            found += [
+                (f"{tp.partition}:{m.offset}", m.value or b"")
+                for m in messages
+                if m.offset < end[tp]
+            ]
+            if messages[-1].offset + 1 >= end[tp]:
+                waiting.discard(tp)
+    return found
 
 
 def _parsed(records: Iterable[tuple[str, bytes]]) -> list[Record]:
