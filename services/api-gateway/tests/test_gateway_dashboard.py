@@ -367,6 +367,9 @@ async def test_choosing_the_other_value_makes_a_core_edit(
     assert task.version == 2
     after = await client.get(answer.headers["location"])
     assert "the task holds this value now" in after.text
+    overview = await client.get("/dashboard")
+    assert "the task holds this value now" in overview.text
+    assert "Choose “acme core title”" not in overview.text
     assert "a new core edit" in after.text
 
 

@@ -12,11 +12,13 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from api_gateway.connections.client import ConnectorClient
+from api_gateway.dashboard.values import holds
 from api_gateway.tasks.client import TaskCoreClient
 from tether_common.errors import DomainError
 from tether_contracts.connections import ConnectionOut
 from tether_contracts.operations import DeadLetterOut, LinkHealthOut, WebhookOut
 from tether_contracts.sync import ConflictOut, FieldValue
+from tether_contracts.tasks import TaskOut
 
 T = TypeVar("T")
 
@@ -24,8 +26,8 @@ T = TypeVar("T")
 EXPIRING_WITHIN = timedelta(days=7)
 # Rows per panel: the newest; the JSON API and `tether` reach the rest.
 ROWS = 50
-# Titles are looked up in one page of tasks; a task beyond it is named by its id.
-TITLE_PAGE = 200
+# Tasks are looked up in one page; a task beyond it is named by its id.
+TASK_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,11 @@ class ConnectionHealth:
 @dataclass(frozen=True)
 class ConflictView:
     conflict: ConflictOut
-    title: str | None
+    task: TaskOut | None  # None: not among the tasks read
+
+    @property
+    def title(self) -> str | None:
+        return self.task.title if self.task else None
 
     @property
     def other_value(self) -> FieldValue:
@@ -66,11 +72,20 @@ class ConflictView:
         c = self.conflict
         return c.provider_value if c.winning_value == c.core_value else c.core_value
 
+    @property
+    def chosen(self) -> bool:
+        """Whether the task holds the other value now (chosen, or set since)."""
+        return self.task is not None and holds(self.task, self.conflict.field, self.other_value)
+
 
 @dataclass(frozen=True)
 class LinkView:
     link: LinkHealthOut
-    title: str | None
+    task: TaskOut | None
+
+    @property
+    def title(self) -> str | None:
+        return self.task.title if self.task else None
 
 
 async def connection_health(
@@ -86,28 +101,37 @@ async def connection_health(
     return found
 
 
-async def titles(core: TaskCoreClient, tenant_id: str) -> dict[str, str]:
-    """Task id -> title for the first page of the tenant's tasks; empty when task-core fails
+async def tasks(core: TaskCoreClient, tenant_id: str) -> dict[str, TaskOut]:
+    """Task id -> task for the first page of the tenant's tasks; empty when task-core fails
     (rows are then named by task id)."""
     try:
-        page = await core.list_tasks(tenant_id, limit=TITLE_PAGE, cursor=None)
+        page = await core.list_tasks(tenant_id, limit=TASK_PAGE, cursor=None)
     except DomainError:
         return {}
-    return {t.id: t.title for t in page.items}
+    return {t.id: t for t in page.items}
 
 
 async def links(
-    connectors: ConnectorClient, tenant_id: str, named: dict[str, str]
+    connectors: ConnectorClient,
+    tenant_id: str,
+    known: dict[str, TaskOut],
+    *,
+    retrying_only: bool = False,
 ) -> list[LinkView]:
-    found = sorted(await connectors.links(tenant_id), key=lambda v: v.last_sync, reverse=True)
-    return [LinkView(v, named.get(v.task_id)) for v in found[:ROWS]]
+    """The newest :data:`ROWS` links by last sync; ``retrying_only``: of those whose failed
+    work waits for a retry."""
+    found = await connectors.links(tenant_id)
+    if retrying_only:
+        found = [v for v in found if v.state == "retrying"]
+    found.sort(key=lambda v: v.last_sync, reverse=True)
+    return [LinkView(v, known.get(v.task_id)) for v in found[:ROWS]]
 
 
 async def conflicts(
-    core: TaskCoreClient, tenant_id: str, named: dict[str, str], task_id: str | None = None
+    core: TaskCoreClient, tenant_id: str, known: dict[str, TaskOut], task_id: str | None = None
 ) -> list[ConflictView]:
     page = await core.list_conflicts(tenant_id, task_id=task_id, limit=ROWS, cursor=None)
-    return [ConflictView(c, named.get(c.task_id)) for c in page.items]
+    return [ConflictView(c, known.get(c.task_id)) for c in page.items]
 
 
 async def dead_letters(connectors: ConnectorClient, tenant_id: str) -> list[DeadLetterOut]:

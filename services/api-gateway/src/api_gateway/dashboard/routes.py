@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from api_gateway.auth.service import Principal
 from api_gateway.connections.providers import PROVIDERS
 from api_gateway.dashboard import panels, session
-from api_gateway.dashboard.choices import choose_other, holds_other
+from api_gateway.dashboard.choices import choose_other
 from api_gateway.dashboard.pages import STATIC, form_of, render
 from api_gateway.state import GatewayState, State
 from api_gateway.tasks.endpoints import ID_PATTERN
@@ -120,13 +119,13 @@ async def _panel(state: GatewayState, principal: Principal, name: str) -> panels
         return await panels.panel(lambda: panels.connection_health(connectors, tenant, now))
     if name == "dead-letters":
         return await panels.panel(lambda: panels.dead_letters(connectors, tenant))
-    named = await panels.titles(core, tenant)
+    known = await panels.tasks(core, tenant)
     if name == "conflicts":
-        return await panels.panel(lambda: panels.conflicts(core, tenant, named))
-    found = await panels.panel(lambda: panels.links(connectors, tenant, named))
-    if name == "retrying":
-        return panels.Panel([v for v in found.rows if v.link.state == "retrying"], found.error)
-    return panels.Panel(list(found.rows), found.error)
+        return await panels.panel(lambda: panels.conflicts(core, tenant, known))
+    retrying_only = name == "retrying"
+    return await panels.panel(
+        lambda: panels.links(connectors, tenant, known, retrying_only=retrying_only)
+    )
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -141,7 +140,7 @@ async def task_page(request: Request, state: State, task_id: Id) -> Response:
             return render(
                 request, "problem.html", principal, token, status_code=exc.status_code, error=exc
             )
-        named = {task.id: task.title}
+        known = {task.id: task}
 
         async def history() -> list[HistoryEntry]:
             return (await core.task_history(tenant, task_id, limit=panels.ROWS, cursor=None)).items
@@ -150,7 +149,7 @@ async def task_page(request: Request, state: State, task_id: Id) -> Response:
             return (await core.task_links(tenant, task_id)).root
 
         async def conflicts() -> list[panels.ConflictView]:
-            return await panels.conflicts(core, tenant, named, task_id)
+            return await panels.conflicts(core, tenant, known, task_id)
 
         return render(
             request,
@@ -161,7 +160,6 @@ async def task_page(request: Request, state: State, task_id: Id) -> Response:
             history=await panels.panel(history),
             links=await panels.panel(links),
             conflicts=await panels.panel(conflicts),
-            holds=partial(holds_other, task),
         )
 
     return await _signed_in(request, state, page)
