@@ -102,6 +102,9 @@ async def test_log_in_see_an_export_turn_active_and_resolve_a_conflict(
     await expect(row).to_be_visible(timeout=WITHIN_MS)
     await expect(row).to_contain_text("Renamed in Trello")
     await expect(row).to_contain_text("Renamed in the core")
+    # Each panel refreshes on its own beat: a fresh page shows them all at this moment.
+    await page.reload()
+    await expect(row).to_be_visible()
     await shot(page, tmp_path, "3-conflict")
     (conflict,) = await _conflicts(world, task_id)
     lost = (
