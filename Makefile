@@ -5,8 +5,10 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := .venv/bin/python
+# Debian's Chromium: the dashboard's browser test drives it with Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: help bootstrap run sandbox up down test test-unit lint format schemas bench bench-quick reset clean
+.PHONY: help bootstrap browser run sandbox up down test test-unit lint format schemas bench bench-quick reset clean
 
 # Each target's "## " comment is its line in `make help`, so the list cannot miss one.
 help: ## list every target
@@ -14,6 +16,13 @@ help: ## list every target
 	  $(MAKEFILE_LIST)
 
 bootstrap: .venv/.synced ## install uv (from PyPI) and the locked environment into .venv
+
+browser: $(CHROMIUM) ## install Debian's chromium (apt-get, as root) for the dashboard's browser test
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium (the dashboard's browser test drives it)..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 .venv/.synced: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	@$(UV) --version >/dev/null 2>&1 || { echo "installing uv from PyPI..."; python3 -m pip install -q "uv==0.13.8"; }
@@ -50,7 +59,7 @@ format: bootstrap ## ruff format and ruff check --fix
 schemas: bootstrap ## regenerate the events' JSON Schemas (libs/events/schemas)
 	$(PY) -m tether_events.schema
 
-test: lint ## lint + type-check + every test tier on real Kafka and PostgreSQL
+test: lint browser ## lint + type-check + every test tier on real Kafka and PostgreSQL
 	bash deploy/test.sh
 
 test-unit: bootstrap ## the fast tier only: no Kafka, no PostgreSQL, no service processes

@@ -26,7 +26,7 @@ from tether_common.health import ReadinessCheck
 from tether_common.logging import configure_logging
 from tether_common.service import build_service_app
 from tether_connector_runtime import dlq_size, gauges
-from tether_connector_runtime.api import connections, consent, deletions, places
+from tether_connector_runtime.api import connections, consent, deletions, operations, places
 from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.intake import intake_router
@@ -124,6 +124,7 @@ def create_connector_app(
             places.router,
             deletions.router,
             consent.router,
+            operations.router,
             intake_router(provider),
         ],
         readiness=readiness,

@@ -19,6 +19,7 @@ from api_gateway.connections.endpoints import router as connections_router
 from api_gateway.connections.mapping import router as mapping_router
 from api_gateway.connections.oauth import router as oauth_router
 from api_gateway.connections.providers import PROVIDERS
+from api_gateway.dashboard import routes as dashboard
 from api_gateway.migrate import migrate
 from api_gateway.observability import bind_path_ids, request_log_middleware
 from api_gateway.state import GatewayState, get_state
@@ -150,6 +151,8 @@ def create_app(
     app.include_router(deletions_router)
     app.include_router(mapping_router)
     app.include_router(auth_router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)
     return app

@@ -12,7 +12,7 @@ Failures become domain errors (``transport.py``), so endpoints only see contract
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import RootModel
@@ -30,6 +30,7 @@ from api_gateway.connections.refusals import (
     ProviderNotConfigured,
     UnknownProvider,
     connection_missing,
+    dead_letter_missing,
     no_consent_flow,
     route_missing,
 )
@@ -44,11 +45,26 @@ from tether_contracts.connections import (
     StatusMappingOut,
     Targets,
 )
+from tether_contracts.operations import DeadLetterOut, LinkHealthOut, ReplayedOut, WebhookOut
 from tether_contracts.people import OwnerTimeZone, OwnerZoneUpdated
 from tether_contracts.sync import Provider
 
+Item = TypeVar("Item")
+
 
 class _ConnectionList(RootModel[list[ConnectionOut]]):
+    pass
+
+
+class _LinkList(RootModel[list[LinkHealthOut]]):
+    pass
+
+
+class _WebhookList(RootModel[list[WebhookOut]]):
+    pass
+
+
+class _DeadLetterList(RootModel[list[DeadLetterOut]]):
     pass
 
 
@@ -158,6 +174,41 @@ class ConnectorClient:
             no_consent_flow,
             json=dict(query),
         )
+
+    # -- what an operator looks at (tether_contracts.operations) ---------------------------
+
+    async def links(self, tenant_id: str) -> list[LinkHealthOut]:
+        """The tenant's links with their sync state, from every connector, each newest first."""
+        return await self._from_each(tenant_id, "/links", _LinkList)
+
+    async def webhooks(self, tenant_id: str) -> list[WebhookOut]:
+        return await self._from_each(tenant_id, "/webhooks", _WebhookList)
+
+    async def dead_letters(self, tenant_id: str) -> list[DeadLetterOut]:
+        """The events each connector parked for the tenant, each newest first."""
+        return await self._from_each(tenant_id, "/dead-letters", _DeadLetterList)
+
+    async def replay(self, tenant_id: str, provider: Provider, record_id: str) -> ReplayedOut:
+        """Publish a parked event again; a 404 (``dead_letter_not_found``) when ``provider``'s
+        connector parked no such event for the tenant."""
+        path = f"/internal/v1/tenants/{segment(tenant_id)}/dead-letters/{segment(record_id)}"
+        return await self._call(
+            self.served(provider, ("path", "provider")),
+            "POST",
+            f"{path}/replay",
+            ReplayedOut,
+            dead_letter_missing,
+        )
+
+    async def _from_each(
+        self, tenant_id: str, part: str, answer: type[RootModel[list[Item]]]
+    ) -> list[Item]:
+        # One connector after the other, the first failure the answer: as for connections.
+        found: list[Item] = []
+        for provider in self.providers:
+            path = f"/internal/v1/tenants/{segment(tenant_id)}{part}"
+            found += (await self._call(provider, "GET", path, answer, route_missing)).root
+        return found
 
     # -- by connection id ------------------------------------------------------------------
 

@@ -72,3 +72,12 @@ def route_missing(provider: Provider, call: str, error: dict[str, str]) -> Domai
     return UpstreamError(
         f"the {provider} connector does not serve this request (is it older than the gateway?)"
     )
+
+
+def dead_letter_missing(provider: Provider, call: str, error: dict[str, str]) -> DomainError:
+    # ``dead_letter_not_found`` (also another tenant's) keeps its words; no code at all means
+    # the connector does not serve the route.
+    code = error.get("code")
+    if code and code != ROUTE_NOT_FOUND:
+        return ConnectorRefused(404, code, error.get("message") or "no such dead letter")
+    return route_missing(provider, call, error)
