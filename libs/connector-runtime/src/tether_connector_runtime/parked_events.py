@@ -15,7 +15,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from tether_common.errors import NotFound
@@ -23,6 +24,7 @@ from tether_connector_runtime.deadletter import DeadLetter
 from tether_connector_runtime.state import ConnectorState
 from tether_events.codec import decode
 from tether_events.inprocess import InProcessBus
+from tether_events.kafka_admin import partitions_of
 from tether_events.topics import Topic, topic_name
 
 # Records per partition looked at, newest first.
@@ -84,6 +86,14 @@ async def kafka_tail(
     """The newest ``tail`` (default :data:`TAIL`) records of each partition of ``dlq`` as
     (``<partition>:<offset>``, value), read with no consumer group; none when the topic does
     not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        assigned = (await partitions_of(admin, [dlq])).get(dlq)
+    finally:
+        await admin.close()
+    if not assigned:
+        return []
     reader = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -92,26 +102,10 @@ async def kafka_tail(
     )
     await reader.start()
     try:
-        # Checked first: asking the producer about a missing topic could auto-create it.
-        if dlq not in await reader.topics():
-            return []
-        partitions = await _partitions(bootstrap_servers, dlq)
-        assigned = [TopicPartition(dlq, p) for p in sorted(partitions)]
         reader.assign(assigned)
         return await _read_tail(reader, assigned, TAIL if tail is None else tail)
     finally:
         await reader.stop()
-
-
-async def _partitions(bootstrap_servers: str, topic: str) -> set[int]:
-    # The consumer's own metadata knows a topic only once subscribed to it (``topics()`` does
-    # not keep what it fetched); the producer waits for the topic's metadata.
-    asker = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
-    await asker.start()
-    try:
-        return set(await asker.partitions_for(topic))
-    finally:
-        await asker.stop()
 
 
 async def _read_tail(
