@@ -10,6 +10,7 @@ import httpx
 import structlog
 from fastapi import FastAPI, Request
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api_gateway.auth.endpoints import router as auth_router
 from api_gateway.config import GatewaySettings
@@ -30,6 +31,7 @@ from tether_common.db import create_engine, ping, session_factory
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
+from tether_common.read_replica import LsnPins, ReadRouting
 from tether_common.service import offline_docs_app
 from tether_contracts.sync import Provider
 
@@ -88,6 +90,7 @@ def create_app(
         engine = create_engine(settings.database_url)
         try:
             async with AsyncExitStack() as clients:
+                reads = await clients.enter_async_context(_read_routing(settings, engine))
                 http = await clients.enter_async_context(
                     httpx.AsyncClient(
                         base_url=str(settings.task_core_url),
@@ -109,6 +112,7 @@ def create_app(
                     "gateway_started",
                     # The backend only: the URL may carry a password.
                     database=make_url(settings.database_url).get_backend_name(),
+                    read_replica=settings.read_database_url is not None,
                     task_core_url=str(settings.task_core_url),
                     connectors=sorted(connectors),
                 )
@@ -116,8 +120,11 @@ def create_app(
                     settings=settings,
                     engine=engine,
                     sessions=session_factory(engine),
-                    task_core=TaskCoreClient(http),
+                    task_core=TaskCoreClient(
+                        http, positions=LsnPins(settings.read_your_writes_seconds)
+                    ),
                     connectors=ConnectorClient(connectors),
+                    reads=reads,
                 )
                 try:
                     yield
@@ -148,6 +155,28 @@ def create_app(
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)
     return app
+
+
+@asynccontextmanager
+async def _read_routing(
+    settings: GatewaySettings, primary: AsyncEngine
+) -> AsyncIterator[ReadRouting]:
+    """Token lookups from the read replica when one is configured, else from the primary."""
+    pin = settings.read_your_writes_seconds
+    if settings.read_database_url is None:
+        yield ReadRouting(session_factory(primary), None, database=SERVICE, pin_seconds=pin)
+        return
+    # A replica that does not answer must not hold a request up long: it falls back instead.
+    replica = create_engine(settings.read_database_url, connect_args={"timeout": 5})
+    try:
+        yield ReadRouting(
+            session_factory(primary),
+            session_factory(replica),
+            database=SERVICE,
+            pin_seconds=pin,
+        )
+    finally:
+        await replica.dispose()
 
 
 def _connector_transports(
