@@ -48,6 +48,10 @@ REPLICA_FALLBACKS = Counter(
     ["database", "reason"],
 )
 
+# What a replica that is down, or a read it cannot serve, raises (a domain error raised by
+# the read itself, such as a not-found, is an answer and passes through).
+_FAILURES = (OSError, TimeoutError, InterfaceError, DBAPIError)
+
 _LSN = re.compile(r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$")
 
 
@@ -118,12 +122,16 @@ class ReadRouting:
         self._replica_down_until = 0.0
 
     async def wrote(self, key: str) -> int | None:
-        """After a committed write of ``key``: the primary's WAL position now (at or past the
-        commit), pinned for ``key``; None without a replica (nothing to wait for)."""
+        """After a committed write of ``key``: the primary's WAL insert position now (at or
+        past the commit record), pinned for ``key``; None without a replica (nothing to wait
+        for)."""
         if self.replica is None:
             return None
+        # The insert position, not the write position: with synchronous_commit off a commit
+        # returns before its WAL is written, and the write position can still be short of it.
         async with transaction(self.primary) as session:
-            lsn = parse_lsn(str(await session.scalar(text("SELECT pg_current_wal_lsn()"))))
+            position = await session.scalar(text("SELECT pg_current_wal_insert_lsn()::text"))
+        lsn = parse_lsn(str(position))
         self.pins.note(key, lsn)
         return lsn
 
@@ -149,18 +157,32 @@ class ReadRouting:
                     behind = True
                 else:
                     behind = False
-                    result = await work(session)
-        except (OSError, TimeoutError, InterfaceError, DBAPIError) as exc:
+                    result = await self._served("replica", work, session)
+        except _FAILURES as exc:
             return await self._after_failure(exc, work)
         if behind:
             REPLICA_FALLBACKS.labels(self._database, "behind").inc()
             return await self._on_primary(work)
-        DB_READS.labels(self._database, "replica").inc()
+        return result
+
+    async def _served(
+        self, target: str, work: Callable[[AsyncSession], Awaitable[T]], session: AsyncSession
+    ) -> T:
+        """``work``'s answer, counted as served by ``target``: a not-found is an answer too;
+        a database failure is not."""
+        try:
+            result = await work(session)
+        except _FAILURES:
+            raise
+        except Exception:
+            DB_READS.labels(self._database, target).inc()
+            raise
+        DB_READS.labels(self._database, target).inc()
         return result
 
     async def _has_replayed(self, session: AsyncSession, lsn: int) -> bool:
         # NULL when the server is not in recovery (no standby): then it cannot vouch.
-        replayed = await session.scalar(text("SELECT pg_last_wal_replay_lsn()"))
+        replayed = await session.scalar(text("SELECT pg_last_wal_replay_lsn()::text"))
         return replayed is not None and parse_lsn(str(replayed)) >= lsn
 
     async def _after_failure(
@@ -192,6 +214,4 @@ class ReadRouting:
 
     async def _on_primary(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with transaction(self.primary) as session:
-            result = await work(session)
-        DB_READS.labels(self._database, "primary").inc()
-        return result
+            return await self._served("primary", work, session)

@@ -73,7 +73,9 @@ def ensure_running(*, replica: bool = False) -> Infra:
             database = server.url
         read_database = os.environ.get("READ_DATABASE_URL") if replica else None
         if replica and not read_database:
-            if os.environ.get("DATABASE_URL"):
+            # DATABASE_URL may be our own server's (deploy/test.sh exports what `up` printed):
+            # its replica we can start; an outside server's we cannot.
+            if database != PostgresServer(postgres_port()).url:
                 raise RuntimeError(
                     "DATABASE_URL names an outside server: set READ_DATABASE_URL to its replica"
                 )
