@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -123,7 +123,7 @@ async def serving(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def header(response: httpx.Response, name: str) -> Mapping[str, str]:
+def header(response: httpx.Response, name: str) -> dict[str, str]:
     value = response.headers.get(name)
     assert value is not None, f"{response.request.method} {response.url} answered no {name}"
     return {name: value}

@@ -35,6 +35,7 @@ pytestmark = pytest.mark.integration
 TASKS = "/internal/v1/tenants/acme/tasks"
 CORE = "task-core"
 GATEWAY = "api-gateway"
+GW = "http://gateway.test"
 
 
 def core_settings(primary: str, replica: str | None) -> TaskCoreSettings:
@@ -150,8 +151,10 @@ async def test_through_the_gateway_writes_and_new_tokens_work_at_once_while_the_
         balancer = LoadBalancer(
             httpx.ASGITransport(app=writer_app), httpx.ASGITransport(app=reader_app)
         )
-        gateway_app = create_gateway(gateway_settings, task_core_transport=balancer)
-        async with serving(gateway_app, "http://gateway.test") as gateway:
+        async with (
+            serving(create_gateway(gateway_settings, task_core_transport=balancer), GW) as gateway,
+            serving(create_gateway(gateway_settings, task_core_transport=balancer), GW) as other,
+        ):
             engine = create_engine(database_url)
             try:
                 async with transaction(session_factory(engine)) as session:
@@ -188,3 +191,11 @@ async def test_through_the_gateway_writes_and_new_tokens_work_at_once_while_the_
             assert read.status_code == 200, read.text
             assert read.json()["title"] == "Via the gateway"
             assert core_counts.since() == {"primary": 1, "behind": 1}
+
+            # Another gateway replica knows nothing of the write: without the position the
+            # lagging replica answers; with the one the write answered, the primary does.
+            path = f"/v1/tasks/{created.json()['id']}"
+            assert (await other.get(path, headers=auth)).status_code == 404
+            written = header(created, READ_AFTER_HEADER)
+            read = await other.get(path, headers=auth | written)
+            assert read.json()["title"] == "Via the gateway"

@@ -24,6 +24,7 @@ from api_gateway.migrate import migrate
 from api_gateway.observability import request_log_middleware
 from api_gateway.state import GatewayState, get_state
 from api_gateway.tasks.client import TaskCoreClient
+from api_gateway.tasks.consistency import read_after_middleware
 from api_gateway.tasks.endpoints import router as tasks_router
 from api_gateway.tasks.history import conflicts_router, history_router
 from api_gateway.tasks.links import router as links_router
@@ -143,6 +144,7 @@ def create_app(
     install_error_handler(app)
     app.middleware("http")(http_metrics_middleware(SERVICE))
     app.middleware("http")(request_log_middleware)
+    app.middleware("http")(read_after_middleware)
     app.include_router(tasks_router)
     app.include_router(history_router)
     app.include_router(links_router)

@@ -15,6 +15,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from api_gateway.tasks.consistency import current_positions
 from api_gateway.tasks.sync_schemas import ExportCreate
 from tether_common.errors import (
     Conflict,
@@ -165,7 +166,7 @@ class TaskCoreClient:
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if isinstance(request_id, str):
             headers["X-Request-ID"] = request_id
-        position = self._positions.get(tenant_id) if self._positions is not None else None
+        position = self._read_after(tenant_id)
         if method == "GET" and position is not None:
             headers[READ_AFTER_HEADER] = format_lsn(position)
         try:
@@ -188,14 +189,28 @@ class TaskCoreClient:
         self._note_position(tenant_id, response)
         return response
 
+    def _read_after(self, tenant_id: str) -> int | None:
+        """What the tenant's read must reflect: its last write through this gateway, or the
+        position the client sent back (from a write through another gateway), the later."""
+        remembered = self._positions.get(tenant_id) if self._positions is not None else None
+        request = current_positions()
+        sent = request.sent if request is not None else None
+        return max(remembered or 0, sent or 0) or None
+
     def _note_position(self, tenant_id: str, response: httpx.Response) -> None:
         written = response.headers.get(READ_AFTER_HEADER)
-        if written is None or self._positions is None:
+        if written is None:
             return
         try:
-            self._positions.note(tenant_id, parse_lsn(written))
+            lsn = parse_lsn(written)
         except InvalidLsn:
             log.warning("task_core_bad_read_after", value=written[:40])
+            return
+        if self._positions is not None:
+            self._positions.note(tenant_id, lsn)
+        request = current_positions()
+        if request is not None:
+            request.wrote(lsn)  # answered to the client too
 
     def _expect(
         self,
