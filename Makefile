@@ -35,8 +35,8 @@ run: bootstrap ## run Tether embedded (one process, SQLite, in-process bus) on :
 sandbox: bootstrap ## make run plus connected Trello (:9101), Asana (:9102) and Jira (:9103) emulators (no account needed)
 	$(PY) -m tether_cli sandbox
 
-up: bootstrap ## distributed mode: local Kafka + PostgreSQL + each service as a process
-	bash deploy/up.sh
+up: bootstrap ## distributed mode: local Kafka + PostgreSQL + each service as a process (REPLICA=1: + a read replica)
+	bash deploy/up.sh $(if $(REPLICA),--replica)
 
 down: ## stop what make up started
 	bash deploy/down.sh

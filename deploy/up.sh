@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Distributed mode on this machine: Kafka, PostgreSQL and each service as its own process.
+# --replica (make up REPLICA=1) also starts a streaming replica of PostgreSQL on :15433, which
+# task-core and the gateway read from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python -m tether_devinfra services-up
+.venv/bin/python -m tether_devinfra services-up "$@"
 cat >&2 <<'MSG'
 
 Tether is up (distributed mode): gateway http://127.0.0.1:8000, task-core :8001,

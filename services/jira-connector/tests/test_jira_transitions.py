@@ -9,9 +9,18 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from jira_connector.client import JiraClient, basic_authorization, path
-from jira_connector.transitions import Transition, Workflow, WorkflowMap, WorkflowUnreachable
+from jira_connector.transitions import (
+    CACHE_NAME,
+    Graph,
+    Transition,
+    Workflow,
+    WorkflowMap,
+    WorkflowUnreachable,
+)
+from tether_common.lru import BoundedCache
 from tether_emulators.jira import JiraAccount, JiraEmulator, create_jira_emulator, get_emulator
 
 EMAIL, TOKEN, SITE, KEY = "ada@example.com", "ada-api-token-0001", "http://jira.test", "OPS"
@@ -88,7 +97,7 @@ async def test_a_stale_map_is_forgotten_and_the_walk_goes_on_live(
     workflows.learn(scope, start, [Transition("999", "Done", "10003", "done")])
     await Workflow(client, workflows).reach(issue, scope, start, done=True)
     assert (await status_of(client, issue))["statusCategory"]["key"] == "done"
-    assert "999" not in {t.id for ts in workflows.known[scope].values() for t in ts}
+    assert "999" not in {t.id for ts in workflows.graph(scope).values() for t in ts}
 
 
 class NoWayOut:
@@ -106,3 +115,68 @@ async def test_a_kind_the_workflow_cannot_reach_is_a_clear_refusal() -> None:
         await workflow.reach("1", ("OPS", "10001"), "1", done=True)
     assert "offers no way to a done status from status 1" in str(refused.value)
     assert refused.value.status == 400
+
+
+def cache_counts() -> tuple[float, float, float]:
+    """(hits, misses, entries) of the workflows cache, as the metrics report them."""
+    labels = {"cache": CACHE_NAME}
+    return (
+        REGISTRY.get_sample_value("tether_cache_hits_total", labels) or 0.0,
+        REGISTRY.get_sample_value("tether_cache_misses_total", labels) or 0.0,
+        REGISTRY.get_sample_value("tether_cache_entries", labels) or 0.0,
+    )
+
+
+async def test_walks_planned_from_the_cache_count_as_hits_and_reading_jira_as_misses(
+    jira: tuple[JiraClient, JiraEmulator],
+) -> None:
+    client, _ = jira
+    workflows = WorkflowMap("https://one.atlassian.net")
+    hits, misses, entries = cache_counts()
+    first, scope, start = await new_issue(client)
+    # To Do -> In Progress -> In Review -> Done, each hop read from Jira: three misses.
+    done = await Workflow(client, workflows).reach(first, scope, start, done=True)
+    assert cache_counts() == (hits, misses + 3, entries + 1)
+
+    second, _, start = await new_issue(client)
+    await Workflow(client, workflows).reach(second, scope, start, done=True)
+    assert cache_counts() == (hits + 3, misses + 3, entries + 1)  # planned: three hits
+
+    # Nothing is known from Done yet: reopening reads Jira (a miss), then it is known.
+    await Workflow(client, workflows).reach(second, scope, done, done=False)
+    assert cache_counts() == (hits + 3, misses + 4, entries + 1)
+
+
+async def test_a_refused_transition_drops_the_workflow_from_the_cache(
+    jira: tuple[JiraClient, JiraEmulator],
+) -> None:
+    client, _ = jira
+    issue, scope, start = await new_issue(client)
+    workflows = WorkflowMap("https://two.atlassian.net")
+    _, _, entries = cache_counts()
+    workflows.learn(scope, start, [Transition("999", "Done", "10003", "done")])
+    assert cache_counts()[2] == entries + 1
+    refused = Workflow(client, workflows)
+    # The stale transition is refused (400): the scope is forgotten, then relearnt live.
+    await refused.reach(issue, scope, start, done=True)
+    assert "999" not in {t.id for ts in workflows.graph(scope).values() for t in ts}
+    assert (await status_of(client, issue))["statusCategory"]["key"] == "done"
+    workflows.forget(scope)
+    assert workflows.graph(scope) == {}
+    assert cache_counts()[2] == entries
+
+
+def test_the_cache_keeps_at_most_its_bound_dropping_the_least_recently_used() -> None:
+    cache: BoundedCache[tuple[str, str, str], Graph] = BoundedCache(CACHE_NAME, 2)
+    workflows = WorkflowMap("https://three.atlassian.net", cache)
+    _, _, entries = cache_counts()
+    step = [Transition("1", "Go", "2", "done")]
+    workflows.learn(("A", "1"), "1", step)
+    workflows.learn(("B", "1"), "1", step)
+    assert workflows.graph(("A", "1"))  # A is now the most recently used
+    workflows.learn(("C", "1"), "1", step)
+    assert len(cache) == 2
+    assert workflows.graph(("B", "1")) == {}  # B went, not A
+    assert workflows.graph(("A", "1"))
+    assert workflows.graph(("C", "1"))
+    assert cache_counts()[2] == entries + 2

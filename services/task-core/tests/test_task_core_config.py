@@ -94,3 +94,17 @@ def test_unknown_policies_or_fields_are_refused(
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError if value == "not json" else ValidationError):
         TaskCoreSettings()
+
+
+def test_a_read_replica_needs_postgresql() -> None:
+    with pytest.raises(ValidationError, match="read_database_url needs PostgreSQL"):
+        TaskCoreSettings(
+            database_url="sqlite+aiosqlite:///x.db",
+            read_database_url="postgresql://tether@replica/tether",
+        )
+    settings = TaskCoreSettings(
+        database_url="postgresql://tether@primary/tether",
+        read_database_url="postgres://tether@replica/tether",
+    )
+    assert settings.read_database_url == "postgresql+asyncpg://tether@replica/tether"
+    assert TaskCoreSettings(read_database_url=" ").read_database_url is None

@@ -56,7 +56,7 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql+asyncpg://{USER}@{HOST}:{self.port}/{USER}"
 
-    def _cmd(self, program: str, args: Sequence[str]) -> list[str]:
+    def command(self, program: str, args: Sequence[str]) -> list[str]:
         exe = str(_bin_dir() / program)
         prefix = ["runuser", "-u", self.user, "--"] if self.user else []
         return [*prefix, exe, *args]
@@ -82,7 +82,7 @@ class PostgresServer:
         if not (self.data / "PG_VERSION").exists():
             say("initialising a PostgreSQL cluster...")
             subprocess.run(
-                self._cmd(
+                self.command(
                     "initdb",
                     [
                         "-D",
@@ -106,7 +106,7 @@ class PostgresServer:
             "-c max_connections=300"
         )
         subprocess.run(
-            self._cmd(
+            self.command(
                 "pg_ctl",
                 [
                     "-D",
@@ -143,7 +143,7 @@ class PostgresServer:
         if not (self.data / "postmaster.pid").exists():
             return
         subprocess.run(
-            self._cmd("pg_ctl", ["-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            self.command("pg_ctl", ["-D", str(self.data), "-m", "fast", "-w", "stop"]),
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

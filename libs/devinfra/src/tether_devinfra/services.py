@@ -39,6 +39,9 @@ SERVICES = (
     ServiceSpec("api-gateway", "api_gateway", "TETHER_GATEWAY_", 8000, True, False),
 )
 
+# The services whose reads a streaming replica can serve (READ_DATABASE_URL).
+READS_FROM_REPLICA = ("task-core", "api-gateway")
+
 
 # Ports for the services a test (or make up) starts come from below the kernel's ephemeral
 # range (32768+ on Linux, 49152+ elsewhere), where outgoing connections never take them, and from
@@ -87,6 +90,8 @@ class Deployment:
     topic_namespace: str = ""
     ports: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # A streaming replica of database_url: task-core and the gateway read from it.
+    read_database_url: str = ""
 
     def port(self, spec: ServiceSpec) -> int:
         return self.ports.get(spec.name, spec.default_port)
@@ -100,6 +105,8 @@ class Deployment:
         env = {f"{p}HOST": "127.0.0.1", f"{p}PORT": str(self.port(spec))}
         if spec.uses_database:
             env[f"{p}DATABASE_URL"] = self.database_url
+        if self.read_database_url and spec.name in READS_FROM_REPLICA:
+            env[f"{p}READ_DATABASE_URL"] = self.read_database_url
         if spec.uses_bus:
             env |= {
                 f"{p}BUS": "kafka",

@@ -10,6 +10,7 @@ import httpx
 import structlog
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api_gateway.auth.endpoints import router as auth_router
 from api_gateway.config import GatewaySettings
@@ -24,6 +25,7 @@ from api_gateway.migrate import migrate
 from api_gateway.observability import bind_path_ids, request_log_middleware
 from api_gateway.state import GatewayState, get_state
 from api_gateway.tasks.client import TaskCoreClient
+from api_gateway.tasks.consistency import read_after_middleware
 from api_gateway.tasks.endpoints import router as tasks_router
 from api_gateway.tasks.history import conflicts_router, history_router
 from api_gateway.tasks.links import router as links_router
@@ -31,6 +33,7 @@ from tether_common.db import create_engine, ping, session_factory
 from tether_common.errors import install_error_handler
 from tether_common.health import ReadinessCheck, health_router
 from tether_common.metrics import http_metrics_middleware, metrics_router
+from tether_common.read_replica import LsnPins, ReadRouting
 from tether_common.service import offline_docs_app
 from tether_common.tracing import flush_spans, propagate_trace
 from tether_contracts.sync import Provider
@@ -90,6 +93,7 @@ def create_app(
         engine = create_engine(settings.database_url)
         try:
             async with AsyncExitStack() as clients:
+                reads = await clients.enter_async_context(_read_routing(settings, engine))
                 http = await clients.enter_async_context(
                     httpx.AsyncClient(
                         base_url=str(settings.task_core_url),
@@ -113,6 +117,7 @@ def create_app(
                     "gateway_started",
                     # The backend only: the URL may carry a password.
                     database=make_url(settings.database_url).get_backend_name(),
+                    read_replica=settings.read_database_url is not None,
                     task_core_url=str(settings.task_core_url),
                     connectors=sorted(connectors),
                 )
@@ -120,8 +125,11 @@ def create_app(
                     settings=settings,
                     engine=engine,
                     sessions=session_factory(engine),
-                    task_core=TaskCoreClient(http),
+                    task_core=TaskCoreClient(
+                        http, positions=LsnPins(settings.read_your_writes_seconds)
+                    ),
                     connectors=ConnectorClient(connectors),
+                    reads=reads,
                 )
                 try:
                     yield
@@ -142,6 +150,7 @@ def create_app(
     install_error_handler(app)
     app.middleware("http")(http_metrics_middleware(SERVICE))
     app.middleware("http")(request_log_middleware)
+    app.middleware("http")(read_after_middleware)
     app.include_router(tasks_router)
     app.include_router(history_router)
     app.include_router(links_router)
@@ -156,6 +165,28 @@ def create_app(
     app.include_router(health_router(_readiness))
     app.include_router(metrics_router)
     return app
+
+
+@asynccontextmanager
+async def _read_routing(
+    settings: GatewaySettings, primary: AsyncEngine
+) -> AsyncIterator[ReadRouting]:
+    """Token lookups from the read replica when one is configured, else from the primary."""
+    pin = settings.read_your_writes_seconds
+    if settings.read_database_url is None:
+        yield ReadRouting(session_factory(primary), None, database=SERVICE, pin_seconds=pin)
+        return
+    # A replica that does not answer must not hold a request up long: it falls back instead.
+    replica = create_engine(settings.read_database_url, connect_args={"timeout": 5})
+    try:
+        yield ReadRouting(
+            session_factory(primary),
+            session_factory(replica),
+            database=SERVICE,
+            pin_seconds=pin,
+        )
+    finally:
+        await replica.dispose()
 
 
 def _connector_transports(

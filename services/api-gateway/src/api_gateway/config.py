@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, HttpUrl, field_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from tether_common.db import is_sqlite
 from tether_common.dbtypes import DatabaseUrl
 from tether_common.settings import ServiceSettings
 from tether_contracts.sync import Provider
@@ -18,6 +19,19 @@ class GatewaySettings(ServiceSettings):
     database_url: DatabaseUrl = Field(
         default="sqlite+aiosqlite:///.tether/gateway.db",
         description="Where tenants, users and API tokens live (PostgreSQL or SQLite)",
+    )
+    read_database_url: DatabaseUrl | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica of DATABASE_URL that serves token lookups; "
+        "a token it does not know yet (just created) is looked up on the primary. Unset: "
+        "every lookup goes to DATABASE_URL",
+    )
+    read_your_writes_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the gateway remembers a tenant's last task write (its WAL "
+        "position, from task-core) and a user's own profile change, so that their reads "
+        "reflect them even while a read replica lags",
     )
     task_core_url: HttpUrl = Field(
         default=HttpUrl("http://127.0.0.1:8001"), description="Base URL of the task-core service"
@@ -41,6 +55,19 @@ class GatewaySettings(ServiceSettings):
     )
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server")
+
+    @field_validator("read_database_url", mode="before")
+    @classmethod
+    def _no_replica(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _replica_of_postgres(self) -> GatewaySettings:
+        if self.read_database_url and (
+            is_sqlite(self.database_url) or is_sqlite(self.read_database_url)
+        ):
+            raise ValueError("read_database_url needs PostgreSQL for both databases (a replica)")
+        return self
 
     @field_validator(
         "trello_connector_url", "asana_connector_url", "jira_connector_url", mode="before"

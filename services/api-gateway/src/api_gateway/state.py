@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api_gateway.config import GatewaySettings
 from api_gateway.connections.client import ConnectorClient
 from api_gateway.tasks.client import TaskCoreClient
+from tether_common.read_replica import ReadRouting
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,8 @@ class GatewayState:
     sessions: async_sessionmaker[AsyncSession]
     task_core: TaskCoreClient
     connectors: ConnectorClient
+    # The gateway's own reads (token lookups): from the read replica when one is configured.
+    reads: ReadRouting
 
 
 def get_state(request: Request) -> GatewayState:

@@ -23,7 +23,8 @@ from jira_connector.mapping import FIELD_LIMITS
 from jira_connector.oauth import JiraOAuth
 from jira_connector.secret import JiraSecret, account_key
 from jira_connector.session import JiraSession
-from jira_connector.transitions import WorkflowMap
+from jira_connector.transitions import CACHE_NAME, WORKFLOWS_KEPT, Graph, WorkflowMap
+from tether_common.lru import BoundedCache
 from tether_connector_runtime.due_dates import Owner
 from tether_connector_runtime.port import Account, ConsentFlow
 from tether_connector_runtime.public_urls import secure_oauth_base
@@ -70,7 +71,10 @@ class JiraAdapter:
         self._http = http
         self._settings = settings
         self._limiter: RateLimiter = jira_limiter()
-        self._workflows: dict[str, WorkflowMap] = {}
+        # One bounded cache of what is learnt of workflows, for every site's connections.
+        self._workflows: BoundedCache[tuple[str, str, str], Graph] = BoundedCache(
+            CACHE_NAME, WORKFLOWS_KEPT
+        )
         self._zones: dict[str, ZoneInfo] = {}
         self.webhooks = JiraWebhooks(settings.client_id, settings.client_secret.get_secret_value())
         self.consent: ConsentFlow | None
@@ -161,7 +165,7 @@ class JiraAdapter:
             client,
             site_url=stored.site_url,
             zone=owner.zone,
-            workflows=self._workflows.setdefault(stored.site_url, WorkflowMap()),
+            workflows=WorkflowMap(stored.site_url, self._workflows),
             hooks=JiraHooks(
                 client,
                 self.client(stored, "/rest/webhooks/1.0"),

@@ -7,7 +7,9 @@ reaching one may take several hops.
 What is learnt of a workflow (the transitions open from each status) is kept per project and
 issue type, so later issues of the same kind are planned over known transitions (a shortest
 path) and each hop costs one call. A transition refused as no longer valid (the workflow was
-changed) forgets what was learnt and the walk goes on from the issue's live transitions. A
+changed) forgets what was learnt and the walk goes on from the issue's live transitions. What
+is learnt sits in a bounded LRU cache (``jira_transitions`` in the cache metrics): a plan
+made from it is a hit, a walk that has to read Jira's live transitions a miss. A
 status of the wanted kind that cannot be reached is ``WorkflowUnreachable``: a clear refusal
 naming where the walk stopped, never a silent skip.
 """
@@ -20,12 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jira_connector.client import JiraClient, path
+from tether_common.lru import BoundedCache
 from tether_connector_runtime.retry import PermanentProviderError
 
 MAX_HOPS = 10  # longer walks than any sensible workflow needs end as unreachable
 DONE = "done"
+# Workflows (project and issue type) remembered per connector process: each is a few statuses'
+# transitions, so this many cost little memory and cover any site's busy projects.
+WORKFLOWS_KEPT = 1024
+CACHE_NAME = "jira_transitions"
 
 Scope = tuple[str, str]  # (project key, issue type id)
+Graph = dict[str, list["Transition"]]  # status -> the transitions open from it
 
 
 class WorkflowUnreachable(PermanentProviderError):
@@ -71,19 +79,34 @@ class Goal:
 
 @dataclass
 class WorkflowMap:
-    """Transitions open from each status, per (project, issue type), as read from Jira."""
+    """Transitions open from each status, per (project, issue type), as read from one site's
+    Jira. ``cache``: where they are kept, keyed by (site, project, issue type); one cache may
+    serve every site's map (see :class:`jira_connector.adapter.JiraAdapter`)."""
 
-    known: dict[Scope, dict[str, list[Transition]]] = field(default_factory=dict)
+    site: str = ""
+    cache: BoundedCache[tuple[str, str, str], Graph] = field(
+        default_factory=lambda: BoundedCache(CACHE_NAME, WORKFLOWS_KEPT)
+    )
+
+    def graph(self, scope: Scope) -> Graph:
+        """What is known of the scope's workflow (a copy; empty if nothing is)."""
+        return dict(self.cache.peek((self.site, *scope)) or {})
 
     def learn(self, scope: Scope, status: str, open_now: list[Transition]) -> None:
-        self.known.setdefault(scope, {})[status] = open_now
+        self.cache.put((self.site, *scope), {**self.graph(scope), status: open_now})
 
     def forget(self, scope: Scope) -> None:
-        self.known.pop(scope, None)
+        self.cache.forget((self.site, *scope))
 
     def plan(self, scope: Scope, start: str, goal: Goal) -> list[Transition] | None:
-        """The shortest known walk from ``start`` to a status of the wanted kind."""
-        graph = self.known.get(scope, {})
+        """The shortest known walk from ``start`` to a status of the wanted kind (a cache hit);
+        None (a miss) when what is known does not reach one."""
+        walk = self._shortest(self.graph(scope), start, goal)
+        self.cache.record(hit=walk is not None)
+        return walk
+
+    @staticmethod
+    def _shortest(graph: Graph, start: str, goal: Goal) -> list[Transition] | None:
         queue: deque[tuple[str, list[Transition]]] = deque([(start, [])])
         seen = {start}
         while queue:

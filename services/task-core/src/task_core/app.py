@@ -12,8 +12,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from task_core.config import TaskCoreSettings
+from task_core.consistency import pin_writes
 from task_core.consumer import Subscription
 from task_core.endpoints import router as tasks_router
 from task_core.history_api import router as history_router
@@ -29,6 +31,7 @@ from task_core.state import STATE_KEY, TaskCoreState
 from task_core.writer import TaskWriter
 from tether_common.bus import build_bus
 from tether_common.db import create_engine, is_sqlite, session_factory
+from tether_common.read_replica import ReadRouting
 from tether_common.service import build_service_app
 from tether_events import EventBus, Topic, topic_name
 from tether_events.kafka import ensure_topics
@@ -98,7 +101,8 @@ def create_app(
                 topic=topic_name(Topic.TASK_CHANGED, namespace),
                 write_lock=write_lock,
             )
-            links = LinkService(writer, topic=topic_name(Topic.LINK_EVENTS, namespace))
+            reads = await stack.enter_async_context(_read_routing(settings, sessions))
+            links = LinkService(writer, topic=topic_name(Topic.LINK_EVENTS, namespace), reads=reads)
             subscription = Subscription(
                 ProviderChangeService(
                     writer,
@@ -135,10 +139,11 @@ def create_app(
                 sessions=sessions,
                 bus=active_bus,
                 outbox=outbox,
-                tasks=TaskService(writer),
+                tasks=TaskService(writer, reads),
                 links=links,
                 relay=relay,
                 relay_task=relay_task,
+                reads=reads,
             )
             setattr(app.state, STATE_KEY, state)
             # Requests after shutdown must fail loudly, not use a disposed engine.
@@ -147,11 +152,12 @@ def create_app(
                 "task_core_started",
                 # The backend only: the URL may carry a password.
                 database=make_url(settings.database_url).get_backend_name(),
+                read_replica=settings.read_database_url is not None,
                 bus=settings.bus if bus is None else "injected",
             )
             yield {STATE_KEY: state}
 
-    return build_service_app(
+    app = build_service_app(
         service=SERVICE,
         title="Tether task-core (internal)",
         description="Owns tasks, their vector clocks, history and links; publishes TaskChanged "
@@ -161,3 +167,28 @@ def create_app(
         routers=[tasks_router, history_router, links_router],
         readiness=readiness,
     )
+    app.middleware("http")(pin_writes)
+    return app
+
+
+@asynccontextmanager
+async def _read_routing(
+    settings: TaskCoreSettings, primary: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[ReadRouting]:
+    """Reads from the read replica when one is configured, else from the primary."""
+    if settings.read_database_url is None:
+        yield ReadRouting(
+            primary, None, database=SERVICE, pin_seconds=settings.read_your_writes_seconds
+        )
+        return
+    # A replica that does not answer must not hold a read up long: it falls back instead.
+    replica = create_engine(settings.read_database_url, connect_args={"timeout": 5})
+    try:
+        yield ReadRouting(
+            primary,
+            session_factory(replica),
+            database=SERVICE,
+            pin_seconds=settings.read_your_writes_seconds,
+        )
+    finally:
+        await replica.dispose()

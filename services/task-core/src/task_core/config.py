@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from tether_common.db import is_sqlite
 from tether_common.dbtypes import DatabaseUrl
 from tether_common.settings import BusSettings, ServiceSettings
 from tether_sync import ConflictPolicy, FieldName, SyncPolicy
@@ -19,6 +20,18 @@ class TaskCoreSettings(ServiceSettings, BusSettings):
     database_url: DatabaseUrl = Field(
         default="sqlite+aiosqlite:///.tether/task-core.db",
         description="Where tasks, their history and the outbox live (PostgreSQL or SQLite)",
+    )
+    read_database_url: DatabaseUrl | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica of DATABASE_URL that serves reads (tasks, "
+        "history, conflicts, links); a read that must see a recent write goes to the primary "
+        "until the replica has it. Unset: every read goes to DATABASE_URL",
+    )
+    read_your_writes_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="After a tenant's write, seconds during which this replica of task-core "
+        "reads that tenant's data from the read replica only once it has replayed the write",
     )
     migrate_on_start: bool = Field(
         default=True, description="Apply database migrations when the service starts"
@@ -46,6 +59,19 @@ class TaskCoreSettings(ServiceSettings, BusSettings):
         '{"title": "core_wins"} (fields: title, description, due, completed; due_date, the '
         "due's name before it could be an instant, is read as due)",
     )
+
+    @field_validator("read_database_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _replica_of_postgres(self) -> TaskCoreSettings:
+        if self.read_database_url and (
+            is_sqlite(self.database_url) or is_sqlite(self.read_database_url)
+        ):
+            raise ValueError("read_database_url needs PostgreSQL for both databases (a replica)")
+        return self
 
     @field_validator("field_policies", mode="before")
     @classmethod

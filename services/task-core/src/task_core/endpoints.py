@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
+from task_core.consistency import ReadAfter
 from task_core.models import Task
 from task_core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from task_core.state import Tasks
@@ -83,13 +84,14 @@ async def create_task(tenant_id: TenantId, body: TaskCreate, tasks: Tasks) -> Ta
 async def list_tasks(
     tenant_id: TenantId,
     tasks: Tasks,
+    read_after: ReadAfter,
     limit: Limit = 50,
     cursor: Cursor = None,
     needs_review: NeedsReview = None,
 ) -> TaskPage:
     after = decoded(decode_cursor, cursor)
     items, next_position = await tasks.page(
-        tenant_id, limit=limit, after=after, needs_review=needs_review
+        tenant_id, limit=limit, after=after, needs_review=needs_review, read_after=read_after
     )
     return TaskPage(
         items=[task_out(task) for task in items],
@@ -98,8 +100,10 @@ async def list_tasks(
 
 
 @router.get("/{task_id}", summary="Get a task", responses=NOT_FOUND)
-async def get_task(tenant_id: TenantId, task_id: TaskId, tasks: Tasks) -> TaskOut:
-    return task_out(await tasks.get(tenant_id, task_id))
+async def get_task(
+    tenant_id: TenantId, task_id: TaskId, tasks: Tasks, read_after: ReadAfter
+) -> TaskOut:
+    return task_out(await tasks.get(tenant_id, task_id, after=read_after))
 
 
 @router.patch("/{task_id}", summary="Change some fields of a task", responses=NOT_FOUND)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from task_core.consistency import ReadAfter
 from task_core.endpoints import ID_PATTERN, NOT_FOUND, Cursor, Limit, TaskId, TenantId, decoded
 from task_core.models import ConflictRecord, TaskVersion
 from task_core.pagination import (
@@ -51,10 +52,17 @@ def conflict_out(row: ConflictRecord) -> ConflictOut:
     responses=NOT_FOUND,
 )
 async def task_history(
-    tenant_id: TenantId, task_id: TaskId, tasks: Tasks, limit: Limit = 50, cursor: Cursor = None
+    tenant_id: TenantId,
+    task_id: TaskId,
+    tasks: Tasks,
+    read_after: ReadAfter,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> HistoryPage:
     before = decoded(decode_version_cursor, cursor)
-    rows, next_before = await tasks.history(tenant_id, task_id, limit=limit, before=before)
+    rows, next_before = await tasks.history(
+        tenant_id, task_id, limit=limit, before=before, read_after=read_after
+    )
     return HistoryPage(
         items=[history_entry(row) for row in rows],
         next_cursor=encode_version_cursor(next_before) if next_before is not None else None,
@@ -65,6 +73,7 @@ async def task_history(
 async def list_conflicts(
     tenant_id: TenantId,
     tasks: Tasks,
+    read_after: ReadAfter,
     task_id: Annotated[
         str | None,
         Query(min_length=1, max_length=128, pattern=ID_PATTERN, description="Only this task's"),
@@ -73,7 +82,9 @@ async def list_conflicts(
     cursor: Cursor = None,
 ) -> ConflictPage:
     after = decoded(decode_cursor, cursor)
-    rows, position = await tasks.conflicts(tenant_id, task_id=task_id, limit=limit, after=after)
+    rows, position = await tasks.conflicts(
+        tenant_id, task_id=task_id, limit=limit, after=after, read_after=read_after
+    )
     return ConflictPage(
         items=[conflict_out(row) for row in rows],
         next_cursor=encode_cursor(position) if position else None,

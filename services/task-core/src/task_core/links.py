@@ -24,10 +24,10 @@ from task_core.repository import (
     already_processed,
     mark_processed,
 )
-from task_core.service import find_task
+from task_core.service import find_task, primary_only
 from task_core.writer import TaskWriter
-from tether_common.db import transaction
 from tether_common.errors import Conflict
+from tether_common.read_replica import ReadRouting
 from tether_contracts.sync import LinkCreate
 from tether_contracts.tasks import TaskReview
 from tether_events import CloudEvent, LinkChanged, TaskChanged, VectorClock
@@ -109,10 +109,12 @@ def origin_of(link: Link, replica: str | None) -> str:
 
 
 class LinkService:
-    def __init__(self, writer: TaskWriter, *, topic: str) -> None:
-        """``topic``: where export requests go (the link-events topic)."""
+    def __init__(self, writer: TaskWriter, *, topic: str, reads: ReadRouting | None = None) -> None:
+        """``topic``: where export requests go (the link-events topic); ``reads``: where reads
+        go (see :class:`task_core.service.TaskService`)."""
         self._writer = writer
         self._topic = topic
+        self._reads = reads or primary_only(writer)
 
     async def export(self, tenant_id: str, task_id: str, body: LinkCreate) -> Link:
         try:
@@ -129,11 +131,16 @@ class LinkService:
         self._writer.committed()
         return link
 
-    async def of_task(self, tenant_id: str, task_id: str) -> Sequence[Link]:
+    async def of_task(
+        self, tenant_id: str, task_id: str, *, after: int | None = None
+    ) -> Sequence[Link]:
         """The task's links, oldest first; a deleted task's too (its copies were archived)."""
-        async with transaction(self._writer.sessions) as session:
+
+        async def read(session: AsyncSession) -> Sequence[Link]:
             await find_task(TaskRepository(session), tenant_id, task_id, include_deleted=True)
             return await LinkRepository(session).of_task(tenant_id, task_id)
+
+        return await self._reads.read(tenant_id, read, after=after)
 
     async def on_link_changed(self, event: CloudEvent[Any]) -> None:
         data = event.data

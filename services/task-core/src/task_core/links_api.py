@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
+from task_core.consistency import ReadAfter
 from task_core.endpoints import NOT_FOUND, TaskId, TenantId
 from task_core.models import Link
 from task_core.state import Links
@@ -43,5 +44,8 @@ async def export_task(
 
 
 @router.get("", summary="A task's links, oldest first", responses=NOT_FOUND)
-async def task_links(tenant_id: TenantId, task_id: TaskId, links: Links) -> LinkList:
-    return LinkList([link_out(link) for link in await links.of_task(tenant_id, task_id)])
+async def task_links(
+    tenant_id: TenantId, task_id: TaskId, links: Links, read_after: ReadAfter
+) -> LinkList:
+    found = await links.of_task(tenant_id, task_id, after=read_after)
+    return LinkList([link_out(link) for link in found])

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from task_core.core_task import api_changed_fields, edit_values, to_core, write_back
 from task_core.metrics import TASK_CHANGES
 from task_core.models import ConflictRecord, Task, TaskVersion, new_id
 from task_core.pagination import Position
 from task_core.repository import ConflictRepository, TaskRepository
 from task_core.writer import TaskWriter
-from tether_common.db import transaction
 from tether_common.errors import NotFound
+from tether_common.read_replica import ReadRouting
 from tether_contracts.tasks import TaskCreate, TaskPatch
 from tether_sync import (
     CORE_REPLICA,
@@ -48,9 +50,17 @@ async def find_task(
     return task
 
 
+def primary_only(writer: TaskWriter) -> ReadRouting:
+    """Reads from the database the writer writes to (no replica configured)."""
+    return ReadRouting(writer.sessions, None, database="task-core", pin_seconds=1.0)
+
+
 class TaskService:
-    def __init__(self, writer: TaskWriter) -> None:
+    def __init__(self, writer: TaskWriter, reads: ReadRouting | None = None) -> None:
+        """``reads``: where reads go (a replica, when one is configured); every read method
+        takes ``after``, a WAL position (``X-Tether-Read-After``) the read must reflect."""
         self._writer = writer
+        self._reads = reads or primary_only(writer)
 
     async def create(self, tenant_id: str, body: TaskCreate) -> Task:
         now = self._writer.now()
@@ -66,9 +76,11 @@ class TaskService:
         self._committed("created")
         return task
 
-    async def get(self, tenant_id: str, task_id: str) -> Task:
-        async with transaction(self._writer.sessions) as session:
+    async def get(self, tenant_id: str, task_id: str, *, after: int | None = None) -> Task:
+        async def read(session: AsyncSession) -> Task:
             return await find_task(TaskRepository(session), tenant_id, task_id)
+
+        return await self._reads.read(tenant_id, read, after=after)
 
     async def page(
         self,
@@ -77,39 +89,61 @@ class TaskService:
         limit: int,
         after: Position | None,
         needs_review: bool | None = None,
+        read_after: int | None = None,
     ) -> tuple[Sequence[Task], Position | None]:
         """Up to ``limit`` live tasks after ``after``, and where the next page starts (if any);
         only flagged (or only unflagged) ones if ``needs_review`` says so."""
-        async with transaction(self._writer.sessions) as session:
-            rows = await TaskRepository(session).page(
+
+        async def read(session: AsyncSession) -> Sequence[Task]:
+            return await TaskRepository(session).page(
                 tenant_id, limit=limit + 1, after=after, needs_review=needs_review
             )
+
+        rows = await self._reads.read(tenant_id, read, after=read_after)
         items = rows[:limit]
         more = len(rows) > limit
         return items, Position(items[-1].created_at, items[-1].id) if more else None
 
     async def history(
-        self, tenant_id: str, task_id: str, *, limit: int, before: int | None
+        self,
+        tenant_id: str,
+        task_id: str,
+        *,
+        limit: int,
+        before: int | None,
+        read_after: int | None = None,
     ) -> tuple[Sequence[TaskVersion], int | None]:
         """Versions newest first, from below version ``before``; and where the next page starts.
 
         A deleted task keeps its history readable: it is what tells a person what happened.
         """
-        async with transaction(self._writer.sessions) as session:
+
+        async def read(session: AsyncSession) -> Sequence[TaskVersion]:
             tasks = TaskRepository(session)
             await find_task(tasks, tenant_id, task_id, include_deleted=True)
-            rows = await tasks.versions_page(task_id, limit=limit + 1, before=before)
+            return await tasks.versions_page(task_id, limit=limit + 1, before=before)
+
+        rows = await self._reads.read(tenant_id, read, after=read_after)
         items = rows[:limit]
         return items, items[-1].version if len(rows) > limit else None
 
     async def conflicts(
-        self, tenant_id: str, *, task_id: str | None, limit: int, after: Position | None
+        self,
+        tenant_id: str,
+        *,
+        task_id: str | None,
+        limit: int,
+        after: Position | None,
+        read_after: int | None = None,
     ) -> tuple[Sequence[ConflictRecord], Position | None]:
         """Recorded conflicts, newest first (of one task, if given), and the next position."""
-        async with transaction(self._writer.sessions) as session:
-            rows = await ConflictRepository(session).page(
+
+        async def read(session: AsyncSession) -> Sequence[ConflictRecord]:
+            return await ConflictRepository(session).page(
                 tenant_id, task_id=task_id, limit=limit + 1, after=after
             )
+
+        rows = await self._reads.read(tenant_id, read, after=read_after)
         items = rows[:limit]
         more = len(rows) > limit
         return items, Position(items[-1].resolved_at, items[-1].id) if more else None

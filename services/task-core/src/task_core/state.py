@@ -14,6 +14,7 @@ from task_core.links import LinkService
 from task_core.outbox import Outbox
 from task_core.relay import OutboxRelay
 from task_core.service import TaskService
+from tether_common.read_replica import ReadRouting
 from tether_events import EventBus
 
 STATE_KEY = "task_core"
@@ -30,6 +31,7 @@ class TaskCoreState:
     links: LinkService
     relay: OutboxRelay
     relay_task: asyncio.Task[None]
+    reads: ReadRouting  # where reads go: the read replica, when configured and caught up
 
 
 def get_state(request: Request) -> TaskCoreState:

@@ -56,6 +56,9 @@ async def patch_me(
 ) -> MeOut:
     async with transaction(state.sessions) as session:
         await set_user_time_zone(AuthRepository(session), principal.user_id, body.time_zone)
+    # The user's next lookups go to the primary for a while: a lagging replica would show
+    # the zone they just replaced.
+    await state.reads.wrote(principal.user_id)
     updated = replace(principal, user_time_zone=body.time_zone)
     await connectors.set_owner_zone(principal.tenant_id, principal.user_id, updated.time_zone)
     return me_out(updated)

@@ -92,16 +92,25 @@ async def issue_token(
     return IssuedToken(token, token_prefix(token), tenant, user, created_tenant, created_user)
 
 
-async def authenticate(repo: AuthRepository, token: str | None, *, now: datetime) -> Principal:
+Found = tuple[ApiToken, User, Tenant]
+
+
+async def find_token(repo: AuthRepository, token: str | None) -> Found | None:
+    """The active token (with its user and tenant) whose secret is ``token``; None for a
+    missing, malformed, unknown or revoked one. Only reads (a read replica can answer)."""
+    if not token or not looks_like_token(token):
+        return None
+    return await repo.active_token(hash_token(token))
+
+
+def principal_of(token: str | None, found: Found | None) -> Principal:
+    """The caller ``find_token`` found; ``Unauthorized`` if it found none."""
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    found = await repo.active_token(hash_token(token)) if looks_like_token(token) else None
     if found is None:
         # One message for unknown and revoked tokens: no hint about which tokens exist.
         raise Unauthorized("invalid or revoked API token")
     api_token, user, tenant = found
-    if api_token.last_used_at is None or api_token.last_used_at < now - LAST_USED_RESOLUTION:
-        await repo.touch(api_token.id, now, now - LAST_USED_RESOLUTION)
     return Principal(
         tenant_id=tenant.id,
         tenant_name=tenant.name,
@@ -113,6 +122,24 @@ async def authenticate(repo: AuthRepository, token: str | None, *, now: datetime
         tenant_time_zone=tenant.time_zone or "UTC",
         user_time_zone=user.time_zone,
     )
+
+
+def needs_touch(api_token: ApiToken, now: datetime) -> bool:
+    """Whether the token's last use is older than the resolution we keep it at."""
+    return api_token.last_used_at is None or api_token.last_used_at < now - LAST_USED_RESOLUTION
+
+
+async def touch(repo: AuthRepository, api_token: ApiToken, now: datetime) -> None:
+    await repo.touch(api_token.id, now, now - LAST_USED_RESOLUTION)
+
+
+async def authenticate(repo: AuthRepository, token: str | None, *, now: datetime) -> Principal:
+    """Find the token's caller and record its use, in ``repo``'s one transaction."""
+    found = await find_token(repo, token)
+    principal = principal_of(token, found)
+    if found is not None and needs_touch(found[0], now):
+        await touch(repo, found[0], now)
+    return principal
 
 
 async def revoke_token(repo: AuthRepository, *, prefix: str, now: datetime) -> ApiToken:

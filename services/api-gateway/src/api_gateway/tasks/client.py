@@ -15,6 +15,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from api_gateway.tasks.consistency import current_positions
 from api_gateway.tasks.sync_schemas import ExportCreate
 from tether_common.errors import (
     Conflict,
@@ -23,6 +24,7 @@ from tether_common.errors import (
     UpstreamUnavailable,
     validation_error_of,
 )
+from tether_common.read_replica import READ_AFTER_HEADER, InvalidLsn, LsnPins, format_lsn, parse_lsn
 from tether_contracts.sync import ConflictPage, HistoryPage, LinkCreate, LinkList, LinkOut
 from tether_contracts.tasks import TaskCreate, TaskOut, TaskPage, TaskPatch
 
@@ -50,14 +52,20 @@ def _segment(value: str) -> str:
 
 
 class TaskCoreClient:
-    """Wraps an ``httpx.AsyncClient`` whose base URL is task-core (any transport)."""
+    """Wraps an ``httpx.AsyncClient`` whose base URL is task-core (any transport).
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    ``positions``: each tenant's last write as task-core answered it (``X-Tether-Read-After``,
+    a WAL position), sent with the tenant's reads so that they reflect the write even when
+    another task-core replica, reading from a lagging read replica, answers them.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, *, positions: LsnPins | None = None) -> None:
         self._http = http
+        self._positions = positions
 
     async def create_task(self, tenant_id: str, task: TaskCreate) -> TaskOut:
         response = await self._send(
-            "POST", self._tasks(tenant_id), json=task.model_dump(mode="json")
+            "POST", self._tasks(tenant_id), json=task.model_dump(mode="json"), tenant_id=tenant_id
         )
         return self._expect(response, TaskOut, (200, 201))
 
@@ -67,25 +75,31 @@ class TaskCoreClient:
         params = _page(limit, cursor)
         if needs_review is not None:
             params["needs_review"] = str(needs_review).lower()
-        response = await self._send("GET", self._tasks(tenant_id), params=params)
+        response = await self._send(
+            "GET", self._tasks(tenant_id), params=params, tenant_id=tenant_id
+        )
         return self._expect(response, TaskPage, (200,))
 
     async def get_task(self, tenant_id: str, task_id: str) -> TaskOut:
-        response = await self._send("GET", self._task(tenant_id, task_id))
+        response = await self._send("GET", self._task(tenant_id, task_id), tenant_id=tenant_id)
         return self._expect(response, TaskOut, (200,), task_id=task_id)
 
     async def update_task(self, tenant_id: str, task_id: str, patch: TaskPatch) -> TaskOut:
         # exclude_unset: absent fields stay untouched, while an explicit null (due_date) clears.
         body = patch.model_dump(mode="json", exclude_unset=True)
-        response = await self._send("PATCH", self._task(tenant_id, task_id), json=body)
+        response = await self._send(
+            "PATCH", self._task(tenant_id, task_id), json=body, tenant_id=tenant_id
+        )
         return self._expect(response, TaskOut, (200,), task_id=task_id)
 
     async def clear_review(self, tenant_id: str, task_id: str) -> TaskOut:
-        response = await self._send("DELETE", f"{self._task(tenant_id, task_id)}/review")
+        response = await self._send(
+            "DELETE", f"{self._task(tenant_id, task_id)}/review", tenant_id=tenant_id
+        )
         return self._expect(response, TaskOut, (200,), task_id=task_id)
 
     async def delete_task(self, tenant_id: str, task_id: str) -> None:
-        response = await self._send("DELETE", self._task(tenant_id, task_id))
+        response = await self._send("DELETE", self._task(tenant_id, task_id), tenant_id=tenant_id)
         if response.status_code not in (200, 204):
             self._raise_for(response, task_id=task_id)
 
@@ -93,7 +107,10 @@ class TaskCoreClient:
         self, tenant_id: str, task_id: str, *, limit: int, cursor: str | None
     ) -> HistoryPage:
         response = await self._send(
-            "GET", f"{self._task(tenant_id, task_id)}/history", params=_page(limit, cursor)
+            "GET",
+            f"{self._task(tenant_id, task_id)}/history",
+            params=_page(limit, cursor),
+            tenant_id=tenant_id,
         )
         return self._expect(response, HistoryPage, (200,), task_id=task_id)
 
@@ -102,7 +119,7 @@ class TaskCoreClient:
     ) -> ConflictPage:
         params = _page(limit, cursor) | ({"task_id": task_id} if task_id is not None else {})
         path = f"/internal/v1/tenants/{_segment(tenant_id)}/conflicts"
-        response = await self._send("GET", path, params=params)
+        response = await self._send("GET", path, params=params, tenant_id=tenant_id)
         return self._expect(response, ConflictPage, (200,))
 
     async def export_task(self, tenant_id: str, task_id: str, export: ExportCreate) -> LinkOut:
@@ -110,7 +127,9 @@ class TaskCoreClient:
             provider=export.provider, connection_id=export.connection_id, target=export.target
         )
         body = request.model_dump(mode="json")
-        response = await self._send("POST", f"{self._task(tenant_id, task_id)}/links", json=body)
+        response = await self._send(
+            "POST", f"{self._task(tenant_id, task_id)}/links", json=body, tenant_id=tenant_id
+        )
         if response.status_code == 409:
             # The one refusal task-core explains itself: pass its words (and link id) on.
             error = _json(response).get("error")
@@ -121,7 +140,9 @@ class TaskCoreClient:
         return self._expect(response, LinkOut, (202,), task_id=task_id)
 
     async def task_links(self, tenant_id: str, task_id: str) -> LinkList:
-        response = await self._send("GET", f"{self._task(tenant_id, task_id)}/links")
+        response = await self._send(
+            "GET", f"{self._task(tenant_id, task_id)}/links", tenant_id=tenant_id
+        )
         return self._expect(response, LinkList, (200,), task_id=task_id)
 
     async def ping(self) -> None:
@@ -137,12 +158,17 @@ class TaskCoreClient:
     def _task(self, tenant_id: str, task_id: str) -> str:
         return f"{self._tasks(tenant_id)}/{_segment(task_id)}"
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, *, tenant_id: str, **kwargs: Any
+    ) -> httpx.Response:
         headers = {}
         # Carry the request id so task-core's log lines join ours.
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if isinstance(request_id, str):
             headers["X-Request-ID"] = request_id
+        position = self._read_after(tenant_id)
+        if method == "GET" and position is not None:
+            headers[READ_AFTER_HEADER] = format_lsn(position)
         try:
             response = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
@@ -160,7 +186,31 @@ class TaskCoreClient:
             raise UpstreamUnavailable(
                 f"task-core failed (HTTP {response.status_code}); please retry shortly"
             )
+        self._note_position(tenant_id, response)
         return response
+
+    def _read_after(self, tenant_id: str) -> int | None:
+        """What the tenant's read must reflect: its last write through this gateway, or the
+        position the client sent back (from a write through another gateway), the later."""
+        remembered = self._positions.get(tenant_id) if self._positions is not None else None
+        request = current_positions()
+        sent = request.sent if request is not None else None
+        return max(remembered or 0, sent or 0) or None
+
+    def _note_position(self, tenant_id: str, response: httpx.Response) -> None:
+        written = response.headers.get(READ_AFTER_HEADER)
+        if written is None:
+            return
+        try:
+            lsn = parse_lsn(written)
+        except InvalidLsn:
+            log.warning("task_core_bad_read_after", value=written[:40])
+            return
+        if self._positions is not None:
+            self._positions.note(tenant_id, lsn)
+        request = current_positions()
+        if request is not None:
+            request.wrote(lsn)  # answered to the client too
 
     def _expect(
         self,
