@@ -1,10 +1,11 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright's Python
 API, against every service as a process on real Kafka and PostgreSQL and the Trello emulator.
 
-A person logs in with an API token, sees a task exported to Trello turn active in the links
-panel, then finds a conflict (the same title changed in the core and in Trello at once) with
-both values, and chooses the one the policy did not keep: the core task then carries it, and
-so does the card. Screenshots of each step are saved under the test's ``tmp_path``.
+A person logs in with an API token, exports a task to a Trello list chosen on the task's page
+and sees its link turn active in the links panel, then finds a conflict (the same title
+changed in the core and in Trello at once) with both values, and chooses the one the policy did
+not keep: the core task then carries it, and so does the card. Screenshots of each step are
+saved under the test's ``tmp_path``.
 
 Every wait is on what the page or the services show (Playwright's auto-waiting assertions, the
 panels' own htmx refresh, ``eventually`` on the API), never on time.
@@ -12,6 +13,7 @@ panels' own htmx refresh, ``eventually`` on the API), never on time.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -73,13 +75,21 @@ async def test_log_in_see_an_export_turn_active_and_resolve_a_conflict(
     await expect(connection).to_have_attribute("data-health", "ok")
     await shot(page, tmp_path, "1-logged-in")
 
-    # Export a task; its link appears and turns active in the links panel (htmx refresh).
+    # Export a task from its page, to a place the connection's connector lists; its link
+    # appears and turns active in the links panel (htmx refresh).
     task_id = await world.new_task(title="Plan the week")
-    await world.export_to(task_id, world.target())
+    await page.goto(f"{gateway}/dashboard/tasks/{task_id}")
+    await page.get_by_role("button", name="Choose where…").click()
+    place = json.dumps({"connection_id": world.connection_id, "target": world.target()})
+    await page.locator('select[name="destination"]').select_option(value=place)
+    await shot(page, tmp_path, "2-export-chosen")
+    await page.get_by_role("button", name="Export", exact=True).click()
+    await expect(page.get_by_role("status")).to_contain_text("Export to Trello accepted")
+    await page.goto(f"{gateway}/dashboard")
     link = page.locator(f'#panel-links tr[data-task="{task_id}"]')
     await expect(link).to_have_attribute("data-status", "active", timeout=WITHIN_MS)
     await expect(link).to_contain_text("Plan the week")
-    await shot(page, tmp_path, "2-link-active")
+    await shot(page, tmp_path, "3-link-active")
     card_id = str((await world.link_in(task_id, "active")())["external_id"])
     await world.flush_webhooks()
 
@@ -105,7 +115,7 @@ async def test_log_in_see_an_export_turn_active_and_resolve_a_conflict(
     # Each panel refreshes on its own beat: a fresh page shows them all at this moment.
     await page.reload()
     await expect(row).to_be_visible()
-    await shot(page, tmp_path, "3-conflict")
+    await shot(page, tmp_path, "4-conflict")
     (conflict,) = await _conflicts(world, task_id)
     lost = (
         conflict["provider_value"]
@@ -120,7 +130,7 @@ async def test_log_in_see_an_export_turn_active_and_resolve_a_conflict(
     await expect(page.get_by_role("status")).to_contain_text("a new core edit")
     await expect(page.locator("#task-conflicts")).to_contain_text("the task holds this value now")
     await expect(page.locator("#task h1")).to_have_text(lost)
-    await shot(page, tmp_path, "4-chosen")
+    await shot(page, tmp_path, "5-chosen")
     await eventually(
         core_has(world, task_id, title=lost), within=WITHIN_MS / 1000, what="the chosen title"
     )
@@ -144,7 +154,7 @@ async def test_log_in_see_an_export_turn_active_and_resolve_a_conflict(
     )
     await expect(link).to_contain_text(lost)
     await expect(connection).not_to_have_attribute("data-webhooks", "0")
-    await shot(page, tmp_path, "5-overview")
+    await shot(page, tmp_path, "6-overview")
 
     # Logging out ends the session: the dashboard asks for a token again.
     await page.get_by_role("button", name="Log out").click()

@@ -43,7 +43,10 @@ TARGETS = {
             "name": "Work",
             "kind": "board",
             "group": None,
-            "places": [{"id": "l1", "name": "To do"}, {"id": "l2", "name": "Done"}],
+            "places": [
+                {"id": "l1", "name": "To do", "target": {"list_id": "l1"}},
+                {"id": "l2", "name": "Done", "target": {"list_id": "l2"}},
+            ],
         }
     ]
 }

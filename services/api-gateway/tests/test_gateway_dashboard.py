@@ -3,6 +3,8 @@ tenant isolation, choosing a conflict's other value, replaying a parked event, a
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -11,12 +13,15 @@ from typing import Protocol
 import httpx
 import pytest
 
-from tether_contracts.connections import ConnectionOut, ConnectionStatus
+from tether_contracts.connections import ConnectionOut, ConnectionStatus, Container, Place, Targets
 from tether_contracts.operations import DeadLetterOut, LinkHealthOut, ReplayedOut, WebhookOut
-from tether_contracts.sync import ConflictOut, Provider
+from tether_contracts.sync import ConflictOut, LinkOut, Provider
 from tether_contracts.tasks import TaskCreate, TaskOut
 
 CONNECTIONS = re.compile(r"^/internal/v1/tenants/(?P<tenant>[^/]+)/connections$")
+ONE_CONNECTION = re.compile(
+    r"^/internal/v1/tenants/(?P<tenant>[^/]+)/connections/(?P<id>[^/]+)(?P<targets>/targets)?$"
+)
 OPERATIONS = re.compile(
     r"^/internal/v1/tenants/(?P<tenant>[^/]+)/(?P<part>links|webhooks|dead-letters)"
     r"(?:/(?P<record>[^/]+)/replay)?$"
@@ -30,6 +35,7 @@ class FakeTaskCore(Protocol):
 
     tasks: dict[str, dict[str, TaskOut]]
     conflicts: dict[str, list[ConflictOut]]
+    links: dict[str, list[LinkOut]]  # by task id
     requests: list[httpx.Request]
 
 
@@ -43,6 +49,7 @@ class OperatorFakeConnectors:
         self.webhooks: dict[str, list[WebhookOut]] = {}
         self.parked: dict[str, list[DeadLetterOut]] = {}
         self.replayed: list[tuple[str, str]] = []  # (tenant, record id)
+        self.targets: dict[str, Targets] = {}  # by connection id
         self.unreachable: set[Provider] = set()
 
     def add(self, tenant_id: str, connection_id: str, status: ConnectionStatus) -> None:
@@ -67,6 +74,8 @@ class OperatorFakeConnectors:
         if (listed := CONNECTIONS.match(request.url.path)) is not None:
             mine = [c for c in self.connections.get(listed["tenant"], []) if c.provider == provider]
             return httpx.Response(200, json=[c.model_dump(mode="json") for c in mine])
+        if (one := ONE_CONNECTION.match(request.url.path)) is not None:
+            return self._connection(one["tenant"], one["id"], bool(one["targets"]))
         match = OPERATIONS.match(request.url.path)
         if match is None:
             return httpx.Response(404, json={"detail": "Not Found"})
@@ -90,6 +99,15 @@ class OperatorFakeConnectors:
         else:
             rows = [d for d in self.parked.get(tenant, []) if d.provider == provider]
         return httpx.Response(200, json=[r.model_dump(mode="json") for r in rows])
+
+    def _connection(self, tenant: str, connection_id: str, targets: bool) -> httpx.Response:
+        found = next((c for c in self.connections.get(tenant, []) if c.id == connection_id), None)
+        if found is None:
+            error = {"code": "connection_not_found", "message": "no such connection"}
+            return httpx.Response(404, json={"error": error})
+        if targets:
+            return httpx.Response(200, content=self.targets[connection_id].model_dump_json())
+        return httpx.Response(200, content=found.model_dump_json())
 
 
 @pytest.fixture
@@ -454,3 +472,110 @@ async def test_static_assets_are_served_offline(client: httpx.AsyncClient) -> No
     assert htmx.status_code == 200
     assert htmx.text.startswith("/*! htmx")
     assert (await client.get("/dashboard/static/dashboard.css")).status_code == 200
+
+
+# -- exporting from a task's page --------------------------------------------------------------
+
+
+@pytest.fixture
+def destination(world: dict[str, str], fake_connectors: OperatorFakeConnectors) -> str:
+    """An active Trello connection of acme's with one board: its list "To do" is a place an
+    export can name, its "Done" list one its connector gave no target. The option's value."""
+    fake_connectors.add(world["acme_id"], "trello_acme2", "active")
+    fake_connectors.targets["trello_acme2"] = Targets(
+        containers=[
+            Container(
+                id="b1",
+                name="Work",
+                kind="board",
+                places=[
+                    Place(id="l1", name="To do", target={"list_id": "l1"}),
+                    Place(id="l2", name="Done"),
+                ],
+            )
+        ]
+    )
+    return json.dumps({"connection_id": "trello_acme2", "target": {"list_id": "l1"}})
+
+
+async def test_the_export_form_offers_each_place_of_the_tenants_working_connections(
+    client: httpx.AsyncClient, world: dict[str, str], destination: str
+) -> None:
+    task_id = world["acme_task"]
+    page = await client.get(f"/dashboard/tasks/{task_id}")
+    assert f'hx-get="/dashboard/tasks/{task_id}/destinations"' in page.text
+    form = await client.get(f"/dashboard/tasks/{task_id}/destinations")
+    assert form.status_code == 200
+    options = dict(
+        (html.unescape(label), html.unescape(value))
+        for value, label in re.findall(r'<option value="([^"]+)">([^<]+)</option>', form.text)
+    )
+    # The broken connection (trello_acme) is not offered; the list without a target neither.
+    assert options == {"Work / To do": destination}
+    assert "globex" not in form.text
+
+
+async def test_exporting_from_the_dashboard_registers_the_link_as_the_api_does(
+    client: httpx.AsyncClient,
+    world: dict[str, str],
+    destination: str,
+    fake_task_core: FakeTaskCore,
+) -> None:
+    task_id = world["acme_task"]
+    form = await client.get(f"/dashboard/tasks/{task_id}/destinations")
+    answer = await client.post(
+        f"/dashboard/tasks/{task_id}/exports",
+        data={"csrf": csrf_of(form.text), "destination": destination},
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(f"/dashboard/tasks/{task_id}?notice=")
+    (link,) = fake_task_core.links[task_id]
+    assert (link.connection_id, link.target, link.status) == (
+        "trello_acme2",
+        {"list_id": "l1"},
+        "pending",
+    )
+    page = await client.get(answer.headers["location"])
+    assert "Export to Trello accepted" in page.text
+    assert 'data-status="pending"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("choice", "problem"),
+    [
+        ("", "Choose where to export the task."),
+        ("{not json", "Choose where to export the task."),
+        (json.dumps({"connection_id": "trello_globex", "target": {"list_id": "l1"}}), "no such"),
+        (json.dumps({"connection_id": "trello_acme", "target": {"list_id": "l1"}}), "broken"),
+    ],
+    ids=["none", "garbled", "another-tenants", "broken"],
+)
+async def test_an_export_the_api_would_refuse_is_refused_with_its_reason(
+    client: httpx.AsyncClient,
+    world: dict[str, str],
+    destination: str,
+    fake_task_core: FakeTaskCore,
+    choice: str,
+    problem: str,
+) -> None:
+    task_id = world["acme_task"]
+    form = await client.get(f"/dashboard/tasks/{task_id}/destinations")
+    answer = await client.post(
+        f"/dashboard/tasks/{task_id}/exports",
+        data={"csrf": csrf_of(form.text), "destination": choice},
+    )
+    assert answer.status_code == 303
+    assert "?problem=" in answer.headers["location"]
+    assert problem in (await client.get(answer.headers["location"])).text
+    assert fake_task_core.links.get(task_id, []) == []
+
+
+async def test_an_export_without_the_sessions_csrf_token_is_refused(
+    client: httpx.AsyncClient, world: dict[str, str], destination: str, fake_task_core: FakeTaskCore
+) -> None:
+    task_id = world["acme_task"]
+    answer = await client.post(
+        f"/dashboard/tasks/{task_id}/exports", data={"csrf": "0" * 64, "destination": destination}
+    )
+    assert answer.status_code == 403
+    assert fake_task_core.links.get(task_id, []) == []

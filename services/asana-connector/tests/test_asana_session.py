@@ -39,6 +39,10 @@ async def test_targets_are_projects_grouped_by_workspace_with_their_sections(
     assert launch.kind == "project"
     assert launch.group == emu.workspace.name
     assert [p.name for p in launch.places] == ["To do", "Doing", "Done"]
+    # Each section's export target places a new task there.
+    for place in launch.places:
+        assert place.target is not None
+        assert await pat_session.resolve(place.target) == Placement(project.gid, place.id)
 
 
 async def test_a_target_names_a_project_and_maybe_one_of_its_sections(

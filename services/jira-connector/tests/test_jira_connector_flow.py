@@ -291,3 +291,19 @@ def test_only_a_summary_only_change_names_its_value() -> None:
     assert alone.field_edited_at == {"title": datetime(2026, 1, 1, tzinfo=UTC)}
     mixed = parsed([summary, {"field": "description", "toString": "h1. Notes"}])
     assert (mixed.field_values, mixed.field_edited_at) == ({}, {}), "the issue is read"
+
+
+async def test_each_issue_type_names_the_export_target_that_creates_it(harness: Harness) -> None:
+    """The targets list a project's issue types with the export target that creates an issue
+    of that type there; its statuses name none (a new issue starts in its workflow's first)."""
+    connection = await harness.connect(ADMIN)
+    answer = await harness.api.get(
+        f"/internal/v1/tenants/acme/connections/{connection['id']}/targets"
+    )
+    assert answer.status_code == 200, answer.text
+    (project,) = [c for c in answer.json()["containers"] if c["id"] == "OPS"]
+    assert project["kinds"]
+    for kind in project["kinds"]:
+        assert kind["target"] == {"project_key": "OPS", "issue_type_id": kind["id"]}
+    assert TASK_TYPE in [kind["id"] for kind in project["kinds"]]
+    assert all(place["target"] is None for place in project["places"])

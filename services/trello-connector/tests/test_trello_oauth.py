@@ -157,6 +157,10 @@ async def test_consent_at_trello_makes_a_working_connection(
         assert board.status_code == 200, board.text
         targets = await api.get(f"/internal/v1/tenants/acme/connections/{connection['id']}/targets")
         assert [b["name"] for b in targets.json()["containers"]] == ["Work"]
+        # Each list names the export target that creates a card in it.
+        places = targets.json()["containers"][0]["places"]
+        assert places
+        assert all(place["target"] == {"list_id": place["id"]} for place in places)
 
     granted = [t for t, m in get_emulator(emulator).store.tokens.items() if m == member]
     assert len(granted) == 1

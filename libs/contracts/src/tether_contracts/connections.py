@@ -67,10 +67,18 @@ class ConnectionOut(BaseModel):
 
 
 class Place(BaseModel):
-    """Where an item sits inside a container: a Trello list, an Asana section, a Jira status."""
+    """Where an item sits inside a container: a Trello list, an Asana section, a Jira status;
+    or a kind of item (a Jira issue type)."""
 
     id: str
     name: str
+    target: dict[str, str] | None = Field(
+        default=None,
+        description="The `target` of `POST /v1/tasks/{id}/exports` that creates the copy here "
+        "(Trello: `list_id`; Asana: `project_gid` and `section_gid`; Jira, on an issue type: "
+        "`project_key` and `issue_type_id`); none where an export cannot name this place (a "
+        "Jira status: a new issue starts in its workflow's first)",
+    )
 
 
 class Container(BaseModel):

@@ -84,7 +84,17 @@ class AsanaSession:
                         name=str(project.get("name") or ""),
                         kind="project",
                         group=str(workspace.get("name") or ""),
-                        places=[Place(id=str(s["gid"]), name=str(s["name"])) for s in sections],
+                        places=[
+                            Place(
+                                id=str(s["gid"]),
+                                name=str(s["name"]),
+                                target={
+                                    "project_gid": str(project["gid"]),
+                                    "section_gid": str(s["gid"]),
+                                },
+                            )
+                            for s in sections
+                        ],
                     )
                 )
         return containers

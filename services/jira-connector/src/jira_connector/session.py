@@ -95,7 +95,11 @@ class JiraSession:
         async for project in self._client.pages("/project/search"):
             key = str(project["key"])
             kinds = [
-                Place(id=str(t["id"]), name=str(t.get("name") or ""))
+                Place(
+                    id=str(t["id"]),
+                    name=str(t.get("name") or ""),
+                    target={"project_key": key, "issue_type_id": str(t["id"])},
+                )
                 async for t in self._client.pages(
                     path("issue", "createmeta", key, "issuetypes"), key="issueTypes"
                 )

@@ -67,7 +67,11 @@ class TrelloSession:
                     name=str(board["name"]),
                     kind="board",
                     places=[
-                        Place(id=str(x["id"]), name=str(x["name"]))
+                        Place(
+                            id=str(x["id"]),
+                            name=str(x["name"]),
+                            target={"list_id": str(x["id"])},
+                        )
                         for x in lists
                         if not x.get("closed")
                     ],

@@ -14,12 +14,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api_gateway.auth.service import Principal
-from api_gateway.connections.providers import PROVIDERS
-from api_gateway.dashboard import panels, session
+from api_gateway.connections.providers import NAMES, PROVIDERS
+from api_gateway.dashboard import exports, panels, session
 from api_gateway.dashboard.choices import choose_other
 from api_gateway.dashboard.pages import STATIC, form_of, render
 from api_gateway.state import GatewayState, State
@@ -179,6 +180,48 @@ async def choose(request: Request, state: State, task_id: Id, conflict_id: Id) -
         return _to(f"/tasks/{task_id}", notice=f"Chose {value!r} for {field}: a new core edit.")
 
     return await _signed_in(request, state, act)
+
+
+@router.get("/tasks/{task_id}/destinations", response_class=HTMLResponse)
+async def task_destinations(request: Request, state: State, task_id: Id) -> Response:
+    """The export form's fragment: every place the tenant's connections can export to."""
+
+    async def fragment(principal: Principal, token: str) -> Response:
+        found = await panels.panel(lambda: exports.destinations(state, principal.tenant_id))
+        return render(
+            request,
+            "_export_destinations.html",
+            principal,
+            token,
+            task_id=task_id,
+            found=found,
+            names=NAMES,
+        )
+
+    return await _signed_in(request, state, fragment)
+
+
+@router.post("/tasks/{task_id}/exports")
+async def export(request: Request, state: State, task_id: Id) -> Response:
+    """Export the task to the place chosen: the API's own export; the link starts pending."""
+
+    async def act(principal: Principal, token: str) -> Response:
+        form = await form_of(request)
+        session.check_csrf(request, token, form.get("csrf"))
+        try:
+            link = await exports.export(state, principal, task_id, form.get("destination", ""))
+        except (DomainError, RequestValidationError) as exc:
+            return _to(f"/tasks/{task_id}", problem=_reason(exc))
+        notice = f"Export to {NAMES[link.provider]} accepted: its link turns active once made."
+        return _to(f"/tasks/{task_id}", notice=notice)
+
+    return await _signed_in(request, state, act)
+
+
+def _reason(exc: DomainError | RequestValidationError) -> str:
+    if isinstance(exc, DomainError):
+        return str(exc)
+    return "; ".join(str(error.get("msg", "")) for error in exc.errors()) or "invalid input"
 
 
 @router.post("/dead-letters/{provider}/{record_id}/replay")
