@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from tether_common.db import is_sqlite
 from tether_common.dbtypes import DatabaseUrl
+from tether_common.replica_settings import ReadReplicaChecked
 from tether_common.settings import ServiceSettings
 from tether_contracts.sync import Provider
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ReadReplicaChecked, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TETHER_GATEWAY_", extra="ignore", env_file=None)
 
     database_url: DatabaseUrl = Field(
@@ -55,19 +55,6 @@ class GatewaySettings(ServiceSettings):
     )
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server")
-
-    @field_validator("read_database_url", mode="before")
-    @classmethod
-    def _no_replica(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @model_validator(mode="after")
-    def _replica_of_postgres(self) -> GatewaySettings:
-        if self.read_database_url and (
-            is_sqlite(self.database_url) or is_sqlite(self.read_database_url)
-        ):
-            raise ValueError("read_database_url needs PostgreSQL for both databases (a replica)")
-        return self
 
     @field_validator(
         "trello_connector_url", "asana_connector_url", "jira_connector_url", mode="before"

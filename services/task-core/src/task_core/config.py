@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from tether_common.db import is_sqlite
 from tether_common.dbtypes import DatabaseUrl
+from tether_common.replica_settings import ReadReplicaChecked
 from tether_common.settings import BusSettings, ServiceSettings
 from tether_sync import ConflictPolicy, FieldName, SyncPolicy
 from tether_sync.fields import renamed
 
 
-class TaskCoreSettings(ServiceSettings, BusSettings):
+class TaskCoreSettings(ReadReplicaChecked, ServiceSettings, BusSettings):
     model_config = SettingsConfigDict(env_prefix="TETHER_TASK_CORE_", extra="ignore", env_file=None)
 
     database_url: DatabaseUrl = Field(
@@ -59,19 +59,6 @@ class TaskCoreSettings(ServiceSettings, BusSettings):
         '{"title": "core_wins"} (fields: title, description, due, completed; due_date, the '
         "due's name before it could be an instant, is read as due)",
     )
-
-    @field_validator("read_database_url", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @model_validator(mode="after")
-    def _replica_of_postgres(self) -> TaskCoreSettings:
-        if self.read_database_url and (
-            is_sqlite(self.database_url) or is_sqlite(self.read_database_url)
-        ):
-            raise ValueError("read_database_url needs PostgreSQL for both databases (a replica)")
-        return self
 
     @field_validator("field_policies", mode="before")
     @classmethod
