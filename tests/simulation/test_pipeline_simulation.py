@@ -79,12 +79,10 @@ file holds the schedules hypothesis writes, the property, and the deliberate bug
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,12 +98,9 @@ from tests.simulation.constants import (
     CRASH_POINTS,
     FAULT_KINDS,
     PROVIDERS,
-    RETRY,
     T0,
     TASKS,
 )
-from tests.simulation.core import CoreDatabase
-from tests.simulation.log import Log
 from tests.simulation.steps import (
     CoreCrash,
     CoreDelete,
@@ -129,45 +124,13 @@ from tether_connector_runtime.pipeline import announce, exports, observations, p
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.port import ItemNotice, ProviderItem
 from tether_connector_runtime.store.repository import StoredLink
-from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig
 from tether_connector_runtime.turns import LinkTurns
 from tether_events import ProviderItemChanged, Topic, topic_name
-from tether_sync import FIELD_NAMES, FieldName, Provider, inbound, merge
+from tether_sync import FIELD_NAMES, FieldName, inbound, merge
 from tether_sync.inbound import ProviderChange
 
 SIM_EXAMPLES = int(os.environ.get("TETHER_SIM_EXAMPLES", "2000"))
 MUTANT_EXAMPLES = int(os.environ.get("TETHER_SIM_MUTANT_EXAMPLES", "600"))
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Bench]:
-    """Task-core's migrated database and a connector rig per provider, renewed for each
-    schedule."""
-    with asyncio.Runner() as runner:
-        core = CoreDatabase(str(tmp_path / "task-core.db"))
-        runner.run(core.start())
-        rigs: dict[Provider, PipelineRig] = {}
-        for provider in PROVIDERS:
-            rig = PipelineRig(
-                FakeProvider(provider),
-                f"sqlite+aiosqlite:///{tmp_path / provider}.db",
-                retry=RETRY,
-                clock=ManualClock(T0),
-                deletion_burst_threshold=1000,
-                # Half a step: a link written within a step holds the step's later changes
-                # until a retry (the drain's retries write them).
-                burst_window=30.0,
-                bus=Log(),
-                inline_sqlite=True,
-            )
-            runner.run(rig.start())
-            rigs[provider] = rig
-        try:
-            yield Bench(runner, core, rigs)
-        finally:
-            for rig in rigs.values():
-                runner.run(rig.close())
-            runner.run(core.close())
 
 
 # Strategies ------------------------------------------------------------------------------------

@@ -61,6 +61,34 @@ def test_a_write_over_a_persons_value_starts_a_new_window() -> None:
     assert again["title"].since == _at(20)
 
 
+def test_a_write_in_place_of_one_that_never_landed_keeps_the_window_from_its_start() -> None:
+    # Ours 1 landed (answered at 10); Ours 2 was recorded, then the provider answered 503:
+    # the base still holds Ours 1. The retry read the item at 30 (holding Ours 1) and writes
+    # Ours 3: a person's edit at 5, overwritten by Ours 1, must still be found.
+    kept = written_at(before_write({}, BASE, {"title": "Ours 1"}, _at(0)), ("title",), _at(10))
+    ours_1 = BASE.with_values({"title": "Ours 1"})
+    failed = before_write(kept, ours_1, {"title": "Ours 2"}, _at(20))
+    retried = before_write(failed, ours_1, {"title": "Ours 3"}, _at(30))
+    assert retried["title"].since == _at(0)
+    assert retried["title"].wrote == "Ours 3"
+    assert [value for value, _ in retried["title"].ours] == ["Ours 1"], "Ours 2 never landed"
+    assert overwritten(retried, {"title": (("Theirs", _at(5)),)}) == {"title": ("Theirs", _at(5))}
+    # The same when the first write of the window is the one that never landed.
+    never = before_write(
+        before_write({}, BASE, {"title": "Ours 1"}, _at(0)), BASE, {"title": "Ours 2"}, _at(30)
+    )
+    assert never["title"].since == _at(0)
+    assert never["title"].base == "Base"
+
+
+def test_a_write_answered_then_overwritten_by_a_person_is_not_unlanded() -> None:
+    # Ours was answered at 10; a read at 20 found Theirs and published it: the base is
+    # Theirs. Though Theirs is not Ours, the write landed (it has an answer): a new window.
+    kept = written_at(before_write({}, BASE, {"title": "Ours"}, _at(0)), ("title",), _at(10))
+    assert not kept["title"].unlanded(BASE.value("title"))
+    assert not kept["title"].unlanded("Theirs")
+
+
 def test_the_change_is_concurrent_with_our_write_and_leaves_the_fields_as_held() -> None:
     link = LinkState(
         link_id="link-1",

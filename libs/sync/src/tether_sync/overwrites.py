@@ -62,6 +62,20 @@ class Overwrite(BaseModel):
         edit: neither the base nor a value of ours."""
         return value != self.base and value != self.wrote and all(value != v for v, _ in self.ours)
 
+    def unlanded(self, held: FieldValue) -> bool:
+        """Whether our last write here never reached the item (refused, failed, its answer
+        lost and the item found without it): no answer dated it, and the field still holds
+        what it held before that write (``held``: the link's base)."""
+        before = self.ours[-1][0] if self.ours else self.base
+        return self.at is None and held == before and held != self.wrote
+
+    def written_instead(self, value: FieldValue) -> Overwrite:
+        """The window once ``value`` is written in place of our last write, which never
+        landed (:meth:`unlanded`): still open from its start, the earlier writes remembered.
+        A read since then (the retry's) found the item holding the base, but that does not
+        show a person's edit overwritten before it: a window started there would miss it."""
+        return self.model_copy(update={"wrote": value, "at": None})
+
     def written_again(self, value: FieldValue) -> Overwrite:
         """The window once ``value`` is written over our own last value: still open from its
         start (an edit before our last write is overwritten by this one too), with at most
@@ -104,12 +118,15 @@ def before_write(
 ) -> dict[FieldName, Overwrite]:
     """The overwrites once ``changes`` are about to be written over ``base``: a field still
     holding what we last wrote keeps its window open from where it started (an edit before
-    our earlier write is overwritten by this one as well); any other starts at ``seen_at``."""
+    our earlier write is overwritten by this one as well), as does one whose last write of
+    ours never landed (this write takes its place); any other starts at ``seen_at``."""
     out = dict(kept)
     for name, value in changes.items():
         earlier = kept.get(name)
         if earlier is not None and earlier.wrote == base.value(name):
             out[name] = earlier.written_again(value)
+        elif earlier is not None and earlier.unlanded(base.value(name)):
+            out[name] = earlier.written_instead(value)
         else:
             out[name] = Overwrite(
                 field=name, base=base.value(name), wrote=value, since=seen_at, at=None
