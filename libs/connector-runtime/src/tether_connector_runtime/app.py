@@ -30,6 +30,7 @@ from tether_connector_runtime.api import connections, consent, deletions, operat
 from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.intake import intake_router
+from tether_connector_runtime.links_cache import LinksOfTask
 from tether_connector_runtime.outbox import ConnectorOutbox, ConnectorRelay
 from tether_connector_runtime.pipeline import Pipeline, RetrySchedule, health, propagation
 from tether_connector_runtime.pipeline.bursts import Bursts
@@ -175,6 +176,7 @@ def build_pipeline(
         webhook_renewal_margin=timedelta(seconds=settings.webhook_renewal_margin),
         bursts=Bursts(settings.burst_window, partial(propagation.written, provider)),
         budget_wait=settings.budget_wait,
+        links_of_task=LinksOfTask(settings.links_cache_size),
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
     conns.refused = partial(health.connection_refused, pipeline)

@@ -61,6 +61,13 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         description="Seconds a write may wait for its rate-limit budget; longer, and its "
         "link's work is held until the budget has room while other links' work goes on",
     )
+    links_cache_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Tasks whose links the connector keeps in memory (least recently used "
+        "dropped first), so a task change for a task not linked here costs no database "
+        "lookup; each answer holds only for the task's links_version it was looked up for",
+    )
     gauge_interval: float = Field(
         default=15.0,
         gt=0,

@@ -30,6 +30,15 @@ class TaskChanged(EventData):
     task_id: str
     tenant_id: str
     version: int = Field(ge=1, description="Monotonic per task; history row number")
+    links_version: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Raised each time the task's links change (an export, any link news): a "
+            "connector's cached links of the task hold only for events with the same count. "
+            "Null from a publisher that does not count (nothing is cached then)"
+        ),
+    )
     title: str
     description: str
     due_date: date | None = Field(description="Due on this calendar day; null if not")

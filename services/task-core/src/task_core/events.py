@@ -17,6 +17,7 @@ def task_state(task: Task, *, origin: str, changed_fields: Sequence[str]) -> Tas
         task_id=task.id,
         tenant_id=task.tenant_id,
         version=task.version,
+        links_version=task.links_version or 0,
         title=task.title,
         description=task.description,
         due_date=task.due_date,

@@ -60,6 +60,7 @@ async def unlink(
     """
     now = writer.now()
     link.status = "unlinked"
+    links_changed(task)
     link.next_attempt_at = None
     link.updated_at = now
     name = link.provider.capitalize()
@@ -103,6 +104,14 @@ def clear_flag_of(task: Task, link: Link) -> None:
         task.review = None
 
 
+def links_changed(task: Task) -> None:
+    """Raise the task's ``links_version``: every TaskChanged built from now on tells the
+    connectors that their cached links of this task may be stale. Raised for any export and
+    any link news, whether or not it changed what a connector holds: a raise too many costs
+    a connector one lookup, one too few a lost write."""
+    task.links_version = (task.links_version or 0) + 1
+
+
 def origin_of(link: Link, replica: str | None) -> str:
     """Who a link's news comes from, for the history: its replica id once known."""
     return replica or link.replica or f"{link.provider}:{link.external_id or link.id}"
@@ -123,6 +132,7 @@ class LinkService:
                 # two identical requests registers a link (the unique index backs this up).
                 task = await find_task(TaskRepository(session), tenant_id, task_id, for_update=True)
                 link = await self._register(session, task, body)
+                links_changed(task)
                 state = await self._current_state(session, task)
                 event = export_requested(link, state)
                 self._writer.add_event(session, self._topic, event, key=task.id)
@@ -218,6 +228,7 @@ class LinkService:
             log.warning("link_event_for_unknown_link", link_id=data.link_id, task_id=data.task_id)
             return "unknown_link", False
         outcome = self._apply_status(link, data)
+        links_changed(task)
         if outcome == "unlinked":
             await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
         elif outcome == "paused" and data.reason == "item_archived":

@@ -68,6 +68,9 @@ class Task(Base):
     # side of the latest_wins policy; see tether_sync.FieldStamp).
     stamps: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
+    # Raised by every export and every link news of the task (LinkService), carried by each
+    # TaskChanged: a connector's cached links of the task hold only for the same count.
+    links_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Why a person should look at this task (tether_contracts.tasks.TaskReview), or None. Not a

@@ -10,11 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_connector_runtime.connections import Connections
 from tether_connector_runtime.deletions import DeletionBrake
+from tether_connector_runtime.links_cache import LinksOfTask
 from tether_connector_runtime.outbox import ConnectorOutbox
 from tether_connector_runtime.pipeline.bursts import Bursts
 from tether_connector_runtime.port import ProviderAdapter
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_connector_runtime.turns import LinkTurns
+
+# Tasks whose links a pipeline keeps unless told otherwise (settings: links_cache_size).
+LINKS_CACHED = 10_000
 
 
 def utcnow() -> datetime:
@@ -62,6 +66,8 @@ class Pipeline:
     # None: it waits as long as it takes.
     budget_wait: float | None = None
     now: Callable[[], datetime] = utcnow
+    # Which links each task has here, for the task changes that ask (links_cache.py).
+    links_of_task: LinksOfTask = field(default_factory=lambda: LinksOfTask(LINKS_CACHED))
 
     @property
     def source(self) -> str:

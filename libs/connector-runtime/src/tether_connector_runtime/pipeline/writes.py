@@ -29,11 +29,16 @@ PASSING = (RetryableProviderError, AuthRevokedError)
 
 
 async def on_task_changed(p: Pipeline, task: TaskChanged) -> None:
-    async with transaction(p.sessions) as session:
-        links = await p.repo.links_of_task(session, task.task_id)
-    for link in links:
-        async with p.turns.turn(link.link_id):
-            await attempt_write(p, link.link_id, task, arrived=True)
+    async def lookup(task_id: str) -> tuple[str, ...]:
+        async with transaction(p.sessions) as session:
+            links = await p.repo.links_of_task(session, task_id)
+        return tuple(link.link_id for link in links)
+
+    # Each link is read again in its turn (planning.py): a cached id of a link that went away
+    # since is skipped there.
+    for link_id in await p.links_of_task.of(task.task_id, task.links_version, lookup):
+        async with p.turns.turn(link_id):
+            await attempt_write(p, link_id, task, arrived=True)
 
 
 async def attempt_write(
