@@ -11,7 +11,11 @@ overlays themselves, with the subset of kustomize that deploy/k8s uses and nothi
   replaced; ``null`` removes the key), applied in order;
 - ``replicas``: ``{name, count}`` sets ``spec.replicas`` of the Deployment of that name;
 - ``images``: ``{name, newName, newTag}`` rewrites every container image of that name;
-- ``namespace``: set on every resource.
+- ``namespace``: set on every resource;
+- ``components``: directories holding a ``kustomization.yaml`` of kind ``Component``, each
+  applied after ``resources`` to everything gathered so far (its own resources added, its
+  patches applied to all), before the including kustomization's own patches, replicas, images
+  and namespace.
 
 Anything else in a kustomization, a patch whose target does not exist, two resources with the
 same kind and name, or a replicas entry that names no Deployment is an error, as it is for
@@ -30,7 +34,21 @@ import yaml
 
 Resource = dict[str, Any]
 
-SUPPORTED = {"apiVersion", "kind", "resources", "patches", "replicas", "images", "namespace"}
+SUPPORTED = {
+    "apiVersion",
+    "kind",
+    "resources",
+    "components",
+    "patches",
+    "replicas",
+    "images",
+    "namespace",
+}
+# What each kind of kustomization file declares, as kustomize requires.
+API_VERSIONS = {
+    "Kustomization": "kustomize.config.k8s.io/v1beta1",
+    "Component": "kustomize.config.k8s.io/v1alpha1",
+}
 POD_TEMPLATE_KINDS = {"Deployment", "Job", "StatefulSet", "DaemonSet", "ReplicaSet"}
 
 
@@ -52,11 +70,19 @@ def key(resource: Resource) -> tuple[str, str]:
 
 def build(directory: Path) -> list[Resource]:
     """Render the kustomization in ``directory``, as ``kustomize build`` would."""
+    return _accumulate(directory, [], "Kustomization")
+
+
+def _accumulate(directory: Path, resources: list[Resource], kind: str) -> list[Resource]:
+    """Add what the kustomization (or component) in ``directory`` declares to ``resources``,
+    then apply its transformations to all of them; returns ``resources``."""
     kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
     unknown = set(kustomization) - SUPPORTED
     if unknown:
         raise KustomizeError(f"{directory}: unsupported kustomization fields {sorted(unknown)}")
-    resources: list[Resource] = []
+    declared = (kustomization.get("kind", "Kustomization"), kustomization.get("apiVersion"))
+    if declared != (kind, API_VERSIONS[kind]):
+        raise KustomizeError(f"{directory}: expected a {kind} ({API_VERSIONS[kind]})")
     for entry in kustomization.get("resources", []):
         path = directory / entry
         resources += build(path) if path.is_dir() else load_documents(path)
@@ -65,6 +91,8 @@ def build(directory: Path) -> list[Resource]:
         if key(resource) in seen:
             raise KustomizeError(f"{directory}: {key(resource)} defined twice")
         seen.add(key(resource))
+    for entry in kustomization.get("components", []):
+        resources = _accumulate(directory / entry, resources, "Component")
 
     by_key = {key(r): r for r in resources}
     for patch_entry in kustomization.get("patches", []):

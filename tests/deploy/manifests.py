@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
 import re
 import shlex
-from collections.abc import Mapping
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,7 +31,11 @@ DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 K8S = DEPLOY / "k8s"
-KUSTOMIZATIONS = ("base", "overlays/dev", "overlays/production")
+OVERLAYS = ("overlays/dev", "overlays/production")
+READ_REPLICA = "components/read-replica"
+# What the tests render: the base, each overlay, and each overlay with each optional component
+# ("OVERLAY+COMPONENT": the overlay's kustomization lists the component, as the README says).
+KUSTOMIZATIONS = ("base", *OVERLAYS, *(f"{overlay}+{READ_REPLICA}" for overlay in OVERLAYS))
 
 SERVICE_NAMES = tuple(spec.name for spec in SERVICES)
 
@@ -157,9 +165,30 @@ def dockerfile_stages() -> dict[str, Stage]:
 # ---- Kubernetes ----
 
 
+@contextmanager
+def kustomization_dir(kustomization: str) -> Iterator[Path]:
+    """The directory ``kustomize build`` renders for one of KUSTOMIZATIONS. For
+    "OVERLAY+COMPONENT", a copy of deploy/k8s whose OVERLAY lists COMPONENT under
+    ``components:``, the one line an operator adds; the copy is gone on exit."""
+    overlay, plus, component = kustomization.partition("+")
+    if not plus:
+        yield K8S / kustomization
+        return
+    with tempfile.TemporaryDirectory() as workdir:
+        tree = Path(workdir) / "k8s"
+        shutil.copytree(K8S, tree)
+        path = tree / overlay / "kustomization.yaml"
+        declared = yaml.safe_load(path.read_text())
+        components = declared.setdefault("components", [])
+        components.append(os.path.relpath(tree / component, tree / overlay))
+        path.write_text(yaml.safe_dump(declared, sort_keys=False))
+        yield tree / overlay
+
+
 @cache
 def _rendered(kustomization: str) -> tuple[Resource, ...]:
-    return tuple(build(K8S / kustomization))
+    with kustomization_dir(kustomization) as directory:
+        return tuple(build(directory))
 
 
 def rendered(kustomization: str) -> list[Resource]:
@@ -171,7 +200,8 @@ def of_kind(resources: list[Resource], kind: str) -> dict[str, Resource]:
 
 
 def container_env(resources: list[Resource], container: dict[str, Any]) -> dict[str, str]:
-    """The environment a container starts with: its envFrom ConfigMaps and Secrets, then env."""
+    """The environment a container starts with: its envFrom ConfigMaps and Secrets, then env
+    (literal values, or one key of a rendered Secret or ConfigMap)."""
     configmaps, secrets = of_kind(resources, "ConfigMap"), of_kind(resources, "Secret")
     environment: dict[str, str] = {}
     for source in container.get("envFrom", []):
@@ -184,6 +214,18 @@ def container_env(resources: list[Resource], container: dict[str, Any]) -> dict[
             assert ref in secrets, f"envFrom names Secret {ref}, which is not rendered"
             environment |= {k: str(v) for k, v in secrets[ref].get("stringData", {}).items()}
     for variable in container.get("env", []):
-        assert "value" in variable, f"{variable['name']}: only literal values are checked"
-        environment[variable["name"]] = str(variable["value"])
+        name = variable["name"]
+        if "value" in variable:
+            environment[name] = str(variable["value"])
+            continue
+        source = variable.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            ref, kind, found, values = source["secretKeyRef"], "Secret", secrets, "stringData"
+        else:
+            assert "configMapKeyRef" in source, f"{name}: neither a value nor a key reference"
+            ref, kind, found, values = source["configMapKeyRef"], "ConfigMap", configmaps, "data"
+        assert ref["name"] in found, f"{name} names {kind} {ref['name']}, which is not rendered"
+        held = found[ref["name"]].get(values, {})
+        assert ref["key"] in held, f"{name}: {kind} {ref['name']} has no key {ref['key']}"
+        environment[name] = str(held[ref["key"]])
     return environment

@@ -94,8 +94,9 @@ def test_connectors_refuse_the_placeholder_token_key(monkeypatch: pytest.MonkeyP
             service.settings()
 
 
-def test_secrets_hold_only_marked_placeholders() -> None:
-    secrets = of_kind(rendered("base"), "Secret")
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_secrets_hold_only_marked_placeholders(kustomization: str) -> None:
+    secrets = of_kind(rendered(kustomization), "Secret")
     assert secrets
     for name, secret in secrets.items():
         assert "data" not in secret, f"{name}: placeholders go in stringData"
