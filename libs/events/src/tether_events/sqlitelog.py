@@ -191,9 +191,12 @@ def _migrate(db: sqlite3.Connection) -> None:
     """Apply the :data:`_MIGRATIONS` the file has not had, in one transaction (a second
     process opening the file at once waits, then finds them applied). A file from a newer
     Tether is left as it is."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version >= len(_MIGRATIONS):
+        return  # up to date: no write lock taken (``tether dlq`` opens a running one's file)
     with db:  # commits, or rolls back if anything below raises
         db.execute("BEGIN IMMEDIATE")
-        (version,) = db.execute("PRAGMA user_version").fetchone()
+        (version,) = db.execute("PRAGMA user_version").fetchone()  # as of holding the lock
         for change in _MIGRATIONS[version:]:
             db.execute(change)
         if version < len(_MIGRATIONS):
