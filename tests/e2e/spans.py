@@ -1,11 +1,13 @@
-"""Spans a deployment's services wrote to their logs with ``TRACING=console`` (one JSON line
-per finished span, among the log lines), read back for assertions."""
+"""Spans a deployment's services (or embedded mode's one process) wrote to their logs with
+``TRACING=console`` (one JSON line per finished span, among the log lines), read back for
+assertions."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tether_devinfra.services import SERVICES, Deployment
@@ -36,6 +38,12 @@ def spans_of(deployment: Deployment) -> list[Span]:
     return spans
 
 
+def spans_in_log(service: str, log: Path) -> list[Span]:
+    """Every span one process logged to ``log``, all of them its (``service.name``
+    ``service``); read after it stopped."""
+    return _spans_in(service, log.read_text().splitlines())
+
+
 def _spans_in(service: str, lines: Iterable[str]) -> list[Span]:
     found = []
     for line in lines:
@@ -60,15 +68,21 @@ def _spans_in(service: str, lines: Iterable[str]) -> list[Span]:
     return found
 
 
-def next_hop(spans: Iterable[Span], parent: Span, **wanted: str) -> Span:
+def next_hop(
+    spans: Iterable[Span],
+    parent: Span,
+    attributes: Mapping[str, object] | None = None,
+    **wanted: str,
+) -> Span:
     """The one span of ``parent``'s trace with the ``wanted`` values (``name``, ``kind``,
-    ``service``) whose closest ancestor other than an INTERNAL span (the ``fastapi.*`` spans
-    of a request's dependencies and endpoint) is ``parent``."""
+    ``service``) and ``attributes`` whose closest ancestor other than an INTERNAL span (the
+    ``fastapi.*`` spans of a request's dependencies and endpoint) is ``parent``."""
     by_id = {span.span_id: span for span in spans if span.trace_id == parent.trace_id}
     matches = [
         span
         for span in by_id.values()
         if all(getattr(span, field) == value for field, value in wanted.items())
+        and all(span.attributes.get(name) == value for name, value in (attributes or {}).items())
         and _hop_parent(by_id, span) == parent.span_id
     ]
     assert len(matches) == 1, (parent, wanted, matches)

@@ -1,5 +1,6 @@
 """One contract, two adapters: the in-process bus must behave like the Kafka bus where our
-code depends on it (per-key order, consumer groups, commit only after the handler returned).
+code depends on it (per-key order, consumer groups, commit only after the handler returned,
+an event handled in the trace that published it).
 The in-process bus runs over both of its log stores: in memory, and the SQLite file of
 embedded mode."""
 
@@ -15,12 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanContext, SpanKind
 from prometheus_client import REGISTRY
 
 from tether_events import CloudEvent, EventBus, TaskChanged, VectorClock
 from tether_events.inprocess import InProcessBus, InProcessLogStore
 from tether_events.kafka import KafkaBus, ensure_topics
 from tether_events.sqlitelog import SqliteLogStore
+from tether_events.trace_context import enabled, tracer
 
 BusFactory = Callable[[], EventBus]
 
@@ -387,3 +393,95 @@ async def test_the_bus_counts_what_it_publishes_and_consumes(
         ]
         assert lags
         assert sum(lags) == 0
+
+
+# Trace context: an event is handled in the trace that published it, on every bus.
+
+
+class TraceSeen:
+    """A handler noting the span context each event is handled in."""
+
+    def __init__(self) -> None:
+        self.contexts: dict[str, SpanContext] = {}
+
+    async def __call__(self, e: CloudEvent[Any]) -> None:
+        self.contexts[e.id] = trace.get_current_span().get_span_context()
+
+
+def finished(spans: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
+    return [s for s in spans.get_finished_spans() if s.name == name]
+
+
+async def test_an_event_is_handled_in_the_trace_it_was_published_in(
+    make_bus: BusFactory, topic: str, recorded_spans: InMemorySpanExporter
+) -> None:
+    in_request, alone = event("a", 1), event("b", 1)
+    async with running(make_bus()) as producer:
+        with tracer().start_as_current_span("PATCH /v1/tasks/{task_id}") as request:
+            await producer.publish(topic, in_request)
+        await producer.publish(topic, alone)  # no span current: a trace of its own
+    seen = TraceSeen()
+    consumer = make_bus()  # a later process: the context must have travelled with the record
+    consumer.subscribe([topic], "traced", seen)
+    async with running(consumer):
+        await wait_until(lambda: len(seen.contexts) >= 2)
+
+    request_trace = request.get_span_context().trace_id
+    assert seen.contexts[in_request.id].trace_id == request_trace
+    assert seen.contexts[alone.id].is_valid
+    assert seen.contexts[alone.id].trace_id != request_trace
+    # Each hop is the child of the one before: request -> PRODUCER -> CONSUMER -> handler.
+    by_message = {
+        (s.kind, (s.attributes or {})["messaging.message.id"]): s
+        for s in finished(recorded_spans, f"{topic} publish")
+        + finished(recorded_spans, f"{topic} process")
+    }
+    for sent in (in_request, alone):
+        published = by_message[(SpanKind.PRODUCER, sent.id)]
+        consumed = by_message[(SpanKind.CONSUMER, sent.id)]
+        assert consumed.parent is not None
+        assert consumed.parent.span_id == published.context.span_id
+        assert seen.contexts[sent.id].span_id == consumed.context.span_id
+        assert (consumed.attributes or {})["messaging.consumer.group.name"] == "traced"
+    published_in_request = by_message[(SpanKind.PRODUCER, in_request.id)]
+    assert published_in_request.parent is not None
+    assert published_in_request.parent.span_id == request.get_span_context().span_id
+    assert by_message[(SpanKind.PRODUCER, alone.id)].parent is None
+
+
+async def test_untraced_an_event_carries_no_context_and_is_still_delivered(
+    make_bus: BusFactory, topic: str
+) -> None:
+    assert not enabled()  # the default: no tracer provider installed
+    sent = event("a", 1)
+    producer = make_bus()
+    async with running(producer):
+        with tracer().start_as_current_span("request"):
+            await producer.publish(topic, sent)
+    if isinstance(producer, InProcessBus):
+        [record] = await producer.store.read_records(topic, 0, 10)
+        assert record.headers == ()
+    seen = TraceSeen()
+    consumer = make_bus()
+    consumer.subscribe([topic], "untraced", seen)
+    async with running(consumer):
+        await wait_until(lambda: sent.id in seen.contexts)
+    assert not seen.contexts[sent.id].is_valid
+
+
+async def test_a_coalesced_delivery_is_handled_in_the_trace_of_the_event_it_carries(
+    make_bus: BusFactory, topic: str, recorded_spans: InMemorySpanExporter
+) -> None:
+    older, newer = event("a", 1), event("a", 2)
+    async with running(make_bus()) as producer:
+        with tracer().start_as_current_span("first edit"):
+            await producer.publish(topic, older)
+        with tracer().start_as_current_span("second edit") as second:
+            await producer.publish(topic, newer)
+    seen = TraceSeen()
+    consumer = make_bus()
+    consumer.subscribe([topic], "coalesced", seen, coalesce_by=by_subject)
+    async with running(consumer):
+        await wait_until(lambda: newer.id in seen.contexts)
+    assert older.id not in seen.contexts
+    assert seen.contexts[newer.id].trace_id == second.get_span_context().trace_id

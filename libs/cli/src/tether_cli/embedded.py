@@ -3,6 +3,10 @@
 Same code as distributed mode, different adapters: SQLite files instead of PostgreSQL, the
 in-process bus instead of Kafka, and the gateway reaching task-core through an in-memory ASGI
 transport instead of the network.
+
+Logs and traces are the process's: ``TETHER_LOG_*`` and ``TETHER_TRACING`` set them for every
+service at once (one tracer provider per process; its spans are ``service.name`` ``tether``,
+and each service's are told apart by what they name: the request's path, the consumer group).
 """
 
 from __future__ import annotations
@@ -31,10 +35,14 @@ from task_core.config import TaskCoreSettings
 from tether_cli.dispatch import PathDispatcher
 from tether_cli.serving import QuietServer, Servers, StopSignal, bind
 from tether_common.logging import configure_logging
+from tether_common.tracing import TracingMode, setup_tracing
 from tether_events.inprocess import InProcessBus
 from tether_events.sqlitelog import SqliteLogStore
 from trello_connector.app import create_app as create_trello
 from trello_connector.config import TrelloSettings
+
+# The one process's name in its logs and its spans' ``service.name``.
+EMBEDDED_SERVICE = "tether"
 
 
 class EmbeddedSettings(BaseSettings):
@@ -47,6 +55,12 @@ class EmbeddedSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the one HTTP server")
     log_level: str = Field(default="INFO", description="Least severe log level written")
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers)")
+    tracing: TracingMode = Field(
+        default="off",
+        description="OpenTelemetry traces of every service in the process (service.name "
+        "tether): off, console (one JSON line per span on stderr) or otlp (OTLP/HTTP to "
+        "OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318)",
+    )
     bus_path: Path = Field(
         default=Path(".tether/bus.db"),
         description="SQLite file of the in-process event bus: every topic's log and each "
@@ -124,10 +138,18 @@ Tether is running (embedded mode) at {base}
 """
 
 
+def configure_observability(settings: EmbeddedSettings) -> None:
+    """The process's logs and, when ``settings.tracing`` asks, its tracer provider: set once,
+    before any service starts (each service's own ``LOG_*`` and ``TRACING`` settings are
+    those of its own process, which embedded mode does not have)."""
+    configure_logging(EMBEDDED_SERVICE, settings.log_level, settings.log_json)
+    setup_tracing(EMBEDDED_SERVICE, settings.tracing)
+
+
 async def serve_embedded(settings: EmbeddedSettings | None = None) -> None:
     """Serve until Ctrl-C (or SIGTERM), then stop the server and every service in order."""
     settings = settings or EmbeddedSettings()
-    configure_logging("tether", settings.log_level, settings.log_json)
+    configure_observability(settings)
     sock = bind(settings.host, settings.port, what="Tether", setting="TETHER_PORT")
     with StopSignal() as stop:
         async with embedded_system(settings=settings) as system:

@@ -23,7 +23,7 @@ from api_gateway.auth.models import utcnow
 from api_gateway.auth.repository import AuthRepository
 from api_gateway.auth.service import issue_token
 from api_gateway.config import GatewaySettings
-from tether_cli.embedded import EmbeddedSettings, embedded_system
+from tether_cli.embedded import EmbeddedSettings, configure_observability, embedded_system
 from tether_cli.sandbox_emulators import (
     EMULATOR_HOST,
     Emulator,
@@ -43,7 +43,6 @@ from tether_cli.sandbox_world import (
 )
 from tether_cli.serving import PortInUse, QuietServer, Servers, StopSignal, bind
 from tether_common.db import create_engine, session_factory, transaction
-from tether_common.logging import configure_logging
 
 TENANT, EMAIL = "sandbox", "you@sandbox.local"
 
@@ -99,7 +98,7 @@ async def serve_sandbox(
     """Serve until Ctrl-C (or SIGTERM), then stop every server and every service in order."""
     settings = settings or EmbeddedSettings()
     sandbox = sandbox or SandboxSettings()
-    configure_logging("tether", settings.log_level, settings.log_json)
+    configure_observability(settings)
     tether_socket, *emulator_sockets = _bind_all(settings, sandbox)
     tether_url = f"http://{settings.host}:{settings.port}"
     trello_emu = trello_emulator(emulator_url(sandbox.emulator_port), tether_url)

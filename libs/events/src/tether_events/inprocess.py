@@ -5,6 +5,8 @@ groups that each see every event once in order, and an offset that advances only
 handler returned (so a failing handler sees the same event again). Events round-trip through
 JSON so a test on this bus exercises the same encoding as Kafka. A coalescing subscription
 coalesces whatever is queued for it when it next reads (up to a batch, as Kafka's ``getmany``).
+Each record keeps headers beside the event, as a Kafka message does: the trace context of the
+span that published it, which its handling continues (``tether_events.trace_context``).
 
 The log itself lives in a :class:`LogStore`, the bus's "broker": :class:`InProcessLogStore`
 keeps it in memory (tests), :class:`tether_events.sqlitelog.SqliteLogStore` in an SQLite file
@@ -17,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, cast, overload
+from typing import Any, Generic, NamedTuple, Protocol, cast, overload
 
 import structlog
 from typing_extensions import TypeVar
@@ -30,7 +32,7 @@ from tether_events.codec import decode, encode
 from tether_events.envelope import CloudEvent
 from tether_events.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
 from tether_events.retry import handle_until_done
-from tether_events.trace_context import handling
+from tether_events.trace_context import IN_PROCESS, KafkaHeaders, handling, publishing
 
 log = structlog.get_logger(__name__)
 
@@ -38,17 +40,31 @@ log = structlog.get_logger(__name__)
 BATCH = 100
 
 
+@dataclass(frozen=True)
+class LogRecord:
+    """One record of a topic's log: the encoded event and its headers (name, value pairs, as
+    a Kafka message's; empty when it was published untraced)."""
+
+    value: bytes
+    headers: KafkaHeaders = ()
+
+
 class LogStore(Protocol):
     """Topics as append-only logs of raw records (offsets 0, 1, 2, ... per topic) and the
     committed offset of each (topic, consumer group): the next offset the group has to handle,
     0 for a group that never committed (Kafka's ``auto_offset_reset="earliest"``)."""
 
-    async def append(self, topic: str, *raws: bytes) -> None:
-        """Append records in order, all or none; when this returns they are stored as
-        durably as the store can (a burst appended at once is found queued as one batch)."""
+    async def append(self, topic: str, *raws: bytes, headers: KafkaHeaders = ()) -> None:
+        """Append records in order, all or none, each with ``headers``; when this returns they
+        are stored as durably as the store can (a burst appended at once is found queued as
+        one batch)."""
 
     async def read(self, topic: str, offset: int, limit: int) -> list[bytes]:
-        """Up to ``limit`` records of ``topic`` from ``offset`` on, in order (``[]`` at the end)."""
+        """Up to ``limit`` records' values of ``topic`` from ``offset`` on, in order (``[]``
+        at the end)."""
+
+    async def read_records(self, topic: str, offset: int, limit: int) -> list[LogRecord]:
+        """As :meth:`read`, each value with its headers."""
 
     async def committed(self, topic: str, group_id: str) -> int:
         """The offset ``group_id`` resumes ``topic`` from."""
@@ -64,6 +80,7 @@ class LogStore(Protocol):
 @dataclass
 class _Log:
     records: list[bytes] = field(default_factory=list)
+    headers: list[KafkaHeaders] = field(default_factory=list)  # of each record, in step
     # Committed offsets per consumer group, as a broker would keep them.
     committed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -76,13 +93,22 @@ class InProcessLogStore:
         self.logs: dict[str, _Log] = defaultdict(_Log)
         self.appended = asyncio.Condition()
 
-    async def append(self, topic: str, *raws: bytes) -> None:
+    async def append(self, topic: str, *raws: bytes, headers: KafkaHeaders = ()) -> None:
         async with self.appended:
             self.logs[topic].records.extend(raws)
+            self.logs[topic].headers.extend(tuple(headers) for _ in raws)
             self.appended.notify_all()
 
     async def read(self, topic: str, offset: int, limit: int) -> list[bytes]:
         return self.logs[topic].records[offset : offset + limit]
+
+    async def read_records(self, topic: str, offset: int, limit: int) -> list[LogRecord]:
+        log = self.logs[topic]
+        window = slice(offset, offset + limit)
+        return [
+            LogRecord(value, headers)
+            for value, headers in zip(log.records[window], log.headers[window], strict=True)
+        ]
 
     async def committed(self, topic: str, group_id: str) -> int:
         return self.logs[topic].committed[group_id]
@@ -138,7 +164,10 @@ class InProcessBus(Generic[StoreT]):
         self._started = False
 
     async def publish(self, topic: str, event: CloudEvent[Any], key: str | None = None) -> None:
-        await self.store.append(topic, encode(event))
+        # The publishing span's context is kept with the record, as Kafka keeps it in the
+        # message headers (trace_context): handling the event continues that trace.
+        with publishing(topic, event, system=IN_PROCESS) as headers:
+            await self.store.append(topic, encode(event), headers=headers or ())
         EVENTS_PUBLISHED.labels(topic).inc()
 
     def subscribe(
@@ -157,31 +186,61 @@ class InProcessBus(Generic[StoreT]):
 
     async def _consume(self, subscription: Subscription) -> None:
         topics, group_id = subscription.topics, subscription.group_id
-        key = subscription.coalesce_by or _never
-        newer_of = subscription.newer_of or later
         while True:
             await self.store.wait_for_records(topics, group_id)
             for topic in topics:
                 while True:
                     start = await self.store.committed(topic, group_id)
-                    batch = await self.store.read(topic, start, BATCH)
+                    batch = await self.store.read_records(topic, start, BATCH)
                     if not batch:
                         break
-                    deliveries = plan_deliveries([decode(raw) for raw in batch], key, newer_of)
-                    if len(deliveries) < len(batch):
-                        log.debug(
-                            "events_coalesced",
-                            group=group_id,
-                            topic=topic,
-                            skipped=len(batch) - len(deliveries),
-                        )
-                    for delivery in deliveries:
-                        with handling(topic, delivery.item):
-                            await handle_until_done(subscription.handler, delivery.item)
-                        # Only now is the prefix handled; a crash before this line redelivers it.
-                        await self.store.commit(topic, group_id, start + delivery.done)
+                    await self._deliver(subscription, topic, start, batch)
                     EVENTS_CONSUMED.labels(topic, group_id).inc(len(batch))
 
+    async def _deliver(
+        self, subscription: Subscription, topic: str, start: int, batch: Sequence[LogRecord]
+    ) -> None:
+        """Hand ``batch`` (``topic``'s records from offset ``start`` on) to the subscription,
+        coalesced as it asks, each in the trace its record's headers carry."""
+        group_id = subscription.group_id
+        received = [_Received(decode(record.value), record.headers) for record in batch]
+        deliveries = plan_deliveries(
+            received, _key(subscription.coalesce_by), _newer(subscription.newer_of)
+        )
+        if len(deliveries) < len(batch):
+            log.debug(
+                "events_coalesced",
+                group=group_id,
+                topic=topic,
+                skipped=len(batch) - len(deliveries),
+            )
+        for delivery in deliveries:
+            event, headers = delivery.item
+            with handling(topic, event, headers, group_id=group_id, system=IN_PROCESS):
+                await handle_until_done(subscription.handler, event)
+            # Only now is the prefix handled; a crash before this line redelivers it.
+            await self.store.commit(topic, group_id, start + delivery.done)
 
-def _never(event: CloudEvent[Any]) -> None:
-    return None
+
+class _Received(NamedTuple):
+    """A record read back: its event, and the headers it was published with."""
+
+    event: CloudEvent[Any]
+    headers: KafkaHeaders
+
+
+def _key(coalesce_by: CoalesceKey | None) -> Callable[[_Received], Hashable | None]:
+    def key(received: _Received) -> Hashable | None:
+        return None if coalesce_by is None else coalesce_by(received.event)
+
+    return key
+
+
+def _newer(newer_of: NewerOf | None) -> Callable[[_Received, _Received], _Received]:
+    # The delivery carries the newest event's record, headers included: its handling joins
+    # the trace of the change that event stands for.
+    def newer(older: _Received, newest: _Received) -> _Received:
+        pick = newer_of or later
+        return newest if pick(older.event, newest.event) is newest.event else older
+
+    return newer

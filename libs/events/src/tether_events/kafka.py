@@ -212,13 +212,13 @@ class KafkaBus:
         offsets.fetched(partition, records[0].offset)
         handled = 0
         for delivery in deliveries:
-            await self._handle(delivery.item, subscription.handler)
+            await self._handle(delivery.item, subscription)
             if delivery.done > handled:
                 handled = delivery.done
                 offsets.handled(partition, records[handled - 1].offset + 1)
         EVENTS_CONSUMED.labels(partition.topic, subscription.group_id).inc(len(records))
 
-    async def _handle(self, record: _Record, handler: Handler) -> None:
+    async def _handle(self, record: _Record, subscription: Subscription) -> None:
         if isinstance(record.event, UndecodableEvent):
             # A poison message must neither block its partition forever nor vanish: park it.
             log.error("event_undecodable", topic=record.topic, error=str(record.event))
@@ -232,8 +232,8 @@ class KafkaBus:
                     ],
                 )
             return
-        with handling(record.topic, record.event, record.headers):
-            await handle_until_done(handler, record.event)
+        with handling(record.topic, record.event, record.headers, group_id=subscription.group_id):
+            await handle_until_done(subscription.handler, record.event)
 
 
 async def _report_lag(

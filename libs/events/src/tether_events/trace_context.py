@@ -1,5 +1,6 @@
-"""Trace context across the bus: W3C ``traceparent``/``tracestate`` in Kafka message headers,
-and the spans of publishing and handling an event.
+"""Trace context across the bus: W3C ``traceparent``/``tracestate`` in Kafka message headers
+(and in the headers the embedded bus keeps with each record of its log), and the spans of
+publishing and handling an event.
 
 Tracing is off unless a process installed an OpenTelemetry SDK tracer provider (see
 ``tether_common.tracing.setup_tracing``). Off, every helper here returns at once: no span is
@@ -32,7 +33,12 @@ TRACER_NAME = "tether"
 # could carry data a producer did not mean to put on the broker.
 _TRACE_HEADERS = ("traceparent", "tracestate")
 
+# A message's headers, as Kafka keeps them; the embedded bus keeps the same with each record.
 KafkaHeaders = Sequence[tuple[str, bytes]]
+
+# ``messaging.system`` of each bus: Kafka, and embedded mode's in-process log.
+KAFKA = "kafka"
+IN_PROCESS = "inprocess"
 
 
 def enabled() -> bool:
@@ -86,9 +92,9 @@ def resumed(stored: str | None) -> Iterator[None]:
         otel_context.detach(token)
 
 
-def _event_attributes(topic: str, event: CloudEvent[Any]) -> dict[str, str]:
+def _event_attributes(topic: str, event: CloudEvent[Any], system: str) -> dict[str, str]:
     return {
-        "messaging.system": "kafka",
+        "messaging.system": system,
         "messaging.destination.name": topic,
         "messaging.message.id": event.id,
         "tether.event.type": event.type,
@@ -98,32 +104,45 @@ def _event_attributes(topic: str, event: CloudEvent[Any]) -> dict[str, str]:
 
 
 @contextmanager
-def publishing(topic: str, event: CloudEvent[Any]) -> Iterator[list[tuple[str, bytes]] | None]:
-    """A PRODUCER span around sending ``event`` to ``topic``; yields the Kafka headers that
-    carry it (None when tracing is off: the message goes without headers)."""
+def publishing(
+    topic: str, event: CloudEvent[Any], *, system: str = KAFKA
+) -> Iterator[list[tuple[str, bytes]] | None]:
+    """A PRODUCER span around sending ``event`` to ``topic`` over the bus ``system`` (its
+    ``messaging.system``); yields the message headers that carry it (None when tracing is
+    off: the message goes without headers)."""
     if not enabled():
         yield None
         return
     with tracer().start_as_current_span(
-        f"{topic} publish", kind=SpanKind.PRODUCER, attributes=_event_attributes(topic, event)
+        f"{topic} publish",
+        kind=SpanKind.PRODUCER,
+        attributes=_event_attributes(topic, event, system),
     ):
         yield [(name, value.encode()) for name, value in current_carrier().items()]
 
 
 @contextmanager
-def handling(topic: str, event: CloudEvent[Any], headers: KafkaHeaders = ()) -> Iterator[None]:
-    """The handling of one consumed event: its ids bound to the log context and, when tracing
-    is on, a CONSUMER span continuing the trace its ``headers`` carry (a new trace without)."""
+def handling(
+    topic: str,
+    event: CloudEvent[Any],
+    headers: KafkaHeaders = (),
+    *,
+    group_id: str,
+    system: str = KAFKA,
+) -> Iterator[None]:
+    """The handling of one consumed event by the consumer group ``group_id``: its ids bound
+    to the log context and, when tracing is on, a CONSUMER span continuing the trace its
+    ``headers`` carry (a new trace without). The span names the group: in embedded mode every
+    service's spans come from one process, and the group is what tells them apart."""
     with structlog.contextvars.bound_contextvars(**_ids_of(event)):
         if not enabled():
             yield
             return
         parent = propagate.extract(_carrier_of(headers))
+        attributes = _event_attributes(topic, event, system)
+        attributes["messaging.consumer.group.name"] = group_id
         with tracer().start_as_current_span(
-            f"{topic} process",
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            attributes=_event_attributes(topic, event),
+            f"{topic} process", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
         ):
             yield
 
