@@ -13,11 +13,14 @@ from tether_events.inprocess import InProcessBus
 TOPIC = "tether.task-changed.v1"
 
 
-def snapshot(task_id: str, version: int, *, tenant: str = "acme") -> CloudEvent[TaskChanged]:
+def snapshot(
+    task_id: str, version: int, *, tenant: str = "acme", links_version: int | None = None
+) -> CloudEvent[TaskChanged]:
     data = TaskChanged(
         task_id=task_id,
         tenant_id=tenant,
         version=version,
+        links_version=links_version,
         title=f"v{version}",
         description="",
         due_date=None,
@@ -49,6 +52,17 @@ def test_the_higher_version_wins_whatever_its_place() -> None:
     assert newer_task_state(new, old) is new
     again = snapshot("t1", 5)
     assert newer_task_state(new, again) is again  # a duplicate: the later copy
+
+
+def test_of_one_version_the_state_resent_with_a_higher_links_version_wins() -> None:
+    # Task-core resent version 5 on a link's activation (count 3); a replayed dead letter of
+    # the first version 5 (count 2) then comes behind it in the log.
+    resent, replayed = snapshot("t1", 5, links_version=3), snapshot("t1", 5, links_version=2)
+    assert newer_task_state(resent, replayed) is resent
+    assert newer_task_state(replayed, resent) is resent
+    assert newer_task_state(snapshot("t1", 4, links_version=9), resent) is resent
+    uncounted = snapshot("t1", 5)
+    assert newer_task_state(resent, uncounted) is resent
 
 
 async def test_on_the_bus_a_burst_of_snapshots_is_handled_once_per_task() -> None:

@@ -25,12 +25,19 @@ def task_of(event: CloudEvent[Any]) -> tuple[str, str] | None:
 
 
 def newer_task_state(older: CloudEvent[Any], newer: CloudEvent[Any]) -> CloudEvent[Any]:
-    """The snapshot with the higher task version. Usually the later one in the log, but a
-    replayed dead letter can put an old snapshot behind a newer one, and it must not win."""
+    """The snapshot with the higher task version, then the higher ``links_version`` (a state
+    task-core resent on a link's activation is the same version with a higher count). Usually
+    the later one in the log, but a replayed dead letter can put an old snapshot behind a newer
+    one, and it must not win: its older count could find a cached answer that no longer holds
+    (links_cache.py) where the snapshot it displaced would have asked again."""
     if (
         isinstance(older.data, TaskChanged)
         and isinstance(newer.data, TaskChanged)
-        and older.data.version > newer.data.version
+        and _rank(older.data) > _rank(newer.data)
     ):
         return older
     return newer
+
+
+def _rank(state: TaskChanged) -> tuple[int, int]:
+    return state.version, -1 if state.links_version is None else state.links_version
