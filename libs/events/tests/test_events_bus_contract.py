@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanContext, SpanKind
 from prometheus_client import REGISTRY
 
-from tether_events import CloudEvent, EventBus, TaskChanged, VectorClock
+from tether_events import CloudEvent, EventBus
 from tether_events.inprocess import InProcessBus, InProcessLogStore
 from tether_events.kafka import KafkaBus, ensure_topics
 from tether_events.sqlitelog import SqliteLogStore
+from tether_events.testing import task_changed as event
 from tether_events.trace_context import enabled, tracer
 
 BusFactory = Callable[[], EventBus]
@@ -62,23 +62,6 @@ async def make_bus(
 @pytest.fixture
 def topic() -> str:
     return f"test-{uuid.uuid4().hex[:10]}.tether.task-changed.v1"
-
-
-def event(task_id: str, n: int) -> CloudEvent[TaskChanged]:
-    data = TaskChanged(
-        task_id=task_id,
-        tenant_id="acme",
-        version=n,
-        title=f"v{n}",
-        description="",
-        due_date=None,
-        completed=False,
-        deleted=False,
-        clock=VectorClock({"core": n}),
-        origin="core",
-        updated_at=datetime.now(UTC),
-    )
-    return data.envelope(source="/test", subject=task_id, tenant_id="acme")
 
 
 @asynccontextmanager

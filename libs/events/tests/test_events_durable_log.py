@@ -12,33 +12,16 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tether_events import CloudEvent, TaskChanged, VectorClock, encode
+from tether_events import CloudEvent, encode
 from tether_events.inprocess import InProcessBus
 from tether_events.sqlitelog import SqliteLogStore
+from tether_events.testing import task_changed as event
 
 TOPIC = "ns.tether.task-changed.v1"
 DEADLINE = 60.0
-
-
-def event(task_id: str, n: int) -> CloudEvent[TaskChanged]:
-    data = TaskChanged(
-        task_id=task_id,
-        tenant_id="acme",
-        version=n,
-        title=f"v{n}",
-        description="",
-        due_date=None,
-        completed=False,
-        deleted=False,
-        clock=VectorClock({"core": n}),
-        origin="core",
-        updated_at=datetime.now(UTC),
-    )
-    return data.envelope(source="/test", subject=task_id, tenant_id="acme")
 
 
 class Recorder:

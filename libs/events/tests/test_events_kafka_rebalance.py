@@ -17,36 +17,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
-from tether_events import CloudEvent, TaskChanged, VectorClock, encode
+from tether_events import CloudEvent, TaskChanged, encode
 from tether_events.kafka import KafkaBus, ensure_topics
+from tether_events.testing import task_changed as event
 
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 2
-
-
-def event(task_id: str, n: int) -> CloudEvent[TaskChanged]:
-    data = TaskChanged(
-        task_id=task_id,
-        tenant_id="acme",
-        version=n,
-        title=f"v{n}",
-        description="",
-        due_date=None,
-        completed=False,
-        deleted=False,
-        clock=VectorClock({"core": n}),
-        origin="core",
-        updated_at=datetime.now(UTC),
-    )
-    return data.envelope(source="/test", subject=task_id, tenant_id="acme")
 
 
 @pytest.fixture

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tether_events import CloudEvent, TaskChanged, VectorClock, encode
+from tether_events import CloudEvent, encode
 from tether_events.inprocess import InProcessBus, LogRecord
 from tether_events.sqlitelog import SqliteLogStore
+from tether_events.testing import task_changed as event
 from tether_events.trace_context import tracer
 
 TOPIC = "ns.tether.task-changed.v1"
@@ -36,23 +36,6 @@ CREATE TABLE bus_offsets (
     PRIMARY KEY (topic, group_id)
 ) WITHOUT ROWID;
 """
-
-
-def event(task_id: str, n: int) -> CloudEvent[TaskChanged]:
-    data = TaskChanged(
-        task_id=task_id,
-        tenant_id="acme",
-        version=n,
-        title=f"v{n}",
-        description="",
-        due_date=None,
-        completed=False,
-        deleted=False,
-        clock=VectorClock({"core": n}),
-        origin="core",
-        updated_at=datetime.now(UTC),
-    )
-    return data.envelope(source="/test", subject=task_id, tenant_id="acme")
 
 
 def old_file(path: Path, records: list[bytes], committed: int) -> None:
