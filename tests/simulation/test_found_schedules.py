@@ -42,6 +42,14 @@ FOUND: dict[str, list[Step]] = {
         Deliver(ASANA_TASKS),
         Outage("trello"),
     ],
+    # A core edit delivered to Trello, the process dying after Trello applied it, with a
+    # person's earlier edit of the same card unseen: the person's older title beat core's later.
+    "crash after an unread write over a person's unseen edit": [
+        PersonEdit("trello", "task-1"),
+        CoreEdit("task-1", "description"),
+        CoreEdit("task-1", "title"),
+        Deliver(TRELLO_TASKS, crash="update"),
+    ],
 }
 
 

@@ -160,3 +160,67 @@ async def test_a_write_whose_budget_is_spent_is_later_written_unread(
     assert await retries.retry_due(rig.pipeline) == 1
     assert fake.items[item_id].fields.title == "Held"
     assert fake.calls["read"] == 0
+
+
+def _the_process_dies() -> Exception:
+    return RuntimeError("the process dies here")
+
+
+async def test_a_write_found_landed_after_a_crash_leaves_a_persons_edit_to_its_notice(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    """Killed after the provider took a write, the next write reads the item to settle it. The
+    item's last activity is then our write's, later than the person's edit under it: published
+    from that read, the edit would be dated as if made after core's. It is left to its notice,
+    which dates it, and found there although the next write landed on it."""
+    item_id = await exported(rig, state(1, {"core": 1}))
+    person = fake.edit(item_id, title="Renamed by a person")  # its webhook is late
+    fake.fail_next("update", after_effect=True, error=_the_process_dies)
+    with pytest.raises(RuntimeError):
+        await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, description="Notes"))
+    rig.restart()
+    assert fake.items[item_id].fields.description == "Notes", "the write landed"
+    written_at = fake.items[item_id].edited_at
+    assert written_at is not None
+    assert written_at > person.field_edited_at["title"]
+
+    latest = state(3, {"core": 3}, title="Renamed in core", description="Notes")
+    await writes.on_task_changed(rig.pipeline, latest)
+    await rig.relay()
+    assert fake.calls["read"] == 1, "read to settle the write the crash left"
+    assert rig.events(ProviderItemChanged) == [], "nothing dated by our own write"
+    assert fake.items[item_id].fields.title == "Renamed in core"
+
+    await observations.observe(rig.pipeline, person)
+    await rig.relay()
+
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.base_values == {"title": "Plan the week"}
+    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+    link = await rig.link("link-1")
+    assert link.state is not None
+    assert link.state.synced_fields.description == "Notes", "the crashed write settled"
+    assert link.state.synced_fields.title == "Renamed in core", "what the item holds"
+
+
+async def test_after_a_crash_an_edit_of_a_field_not_written_waits_for_its_notice(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await exported(rig, state(1, {"core": 1}))
+    person = fake.edit(item_id, title="Renamed by a person")
+    fake.fail_next("update", after_effect=True, error=_the_process_dies)
+    with pytest.raises(RuntimeError):
+        await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, description="Notes"))
+    rig.restart()
+
+    await writes.on_task_changed(rig.pipeline, state(3, {"core": 3}, description="More notes"))
+    await rig.relay()
+    assert rig.events(ProviderItemChanged) == []
+    assert fake.items[item_id].fields.title == "Renamed by a person", "not written over"
+
+    await observations.observe(rig.pipeline, person)
+    await rig.relay()
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.field_edited_at == {"title": person.field_edited_at["title"]}

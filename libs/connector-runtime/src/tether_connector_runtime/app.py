@@ -36,6 +36,7 @@ from tether_connector_runtime.pipeline import Pipeline, RetrySchedule, health, p
 from tether_connector_runtime.pipeline.bursts import Bursts
 from tether_connector_runtime.pipeline.reconcile import reconcile_forever
 from tether_connector_runtime.pipeline.retries import retry_forever
+from tether_connector_runtime.placements_cache import Placements
 from tether_connector_runtime.port import ProviderAdapter
 from tether_connector_runtime.provider_calls import counting_hook
 from tether_connector_runtime.secrets import TokenCipher
@@ -177,6 +178,7 @@ def build_pipeline(
         bursts=Bursts(settings.burst_window, partial(propagation.written, provider)),
         budget_wait=settings.budget_wait,
         links_of_task=LinksOfTask(settings.links_cache_size),
+        placements=Placements(settings.placements_cache_size),
     )
     conns.repaired = partial(health.connection_repaired, pipeline)
     conns.refused = partial(health.connection_refused, pipeline)

@@ -68,6 +68,14 @@ class ConnectorSettings(ServiceSettings, BusSettings):
         "dropped first), so a task change for a task not linked here costs no database "
         "lookup; each answer holds only for the task's links_version it was looked up for",
     )
+    placements_cache_size: int = Field(
+        default=1_000,
+        ge=1,
+        description="Export targets (a list, a section, a project and issue type) whose "
+        "place at the provider the connector keeps in memory per connection (least recently "
+        "used dropped first), so an export to a place used before costs no lookup call; an "
+        "answer the provider contradicts is dropped",
+    )
     gauge_interval: float = Field(
         default=15.0,
         gt=0,

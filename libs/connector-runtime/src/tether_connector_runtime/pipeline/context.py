@@ -13,6 +13,7 @@ from tether_connector_runtime.deletions import DeletionBrake
 from tether_connector_runtime.links_cache import LinksOfTask
 from tether_connector_runtime.outbox import ConnectorOutbox
 from tether_connector_runtime.pipeline.bursts import Bursts
+from tether_connector_runtime.placements_cache import Placements
 from tether_connector_runtime.port import ProviderAdapter
 from tether_connector_runtime.store.repository import ConnectorRepository
 from tether_connector_runtime.turns import LinkTurns
@@ -68,6 +69,8 @@ class Pipeline:
     now: Callable[[], datetime] = utcnow
     # Which links each task has here, for the task changes that ask (links_cache.py).
     links_of_task: LinksOfTask = field(default_factory=lambda: LinksOfTask(LINKS_CACHED))
+    # Where each export target points, per connection (placements_cache.py).
+    placements: Placements = field(default_factory=Placements)
 
     @property
     def source(self) -> str:

@@ -36,7 +36,7 @@ from tether_connector_runtime.retry import (
 )
 from tether_connector_runtime.store.repository import StoredLink
 from tether_events import ExportRequested, TaskChanged
-from tether_sync import LinkState, TaskFields, changed_fields, link_replica
+from tether_sync import LinkState, TaskFields, TaskSnapshot, changed_fields, link_replica
 
 log = structlog.get_logger(__name__)
 
@@ -147,15 +147,26 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
             return
         row, provider = await p.connections.opened(session, link.connection_id)
     mapping = StatusMapping.stored(row.list_mapping)
-    placement = await provider.resolve(link.target or {})
+    target = link.target or {}
+    placement = await _placement(
+        p, link.connection_id, target, provider, mapping, snapshot, recovering
+    )
     await history.start(p, link.connection_id, placement.container_id, provider)
     item = await provider.find_marked(placement, link_id) if recovering else None
     adopted = item is not None
     if item is None:
         owner = p.connections.owner_of(row)
-        item = await _new_item(
-            p.adapter, provider, mapping, placement, snapshot.fields, link_id, owner
-        )
+        try:
+            item = await _new_item(
+                p.adapter, provider, mapping, placement, snapshot.fields, link_id, owner
+            )
+        except PermanentProviderError:
+            p.placements.forget(link.connection_id, target)  # asked again next time
+            raise
+    if not p.placements.check(link.connection_id, target, placement, item):
+        # The item is elsewhere (a cached answer gone stale, or moved since the crashed
+        # attempt made it): its history is read from where it is.
+        await history.start(p, link.connection_id, item.container_id, provider)
     # Before the link says active: from then on a person may edit the item, and the webhook
     # must be there to tell us (a failure here leaves it to reconciliation).
     await watching.ensure_webhook(p, link.connection_id, item.container_id)
@@ -188,6 +199,25 @@ async def _create(p: Pipeline, link_id: str, task: TaskChanged, *, recovering: b
             await publish_news(p, session, active, row, item, {})
     p.outbox.committed()
     log.info("exported", link_id=link_id, external_id=item.external_id, adopted=adopted)
+
+
+async def _placement(
+    p: Pipeline,
+    connection_id: str,
+    target: dict[str, str],
+    provider: ProviderSession,
+    mapping: StatusMapping,
+    snapshot: TaskSnapshot,
+    recovering: bool,
+) -> Placement:
+    """Where the export goes (placements_cache.py): asked afresh after a crashed attempt,
+    whose item is looked for in the answer's container, and when the status mapping sends the
+    item to another place of that container (chosen by the answer's container)."""
+    placement = await p.placements.resolve(connection_id, target, provider, fresh=recovering)
+    mapped = mapping.completed_in(placement.place_id)
+    if recovering or mapped is None or mapped == snapshot.fields.completed:
+        return placement
+    return await p.placements.resolve(connection_id, target, provider, fresh=True)
 
 
 async def _new_item(

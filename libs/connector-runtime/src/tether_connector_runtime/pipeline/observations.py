@@ -23,25 +23,17 @@ from tether_connector_runtime.pipeline import (
     health,
     history,
     pauses,
-    refusals,
     removals,
+    settling,
     watching,
 )
 from tether_connector_runtime.pipeline.context import Pipeline
-from tether_connector_runtime.pipeline.renderings import recognised
+from tether_connector_runtime.pipeline.settling import observed_fields
 from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ItemNotice, ProviderItem, UnreadWrites
 from tether_connector_runtime.retry import AuthRevokedError
-from tether_connector_runtime.store.repository import WATCHED, StoredLink, WriteIntent
-from tether_sync import (
-    FIELD_NAMES,
-    FieldName,
-    FieldValue,
-    LinkState,
-    TaskFields,
-    after_publish,
-    decide_inbound,
-)
+from tether_connector_runtime.store.repository import WATCHED, StoredLink
+from tether_sync import FieldName, FieldValue, after_publish, decide_inbound
 from tether_sync.overwrites import after_overwritten, decide_overwritten, overwritten
 
 log = structlog.get_logger(__name__)
@@ -210,13 +202,8 @@ async def publish_news(
     """Publish the item's values that differ from the link's base and make them the base, in
     the caller's transaction (which rings the outbox after its commit); False when there is
     nothing new (our own echo, a no-op)."""
-    assert link.state is not None
-    observed = _observed(p, link, connection, item)
-    base = settled_base(link.state, link.intent, observed)
-    if link.intent is not None and base.synced_fields == link.intent.fields:
-        # The whole write is on the item (a person put there what the provider refused us,
-        # or it took a write after all): a refusal of it no longer stands (refusals.py).
-        await refusals.clear(p, session, link)
+    observed = observed_fields(p, link, connection, item)
+    base = await settling.settled(p, session, link, observed)
     change = decide_inbound(
         base,
         observed,
@@ -234,16 +221,6 @@ async def publish_news(
     return True
 
 
-def _observed(p: Pipeline, link: StoredLink, connection: Any, item: ProviderItem) -> TaskFields:
-    """The item's fields as mapped, the provider's spelling of what we wrote taken for what we
-    wrote (renderings.py)."""
-    assert link.state is not None
-    observed = StatusMapping.stored(connection.list_mapping).fields_of(item)
-    written = () if link.intent is None else (link.intent.fields,)
-    owner = p.connections.owner_of(connection, link.due_zone)
-    return recognised(p.adapter, owner, observed, *written, link.state.synced_fields)
-
-
 async def recover_overwritten(
     p: Pipeline,
     session: AsyncSession,
@@ -259,7 +236,7 @@ async def recover_overwritten(
     link = await p.repo.link(session, link_id)
     if link is None or link.state is None or link.intent is not None:
         return False  # publish_news settled any intent first; defensive
-    held = _observed(p, link, connection, item)
+    held = observed_fields(p, link, connection, item)
     kept = {n: e for n, e in found.items() if held.value(n) == link.overwrites[n].wrote}
     if not kept:
         return False
@@ -276,26 +253,3 @@ async def recover_overwritten(
     state, windows = after_overwritten(link.state, link.overwrites, change)
     await p.repo.save_state(session, state, overwrites=windows)
     return True
-
-
-def settled_base(state: LinkState, intent: WriteIntent | None, observed: TaskFields) -> LinkState:
-    """The link's base once a write under way is accounted for.
-
-    A write is recorded on the link before the provider is called; a crash (or another
-    replica looking) before its new base is saved finds the item holding it. Each field the
-    item holds at the written value is our write, not a person's edit: it joins the base. When
-    the whole write is there, the item reflects the written state's clock as well.
-    """
-    if intent is None:
-        return state
-    landed = {
-        name: intent.fields.value(name)
-        for name in FIELD_NAMES
-        if observed.value(name) == intent.fields.value(name)
-        and state.synced_fields.value(name) != intent.fields.value(name)
-    }
-    fields = state.synced_fields.with_values(landed)
-    clock = state.synced_clock
-    if fields == intent.fields:
-        clock = clock.merge(intent.clock)
-    return state.model_copy(update={"synced_fields": fields, "synced_clock": clock})

@@ -4,7 +4,9 @@ The engine decides against the link's base (skip what the item already reflects;
 a deleted task; else the fields that differ). Before a write the item is read: a person's
 edit not yet published is published instead (the write would silently overwrite it; core
 answers with a merged state, written then), an item found archived pauses its link
-(pauses.py), and an earlier write's intent is settled against what the item holds. The
+(pauses.py), and an earlier write's intent is settled against what the item holds
+(settling.py). Where the provider's notices date each edit (port.UnreadWrites) a person's
+edit is left to its notice instead, and the write's overwrite window reaches back to find it. The
 write's own intent is then committed before the provider is called (writes.py).
 """
 
@@ -24,6 +26,7 @@ from tether_connector_runtime.pipeline import (
     pauses,
     refusals,
     removals,
+    settling,
     tasks,
 )
 from tether_connector_runtime.pipeline.context import Pipeline
@@ -135,17 +138,23 @@ async def _plan_in(
         await pauses.pause(p, session, link)
         told.anything = True
         return None
-    if await publish_news(p, session, link, row, item, {}):
+    unheard = False
+    if isinstance(provider, UnreadWrites):
+        # Its notices date a person's edit; the item's last activity may be our own write's
+        # (settling.py). The write below may land on the edit: its window finds it.
+        unheard = await settling.settle(p, session, link, row, item)
+    elif await publish_news(p, session, link, row, item, {}):
         told.anything = True
         return None  # a person's edit goes first; core answers with a merged state
-    # Settling an intent against the item may have cleared the link's refusal (observations).
+    # Settling an intent against the item may have cleared the link's refusal (settling.py).
     told.anything = link.refusal is not None
     if link.intent is not None:
         settled = await _settled_decision(p, session, link_id, snapshot, told)
         if settled is None:
             return None
         link, decision = settled
-    seen_at = _latest(link.seen_at, item.edited_at)
+    # A base that lacks edits the item holds does not reflect it up to its last activity.
+    seen_at = link.seen_at if unheard else _latest(link.seen_at, item.edited_at)
     await p.repo.record_intent(
         session,
         link_id,

@@ -23,7 +23,7 @@ What was refused was not written, and the link must not claim it was (the runtim
 - The write's intent stays recorded. A provider may have taken part of the call before it
   refused (Jira edits the fields, then refuses the transition): the next look at the item
   takes each field it holds at the written value for our write, not a person's edit, and the
-  base takes it (``observations.settled_base``); the refused rest stays out of the base.
+  base takes it (``settling.settled_base``); the refused rest stays out of the base.
 
 The refusal stands until the link's base catches up with what the task asks: a later write
 succeeds (an empty one too: the task no longer asks for what was refused), or an observation

@@ -73,7 +73,7 @@ async def _write(
 
     The write is recorded on the link (its intent) and committed before the provider is
     called, and the new base after: killed in between, the next look at the item takes what
-    it holds of the write for our echo, not for a person's edit (observations.settled_base).
+    it holds of the write for our echo, not for a person's edit (settling.settled_base).
     """
     planned = await plan(p, link_id, task, arrived=arrived)
     if not isinstance(planned, Planned):

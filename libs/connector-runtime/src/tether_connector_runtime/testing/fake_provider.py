@@ -141,6 +141,17 @@ class FakeProvider:
             places or (f"{container_id}/todo", f"{container_id}/done")
         )
 
+    def move_place(self, place_id: str, container_id: str) -> None:
+        """A person moves a place, with its items, to another container (Trello: a list to
+        another board)."""
+        for places in self.containers.values():
+            if place_id in places:
+                places.remove(place_id)
+        self.containers[container_id].append(place_id)
+        for item in self.items.values():
+            if item.place_id == place_id:
+                item.container_id = container_id
+
     def container_of_place(self, place_id: str) -> str | None:
         return next((c for c, places in self.containers.items() if place_id in places), None)
 

@@ -83,10 +83,17 @@ class FakeSession:
     async def create(self, placement: Placement, fields: TaskFields, link_id: str) -> ProviderItem:
         await self._enter("create", placement.container_id)
         fake = self._fake
+        # Created in the place named, in whatever container it is now (Trello's idList, an
+        # Asana section): not in the container an earlier answer gave for it.
+        container_id = placement.container_id
+        if placement.place_id is not None:
+            container_id = fake.container_of_place(placement.place_id) or ""
+            if not container_id:
+                raise PermanentProviderError(f"no such place: {placement.place_id}", status=400)
         when = fake.tick()
         item = FakeItem(
             external_id=fake._new_id(),
-            container_id=placement.container_id,
+            container_id=container_id,
             place_id=placement.place_id,
             fields=fields.with_values(fake.rendered({n: fields.value(n) for n in FIELD_NAMES})),
             marker=link_id,  # in the same call: the item is findable as soon as it exists
