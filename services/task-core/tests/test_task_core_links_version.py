@@ -64,3 +64,23 @@ async def test_exports_and_link_news_raise_the_count_every_later_state_carries(
         ("TaskChanged", 1),  # Plan C
         ("TaskChanged", 2),  # Plan D, after the activation raised it again
     ]
+
+
+async def test_an_item_gone_raises_the_count_once(
+    api: httpx.AsyncClient,
+    wait_processed: WaitProcessed,
+    make_link_event: LinkEvent,
+    sessions: async_sessionmaker[AsyncSession],
+    bus: Any,
+) -> None:
+    task_id = (await api.post(TASKS, json={"title": "Plan"})).json()["id"]
+    exported = (await api.post(f"{TASKS}/{task_id}/links", json=TRELLO)).json()
+    for status in ("active", "unlinked"):
+        news = make_link_event(exported, status, external_id="card1")
+        await bus.publish(LINK_EVENTS, news)
+        await wait_processed(CONSUMER, news.id)
+    assert (await api.patch(f"{TASKS}/{task_id}", json={"title": "Plan B"})).status_code == 200
+
+    assert counts(await queued(sessions))[-1] == ("TaskChanged", 3), (
+        "raised by the export, the activation and the unlink, once each"
+    )

@@ -228,10 +228,12 @@ class LinkService:
             log.warning("link_event_for_unknown_link", link_id=data.link_id, task_id=data.task_id)
             return "unknown_link", False
         outcome = self._apply_status(link, data)
-        links_changed(task)
         if outcome == "unlinked":
+            # unlink raises the task's links_version itself (as for every way a link goes).
             await unlink(self._writer, session, task, link, origin=origin_of(link, data.replica))
-        elif outcome == "paused" and data.reason == "item_archived":
+            return outcome, False
+        links_changed(task)
+        if outcome == "paused" and data.reason == "item_archived":
             flag_archived(self._writer, task, link)
         elif outcome == "active":
             clear_flag_of(task, link)
