@@ -48,10 +48,13 @@ class ManualClock:
 
 class RecordingBus:
     """An :class:`~tether_events.bus.EventBus` that keeps what the relay publishes, in order.
-    ``fail_next``: the next N publishes raise (the broker down)."""
+    ``fail_next``: the next N publishes raise (the broker down). Subscriptions are kept as
+    (topics, consumer group) and never delivered to: a rig's test hands events to the
+    pipeline itself."""
 
     def __init__(self) -> None:
         self.published: list[tuple[str, CloudEvent[Any]]] = []
+        self.subscriptions: list[tuple[tuple[str, ...], str]] = []
         self.fail_next = 0
 
     async def start(self) -> None:
@@ -75,7 +78,7 @@ class RecordingBus:
         coalesce_by: CoalesceKey | None = None,
         newer_of: NewerOf | None = None,
     ) -> None:
-        raise NotImplementedError("a RecordingBus only records what is published")
+        self.subscriptions.append((tuple(topics), group_id))
 
 
 TEST_TOKEN_KEY = generate_key()
