@@ -4,9 +4,6 @@ container, a place gone, an attempt after a crash) never misroutes or duplicates
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tether_common.db import transaction
@@ -14,7 +11,7 @@ from tether_common.lru import CACHE_HITS, CACHE_MISSES
 from tether_connector_runtime.pipeline import exports, retries
 from tether_connector_runtime.pipeline.history import cursor_key
 from tether_connector_runtime.placements_cache import CACHE_NAME
-from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig, pipeline_rig
+from tether_connector_runtime.testing import FakeProvider, PipelineRig
 from tether_connector_runtime.testing.scenarios import BOARD, TO_DO_LIST, export_request
 from tether_connector_runtime.testing.scenarios import task_state as state
 
@@ -27,14 +24,6 @@ def fake() -> FakeProvider:
     provider.add_container(BOARD)
     provider.add_container(OTHER)
     return provider
-
-
-@pytest.fixture
-async def rig(fake: FakeProvider, tmp_path: Path) -> AsyncIterator[PipelineRig]:
-    async with pipeline_rig(
-        fake, f"sqlite+aiosqlite:///{tmp_path}/connector.db", clock=ManualClock()
-    ) as started:
-        yield started
 
 
 def counted() -> tuple[float, float]:

@@ -5,16 +5,13 @@ already reflected is not."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import observations, reconcile, retries, writes
 from tether_connector_runtime.places import MappedPlace, StatusMapping
 from tether_connector_runtime.ratelimit import BudgetSpent
-from tether_connector_runtime.testing import FakeProvider, ManualClock, PipelineRig, pipeline_rig
+from tether_connector_runtime.testing import FakeProvider, PipelineRig
 from tether_connector_runtime.testing.scenarios import exported
 from tether_connector_runtime.testing.scenarios import task_state as state
 from tether_events import ProviderItemChanged
@@ -27,14 +24,6 @@ def fake() -> FakeProvider:
     provider = FakeProvider("trello", writes_unread=True)
     provider.add_container(BOARD)
     return provider
-
-
-@pytest.fixture
-async def rig(fake: FakeProvider, tmp_path: Path) -> AsyncIterator[PipelineRig]:
-    async with pipeline_rig(
-        fake, f"sqlite+aiosqlite:///{tmp_path}/connector.db", clock=ManualClock()
-    ) as started:
-        yield started
 
 
 async def _replica(rig: PipelineRig) -> str:
