@@ -240,7 +240,7 @@ class World:
             links = await side.p.repo.active_links(session)
         for link in links:
             assert link.external_id is not None
-            notice = ItemNotice(link.external_id)
+            notice = ItemNotice(link.external_id, history_lost=True)
             # A 503 while reading: the next poll sees the item.
             with contextlib.suppress(ProviderError):
                 await side.run(partial(observations.observe, side.p, notice))

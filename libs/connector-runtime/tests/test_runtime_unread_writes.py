@@ -10,6 +10,7 @@ import pytest
 from tether_common.db import transaction
 from tether_connector_runtime.pipeline import observations, reconcile, retries, writes
 from tether_connector_runtime.places import MappedPlace, StatusMapping
+from tether_connector_runtime.port import ItemNotice
 from tether_connector_runtime.ratelimit import BudgetSpent
 from tether_connector_runtime.testing import FakeProvider, PipelineRig
 from tether_connector_runtime.testing.scenarios import exported
@@ -155,6 +156,20 @@ def _the_process_dies() -> Exception:
     return RuntimeError("the process dies here")
 
 
+async def _killed_after_writing_over_an_edit(
+    rig: PipelineRig, fake: FakeProvider
+) -> tuple[str, ItemNotice]:
+    """A person renames the item (their webhook late); core's description is written and the
+    process killed once the provider took it. The item's id and the person's notice."""
+    item_id = await exported(rig, state(1, {"core": 1}))
+    person = fake.edit(item_id, title="Renamed by a person")
+    fake.fail_next("update", after_effect=True, error=_the_process_dies)
+    with pytest.raises(RuntimeError):
+        await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, description="Notes"))
+    rig.restart()
+    return item_id, person
+
+
 async def test_a_write_found_landed_after_a_crash_leaves_a_persons_edit_to_its_notice(
     rig: PipelineRig, fake: FakeProvider
 ) -> None:
@@ -162,12 +177,7 @@ async def test_a_write_found_landed_after_a_crash_leaves_a_persons_edit_to_its_n
     item's last activity is then our write's, later than the person's edit under it: published
     from that read, the edit would be dated as if made after core's. It is left to its notice,
     which dates it, and found there although the next write landed on it."""
-    item_id = await exported(rig, state(1, {"core": 1}))
-    person = fake.edit(item_id, title="Renamed by a person")  # its webhook is late
-    fake.fail_next("update", after_effect=True, error=_the_process_dies)
-    with pytest.raises(RuntimeError):
-        await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, description="Notes"))
-    rig.restart()
+    item_id, person = await _killed_after_writing_over_an_edit(rig, fake)
     assert fake.items[item_id].fields.description == "Notes", "the write landed"
     written_at = fake.items[item_id].edited_at
     assert written_at is not None
@@ -196,12 +206,7 @@ async def test_a_write_found_landed_after_a_crash_leaves_a_persons_edit_to_its_n
 async def test_after_a_crash_an_edit_of_a_field_not_written_waits_for_its_notice(
     rig: PipelineRig, fake: FakeProvider
 ) -> None:
-    item_id = await exported(rig, state(1, {"core": 1}))
-    person = fake.edit(item_id, title="Renamed by a person")
-    fake.fail_next("update", after_effect=True, error=_the_process_dies)
-    with pytest.raises(RuntimeError):
-        await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, description="Notes"))
-    rig.restart()
+    item_id, person = await _killed_after_writing_over_an_edit(rig, fake)
 
     await writes.on_task_changed(rig.pipeline, state(3, {"core": 3}, description="More notes"))
     await rig.relay()
@@ -213,3 +218,71 @@ async def test_after_a_crash_an_edit_of_a_field_not_written_waits_for_its_notice
     (change,) = rig.events(ProviderItemChanged)
     assert change.new_values == {"title": "Renamed by a person"}
     assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+
+
+async def test_the_crashed_writes_own_notice_does_not_date_the_edit_under_it(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    _, person = await _killed_after_writing_over_an_edit(rig, fake)
+    (_, own) = fake.changes[-1]
+    await observations.observe(rig.pipeline, own)  # settles the write, dates only its field
+    await rig.relay()
+    assert rig.events(ProviderItemChanged) == []
+    link = await rig.link("link-1")
+    assert link.intent is None
+    assert link.state is not None
+    assert link.state.synced_fields.description == "Notes"
+
+    latest = state(3, {"core": 3}, title="Renamed in core", description="Notes")
+    await writes.on_task_changed(rig.pipeline, latest)  # written unread, over the rename
+    await observations.observe(rig.pipeline, person)
+    await rig.relay()
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+    assert change.base_values == {"title": "Plan the week"}
+
+
+async def test_an_edit_a_notice_does_not_date_waits_for_its_own(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    """The notice of our own move (a completion) names when ``completed`` changed, not the
+    person's rename under it: that rename, published from this notice, would be dated by our
+    write. It waits for its own notice, which dates it."""
+    item_id = await exported(rig, state(1, {"core": 1}))
+    link = await rig.link("link-1")
+    mapping = StatusMapping(
+        places={
+            f"{BOARD}/todo": MappedPlace(container_id=BOARD, completed=False),
+            f"{BOARD}/done": MappedPlace(container_id=BOARD, completed=True),
+        }
+    )
+    async with transaction(rig.pipeline.sessions) as session:
+        await rig.pipeline.repo.set_list_mapping(session, link.connection_id, mapping.to_stored())
+    person = fake.edit(item_id, title="Renamed by a person")  # its webhook is late
+    await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, completed=True))
+    (_, moved) = fake.changes[-1]
+    assert moved.field_values == {}, "a move names no value, as Trello's action"
+
+    await observations.observe(rig.pipeline, moved)
+    await rig.relay()
+    assert rig.events(ProviderItemChanged) == []
+
+    await observations.observe(rig.pipeline, person)
+    await rig.relay()
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+
+
+async def test_a_look_with_no_history_dates_what_it_finds_by_the_last_activity(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    """Reconciliation with no usable history: no notice may follow, so the item's last
+    activity, the only time there is, dates an edit found."""
+    item_id = await exported(rig, state(1, {"core": 1}))
+    fake.edit(item_id, title="Renamed by a person")  # its notice is lost
+    await observations.observe(rig.pipeline, ItemNotice(item_id, history_lost=True))
+    await rig.relay()
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.edited_at == fake.items[item_id].edited_at

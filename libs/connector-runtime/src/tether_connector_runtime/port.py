@@ -121,12 +121,19 @@ class ItemNotice:
     before its link is known (a webhook), so the due is read again in the link's zones before
     it is compared with the item (:meth:`read_in`). None: the due needs no zone, or was read
     in the item's zones already.
+
+    ``history_lost``: a look at the item that no edit prompted, made because the provider's
+    history could not say what changed (reconciliation with no cursor, or one too old). Where
+    notices date each edit (:class:`UnreadWrites`), a person's edit is otherwise published
+    only with a time its own notice gives; on such a look none may come, so what the item
+    holds beyond the base is dated by its last activity, the only time there is.
     """
 
     external_id: str
     field_edited_at: Mapping[FieldName, datetime] = field(default_factory=dict)
     field_values: Mapping[FieldName, FieldValue] = field(default_factory=dict)
     due_read_in: ZoneInfo | None = None
+    history_lost: bool = False
     # Older edits the same notice names, newest first (a poll of Trello's board actions may
     # find several edits of one field since its cursor): (value set, when). Only overwrites
     # look at them (tether_sync.overwrites): a person's edit our write overwrote unseen.

@@ -166,7 +166,8 @@ class TrelloSession:
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         """The cards with actions after ``cursor`` (an action id), one notice each, and the
-        newest action's id as the next cursor; None: no history, the newest action's id only.
+        newest action's id as the next cursor; None: no history, the newest action's id only
+        (the epoch, as a date, on a board with no card actions yet).
 
         Pages back with ``before`` until a page holds fewer than asked, which means the cursor
         was reached; only then is the board's history complete. Past ``actions_pages`` pages
@@ -176,7 +177,9 @@ class TrelloSession:
         """
         if cursor is None:
             newest = await self._actions(container_id, since=None, before=None, limit=1)
-            return ChangesSince(notices=[], cursor=_newest_id(newest, None))
+            # A board without card actions yet: every one it will have is news (``since``
+            # takes a date as well as an action id), so its history starts now all the same.
+            return ChangesSince(notices=[], cursor=_newest_id(newest, NO_CARD_ACTIONS_YET))
         actions: list[dict[str, Any]] = []
         before: str | None = None
         for _ in range(self._actions_pages):
@@ -198,6 +201,11 @@ class TrelloSession:
         return await self._client.board_actions(
             board_id, filter=CARD_ACTIONS, since=since, before=before, limit=limit
         )
+
+
+# The cursor of a board that had no card actions when its history started: every action since
+# the epoch (``GET /1/boards/{id}/actions?since=`` takes a date or an action id).
+NO_CARD_ACTIONS_YET = "1970-01-01T00:00:00.000Z"
 
 
 def _newest_id(actions: Sequence[dict[str, Any]], cursor: str | None) -> str | None:

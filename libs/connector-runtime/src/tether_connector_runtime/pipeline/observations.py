@@ -33,7 +33,7 @@ from tether_connector_runtime.places import StatusMapping
 from tether_connector_runtime.port import ItemNotice, ProviderItem, UnreadWrites
 from tether_connector_runtime.retry import AuthRevokedError
 from tether_connector_runtime.store.repository import WATCHED, StoredLink
-from tether_sync import FieldName, FieldValue, after_publish, decide_inbound
+from tether_sync import FieldName, FieldValue, after_publish, changed_fields, decide_inbound
 from tether_sync.overwrites import after_overwritten, decide_overwritten, overwritten
 
 log = structlog.get_logger(__name__)
@@ -124,13 +124,19 @@ async def _look(
             await p.repo.move_link(session, link_id, item.container_id)
             moved_to = (link.connection_id, item.container_id)
             log.info("item_moved", link_id=link_id, container_id=item.container_id)
+        # Where the provider's notices date each edit, only their times date a person's edit
+        # (settling.py): one this notice does not date is left to its own.
+        dated_only = isinstance(provider, UnreadWrites) and not stated.history_lost
+        times = stated.times_still_true(StatusMapping.stored(row.list_mapping).fields_of(item))
         if item.closed:
             if link.status == "active":
                 await pauses.pause(p, session, link)
         else:
-            await _take_in(p, session, link, row, item, stated, found)
-        if isinstance(provider, UnreadWrites) and _later(item.edited_at, link.seen_at):
-            # Where the window of what a later unread write may overwrite starts.
+            await _take_in(p, session, link, row, item, times, found, dated_only=dated_only)
+        left = dated_only and _undated(p, link, row, item, times)
+        if isinstance(provider, UnreadWrites) and not left and _later(item.edited_at, link.seen_at):
+            # Where the window of what a later unread write may overwrite starts: not past an
+            # edit left to its notice, which the window must still find.
             await p.repo.record_overwrites(session, link_id, seen_at=item.edited_at)
     return None, moved_to
 
@@ -141,19 +147,34 @@ async def _take_in(
     link: StoredLink,
     connection: Any,
     item: ProviderItem,
-    stated: ItemNotice,
+    times: Mapping[FieldName, datetime],
     found: Mapping[FieldName, tuple[FieldValue, datetime]],
+    *,
+    dated_only: bool,
 ) -> None:
-    """An open item's news published (a paused link resumed first), then the person's edits
-    ``found`` that our unread writes overwrote."""
+    """An open item's news published (a paused link resumed first; ``times``: the notice's
+    times of the values the item still holds; ``dated_only``: publish no other field), then
+    the person's edits ``found`` that our unread writes overwrote."""
     if link.status == "paused":
         await pauses.resume(p, session, link)
-    # A late notice's times date only the values the item still holds, its due read in the
-    # same zones as the item's.
-    fields = StatusMapping.stored(connection.list_mapping).fields_of(item)
-    await publish_news(p, session, link, connection, item, stated.times_still_true(fields))
+    await publish_news(p, session, link, connection, item, times, dated_only=dated_only)
     if found:
         await recover_overwritten(p, session, link.link_id, connection, item, found)
+
+
+def _undated(
+    p: Pipeline,
+    link: StoredLink,
+    connection: Any,
+    item: ProviderItem,
+    times: Mapping[FieldName, datetime],
+) -> bool:
+    """Whether ``item`` holds, beyond the link's base (its write under way settled), a field
+    ``times`` does not date: an edit left to its own notice."""
+    assert link.state is not None
+    observed = observed_fields(p, link, connection, item)
+    base = settling.settled_base(link.state, link.intent, observed)
+    return any(name not in times for name in changed_fields(base.synced_fields, observed))
 
 
 def _later(read: datetime | None, seen: datetime | None) -> bool:
@@ -198,12 +219,19 @@ async def publish_news(
     connection: Any,
     item: ProviderItem,
     field_edited_at: Mapping[FieldName, datetime],
+    *,
+    dated_only: bool = False,
 ) -> bool:
     """Publish the item's values that differ from the link's base and make them the base, in
     the caller's transaction (which rings the outbox after its commit); False when there is
-    nothing new (our own echo, a no-op)."""
+    nothing new (our own echo, a no-op). ``dated_only``: only the fields ``field_edited_at``
+    dates (the others left to their own notices: settling.py)."""
     observed = observed_fields(p, link, connection, item)
     base = await settling.settled(p, session, link, observed)
+    if dated_only:
+        observed = base.synced_fields.with_values(
+            {name: observed.value(name) for name in field_edited_at}
+        )
     change = decide_inbound(
         base,
         observed,

@@ -69,7 +69,7 @@ async def _reconcile(p: Pipeline, connection_id: str, container_id: str, linked:
     changes = await provider.changes_since(container_id, cursor)
     if cursor is None or not changes.complete:
         # No history to go by: look at every linked item once.
-        notices = [ItemNotice(external_id) for external_id in sorted(linked)]
+        notices = [ItemNotice(external_id, history_lost=True) for external_id in sorted(linked)]
     else:
         notices = [n for n in changes.notices if n.external_id in linked]
     for notice in notices:

@@ -3,7 +3,8 @@ restored (unarchived) and synced into, never duplicated.
 
 Core reuses the link (its id is the item's marker); the connector marks it ``restoring`` and
 parks the task's state for the retrier, which calls :func:`restore` and then writes the state
-the usual way (a person's edits on the item since its base go first, as for any write).
+the usual way (planning.py: a person's edits on the item since its base are published first,
+or, where the provider's notices date each edit, found from those notices).
 """
 
 from __future__ import annotations

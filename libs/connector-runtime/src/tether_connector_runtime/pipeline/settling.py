@@ -5,12 +5,16 @@ saved after; a crash in between, or another replica looking, finds the intent st
 Each field the item holds at the written value is then our write, not a person's edit: it
 joins the base (:func:`settled_base`). What the item holds beyond that base is a person's.
 
-Where the provider's notices date each edit (``port.UnreadWrites``: Trello's actions), a read
-made to settle a write does not publish those edits (:func:`settle`): the item's last activity
-may be our own write's, made after core's latest edit, and dating a person's earlier edit by
-it would let that edit win its conflict under ``latest_wins``. The edit's notice, still to
-come, dates it; if the write planned next lands on it, its overwrite window
-(``tether_sync.overwrites``) finds it from that notice.
+Where the provider's notices date each edit (``port.UnreadWrites``: Trello's actions), a
+person's edit is published only with a time a notice gives it: the item's last activity may
+be our own write's, made after core's latest edit, and dating a person's earlier edit by it
+would let that edit win its conflict under ``latest_wins``. So a read made to settle a write
+publishes nothing (:func:`settle`), an observation publishes only the fields its notice dates
+(``observations.py``), and the rest waits for its own notice (a webhook, or the container's
+history); if a write of ours lands on it meanwhile, the write's overwrite window
+(``tether_sync.overwrites``), which then starts no later than the edit, finds it from that
+notice. Only a look that no notice may follow (``ItemNotice.history_lost``: reconciliation
+without a usable history) dates what it finds by the last activity.
 """
 
 from __future__ import annotations

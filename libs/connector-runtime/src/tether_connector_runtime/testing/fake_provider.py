@@ -230,11 +230,15 @@ class FakeProvider:
         values: Mapping[FieldName, FieldValue] | None = None,
     ) -> ItemNotice:
         """The notice of a change: when each field was set and to what (as Trello's action
-        carries both)."""
+        carries both), but for ``completed``, set by a list move or ``dueComplete``, whose
+        value Trello's action does not carry for us (trello_connector.mapping._VALUE_OF)."""
         if self.compact_notices:
             notice = ItemNotice(item.external_id)
         else:
-            notice = ItemNotice(item.external_id, times, dict(values or {}))
+            named: dict[FieldName, FieldValue] = {
+                n: v for n, v in (values or {}).items() if n != "completed"
+            }
+            notice = ItemNotice(item.external_id, times, named)
         self.changes.append((item.container_id, notice))
         return notice
 
