@@ -260,6 +260,8 @@ async def _publish_after_saving(
     connection: Any,
     item: ProviderItem,
     field_edited_at: Mapping[FieldName, datetime],
+    *,
+    dated_only: bool = False,
 ) -> bool:
     # The real decision, but the new base commits on its own, before the change is written to
     # the outbox (in the caller's transaction).
@@ -271,7 +273,9 @@ async def _publish_after_saving(
     announce.provider_changed = hold_back  # type: ignore[assignment]
     try:
         async with transaction(p.sessions) as own:
-            published = await _real_publish_news(p, own, link, connection, item, field_edited_at)
+            published = await _real_publish_news(
+                p, own, link, connection, item, field_edited_at, dated_only=dated_only
+            )
     finally:
         announce.provider_changed = _real_provider_changed
     for change in held:

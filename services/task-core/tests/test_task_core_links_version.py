@@ -69,4 +69,3 @@ async def test_exports_and_link_news_raise_the_count_every_later_state_carries(
         ("TaskChanged", 2),  # Plan D, after the activation raised it again
         ("TaskChanged", 3),  # Plan E, after the item went (the unlink raised it, once)
     ]
-
