@@ -4,6 +4,7 @@ every service as a process and the Trello emulator.
 - Moved to a board the connection's member is on: the link follows the card there (a webhook
   on the new board), a person's edit there reaches the task, and the task's edit reaches the
   card on its new board.
+- In a list moved to another board (Trello names no card): the link follows it all the same.
 - Moved to a board the member is not on: Trello answers the card's read with a 401 while the
   token still works, so the link is unlinked and the task flagged for review
   (``provider_out_of_reach``); the connection stays active and the card is left alone.
@@ -52,6 +53,38 @@ async def test_a_card_moved_to_another_board_of_the_member_stays_in_sync(
     assert card_id not in [c["id"] for c in await w.board_cards()]
 
 
+async def test_a_list_moved_to_another_board_takes_its_cards_links_along(
+    trello_world: TrelloWorld,
+) -> None:
+    """Trello names no card when a list moves (``moveListFromBoard``): the link still follows
+    its card to the new board, and both ways of sync go on there."""
+    w = trello_world
+    task_id, card_id = await w.export_new_task(title="Plan the week")
+    second = await _new_board(w, "Second", "sandbox-token", OBSERVER_TOKEN)
+    list_id = (await w.trello.get(f"/_emulator/cards/{card_id}")).json()["idList"]
+    # Reconciliation has read its board's history past the card's creation (else that action
+    # would have the card read after the move, and no list move be needed to find it there).
+    await eventually(_history_read_past(w, card_id), within=WITHIN, what="history read past")
+
+    moved = await w.trello.post(f"/_emulator/lists/{list_id}/move", json={"value": second["id"]})
+    assert moved.status_code == 200, moved.text
+    await eventually(_watched(w, second["id"]), within=WITHIN, what="a webhook on the new board")
+
+    await _person_edits(w, card_id, desc="Agenda written after the list moved")
+    await eventually(
+        _task_has(w, task_id, description="Agenda written after the list moved"),
+        within=WITHIN,
+        what="the edit on the new board in core",
+    )
+    edited = await w.api.patch(f"/v1/tasks/{task_id}", json={"title": "Planned on Second"})
+    assert edited.status_code == 200, edited.text
+    await eventually(
+        _card_on(w, second["id"], card_id, name="Planned on Second"),
+        within=WITHIN,
+        what="core's edit on the card's new board",
+    )
+
+
 async def test_a_card_moved_out_of_the_members_reach_is_unlinked_for_review(
     trello_world: TrelloWorld,
 ) -> None:
@@ -70,6 +103,24 @@ async def test_a_card_moved_out_of_the_members_reach_is_unlinked_for_review(
     assert [c["status"] for c in connections if c["id"] == w.connection_id] == ["active"]
     # Tether neither archived nor deleted the card it can no longer see.
     assert await _card_on(w, private["id"], card_id, closed=False)()
+
+
+def _history_read_past(w: TrelloWorld, card_id: str) -> Callable[[], Awaitable[Any]]:
+    """Probe: a poll of a board's actions after the card's last read (the poll before it
+    saved its cursor after that read's action)."""
+
+    async def probe() -> Any:
+        log = (await w.trello.get("/_emulator/requests")).json()
+        calls = [(e["method"], e["path"], e["status"]) for e in log]
+        reads = [i for i, c in enumerate(calls) if c == ("GET", f"/1/cards/{card_id}", 200)]
+        polls = [
+            i
+            for i, (method, path, status) in enumerate(calls)
+            if (method, status) == ("GET", 200) and path.endswith("/actions")
+        ]
+        return bool(reads) and any(i > reads[-1] for i in polls)
+
+    return probe
 
 
 async def _new_board(w: TrelloWorld, name: str, *tokens: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY
 from tether_common.db import transaction
 from tether_connector_runtime.app import create_connector_app
 from tether_connector_runtime.pipeline import Pipeline
+from tether_connector_runtime.port import PlaceMove
 from tether_connector_runtime.settings import ConnectorSettings
 from tether_connector_runtime.store.repository import StoredLink
 from tether_connector_runtime.testing import TEST_TOKEN_KEY, FakeProvider
@@ -236,3 +237,25 @@ async def test_a_core_change_written_through_the_app_observes_its_propagation_la
     await until(lambda: observed()[0] == count + 1)
     # Measured from the change's commit (2026-01-01 here), not from its arrival.
     assert observed()[1] - total > 86_400
+
+
+async def test_a_place_moved_with_its_items_takes_their_links_along(app: App) -> None:
+    """A list moved to another board names no card (Trello): the webhook's word that it moved
+    has every linked item of the old board looked at, and those now elsewhere followed."""
+    app.fake.add_container("project-b")
+    item_id = await export(app, "acme", "tok-a", "task-a", "project-a")
+    place = app.fake.items[item_id].place_id
+    assert place is not None
+    app.fake.move_place(place, "project-b")
+
+    body, headers = app.fake.webhooks.delivery(
+        "delivery-1", "project-a", [], places_moved=[PlaceMove(place, "project-a")]
+    )
+    answer = await app.api.post("/webhooks/asana", content=body, headers=headers)
+    assert answer.status_code < 300, answer.text
+
+    link = await app_link(app, "link-task-a")
+    assert link.container_id == "project-b"
+    async with transaction(app.pipeline.sessions) as session:
+        hook = await app.pipeline.repo.webhook_for(session, link.connection_id, "project-b")
+    assert hook is not None, "its new container is watched"

@@ -231,3 +231,60 @@ async def test_an_outage_of_the_target_board_refuses_the_move(
     assert refused.status_code == 503
     assert (await control.delete("/outages")).status_code == 200
     assert (await client.get(f"/cards/{card['id']}")).json()["idBoard"] == board["id"]
+
+
+# --- a list moved to another board, its cards with it -------------------------------------------
+
+
+async def test_a_list_moves_with_its_cards_and_names_none_of_them(
+    client: httpx.AsyncClient,
+    board: dict[str, Any],
+    control: httpx.AsyncClient,
+    recorder: CallbackRecorder,
+) -> None:
+    other = await new_board(control, "Other")
+    await watch(client, board)
+    await watch(client, other)
+    card = await new_card(client, board)
+    todo = board["lists"][0]
+
+    moved = await client.put(f"/lists/{todo['id']}/idBoard", json={"value": other["id"]})
+
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["idBoard"] == other["id"]
+    assert (await client.get(f"/cards/{card['id']}")).json()["idBoard"] == other["id"]
+    [left] = (
+        await client.get(f"/boards/{board['id']}/actions", params={"filter": "moveListFromBoard"})
+    ).json()
+    assert left["data"] == {
+        "board": {"id": board["id"], "name": "Team", "shortLink": board["shortLink"]},
+        "boardTarget": {"id": other["id"]},
+        "list": {"id": todo["id"], "name": todo["name"]},
+    }
+    [arrived] = (
+        await client.get(f"/boards/{other['id']}/actions", params={"filter": "moveListToBoard"})
+    ).json()
+    assert arrived["data"]["boardSource"] == {"id": board["id"]}
+    await settle(control)
+    assert delivered(recorder, board) == ["createCard", "moveListFromBoard"]
+    assert delivered(recorder, other) == ["moveListToBoard"]
+
+    renamed = await client.put(f"/cards/{card['id']}", json={"name": "B"})
+    assert renamed.status_code == 200, renamed.text
+    await settle(control)
+    assert delivered(recorder, board) == ["createCard", "moveListFromBoard"], "nothing after"
+
+
+async def test_a_list_move_needs_the_member_on_both_boards_and_a_board(
+    client: httpx.AsyncClient, board: dict[str, Any], control: httpx.AsyncClient
+) -> None:
+    private = await new_board(control, "Private", members=[])
+    todo = board["lists"][0]
+
+    refused = await client.put(f"/lists/{todo['id']}/idBoard", json={"value": private["id"]})
+    assert (refused.status_code, refused.text) == (401, UNAUTHORIZED)
+    unknown = await client.put(f"/lists/{todo['id']}/idBoard", json={"value": "5" * 24})
+    assert (unknown.status_code, unknown.text) == (400, "invalid value for value")
+    missing = await client.put(f"/lists/{todo['id']}/idBoard", json={})
+    assert missing.status_code == 400
+    assert (await client.get(f"/lists/{todo['id']}")).json()["idBoard"] == board["id"]

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tether_connector_runtime.port import PlaceMove
 from tether_connector_runtime.retry import AuthRevokedError
 from tether_emulators.trello import create_trello_emulator, get_emulator
 from trello_connector.client import TrelloClient
@@ -87,3 +88,19 @@ async def test_a_card_out_of_the_members_reach_refuses_its_read_not_the_token(
     with pytest.raises(AuthRevokedError):
         await world.session.read(world.card)
     await world.session.check_grant()  # the token itself still works
+
+
+async def test_a_moved_list_is_in_the_old_boards_log_naming_no_card(world: World) -> None:
+    work, other = world.boards["work"]["id"], world.boards["other"]["id"]
+    todo = world.boards["work"]["lists"][0]["id"]
+    since_work = (await world.session.changes_since(work, None)).cursor
+
+    moved = await world.control.post(f"/lists/{todo}/move", json={"value": other})
+    assert moved.status_code == 200, moved.text
+
+    changes = await world.session.changes_since(work, since_work)
+    assert changes.places_moved == [PlaceMove(todo, work)]
+    assert changes.notices == [], "no card action: the runtime looks at its linked cards"
+    item = await world.session.read(world.card)
+    assert item is not None
+    assert (item.container_id, item.place_id) == (other, todo)

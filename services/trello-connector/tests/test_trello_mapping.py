@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tether_connector_runtime.port import PlaceMove
 from tether_sync import TaskFields
+from trello_connector.dialect import TrelloWebhooks
 from trello_connector.mapping import (
     card_fields,
     card_params,
     carries_marker,
     link_id_of,
+    list_move,
     marked_desc,
     marker,
     strip_marker,
@@ -206,3 +210,35 @@ def test_core_never_sees_a_marker_and_what_we_write_reads_back(desc: str) -> Non
 @given(st.text(max_size=200).filter(lambda s: "tether" not in s))
 def test_a_person_s_text_without_a_marker_is_kept_as_typed(desc: str) -> None:
     assert strip_marker(desc) == desc
+
+
+def test_a_lists_move_to_another_board_names_the_list_and_the_board_it_left() -> None:
+    left = {
+        "type": "moveListFromBoard",
+        "data": {"board": {"id": "b1"}, "boardTarget": {"id": "b2"}, "list": {"id": "l"}},
+    }
+    arrived = {
+        "type": "moveListToBoard",
+        "data": {"board": {"id": "b2"}, "boardSource": {"id": "b1"}, "list": {"id": "l"}},
+    }
+    assert list_move(left) == PlaceMove("l", "b1")
+    assert list_move(arrived) == PlaceMove("l", "b1")
+    assert list_move({"type": "updateList", "data": {"list": {"id": "l"}}}) is None
+    assert list_move({"type": "moveListFromBoard", "data": {"list": {"id": "l"}}}) is None
+
+
+def test_a_webhook_of_a_list_move_names_it_and_no_card() -> None:
+    body = json.dumps(
+        {
+            "action": {
+                "id": "a" * 24,
+                "type": "moveListFromBoard",
+                "date": "2026-12-01T09:30:00.000Z",
+                "data": {"board": {"id": "b1"}, "boardTarget": {"id": "b2"}, "list": {"id": "l"}},
+            },
+            "model": {"id": "b1"},
+        }
+    ).encode()
+    delivery = TrelloWebhooks("app-secret").parse(body, {})
+    assert delivery.places_moved == [PlaceMove("l", "b1")]
+    assert delivery.notices == []

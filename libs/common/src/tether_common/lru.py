@@ -12,6 +12,7 @@ cached answer that outlives the truth must cost a retry, never a lost or misrout
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
@@ -66,6 +67,15 @@ class BoundedCache(Generic[K, V]):
         before = len(self._entries)
         self._entries.pop(key, None)
         self._moved(before)
+
+    def forget_where(self, match: Callable[[K], bool]) -> int:
+        """Drop every entry whose key ``match`` accepts (a scan of the keys: for rare events);
+        returns how many were dropped."""
+        before = len(self._entries)
+        for key in [k for k in self._entries if match(k)]:
+            self._entries.pop(key, None)
+        self._moved(before)
+        return before - len(self._entries)
 
     def _moved(self, before: int) -> None:
         CACHE_ENTRIES.labels(self.name).inc(len(self._entries) - before)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_common.db import transaction
 from tether_common.errors import DomainError, NotFound
 from tether_connector_runtime.api.errors import ProviderUnavailable
-from tether_connector_runtime.pipeline import observations
+from tether_connector_runtime.pipeline import observations, place_moves
 from tether_connector_runtime.port import Delivery
 from tether_connector_runtime.retry import RetryableProviderError
 from tether_connector_runtime.state import connector_state
@@ -134,6 +134,8 @@ def intake_router(provider: str) -> APIRouter:
 async def _observe_all(delivery: Delivery, request: Request) -> None:
     p = connector_state(request).pipeline
     try:
+        for move in delivery.places_moved:
+            await place_moves.place_moved(p, move)
         for notice in delivery.notices:
             await observations.observe(p, notice)
     except RetryableProviderError as exc:

@@ -19,6 +19,9 @@ answer is used only where a stale one cannot misroute anything, and each use che
   drops the entry (:meth:`Placements.forget`): the next attempt asks again.
 - An attempt that may follow a crashed one always asks afresh (``fresh``): it looks for the
   item that attempt made in the answer's container, which must be the true one.
+- Where the provider says a place moved (a Trello list to another board, heard by the
+  replica its webhook or its history reaches: ``pipeline/place_moves.py``), answers naming
+  it are dropped (:meth:`Placements.forget_place`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,11 @@ class Placements:
     def forget(self, connection_id: str, target: Mapping[str, str]) -> None:
         """Drop the answer for ``target``: the provider refused what it said."""
         self._cache.forget(_key(connection_id, target))
+
+    def forget_place(self, place_id: str) -> int:
+        """Drop every answer for a target naming ``place_id`` (the provider said it moved);
+        returns how many."""
+        return self._cache.forget_where(lambda key: place_id in dict(key[1]).values())
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -179,24 +179,38 @@ class ItemNotice:
 
 
 @dataclass(frozen=True)
+class PlaceMove:
+    """A place (a Trello list) moved, with its items, out of ``from_container`` (a board) into
+    another. The provider names no item (Trello records ``moveListFromBoard`` /
+    ``moveListToBoard``, no card action): every linked item of the old container is looked
+    at, and those now elsewhere are followed there; a cached placement naming the place is
+    dropped."""
+
+    place_id: str
+    from_container: str
+
+
+@dataclass(frozen=True)
 class Delivery:
     """A verified webhook delivery: its id (for dedupe), the model its webhook watches (to
-    know the webhook), and the items it names."""
+    know the webhook), the items it names and the places it says moved."""
 
     delivery_id: str
     model_id: str
     notices: Sequence[ItemNotice]
+    places_moved: Sequence[PlaceMove] = ()
 
 
 @dataclass(frozen=True)
 class ChangesSince:
-    """What changed in a container after a cursor: the items to observe and where the next
-    poll starts. ``complete`` False: the provider could not say everything (a cursor too old);
-    the caller then observes every linked item."""
+    """What changed in a container after a cursor: the items to observe, the places that moved
+    out of it, and where the next poll starts. ``complete`` False: the provider could not say
+    everything (a cursor too old); the caller then observes every linked item."""
 
     notices: Sequence[ItemNotice]
     cursor: str | None
     complete: bool = True
+    places_moved: Sequence[PlaceMove] = ()
 
 
 class ProviderSession(Protocol):

@@ -17,7 +17,7 @@ from tether_connector_runtime.delivery_shapes import DeliveryShape, read_deliver
 from tether_connector_runtime.port import Delivery
 from tether_connector_runtime.signatures import verify_trello_signature
 from tether_connector_runtime.webhooks import MalformedDelivery
-from trello_connector.mapping import action_notice
+from trello_connector.mapping import action_notice, list_move
 
 _Id = Field(min_length=1, max_length=64)
 
@@ -29,9 +29,18 @@ class _Card(DeliveryShape):
     due: str | None = None
 
 
+class _Ref(DeliveryShape):
+    id: str | None = Field(default=None, max_length=64)
+
+
 class _Data(DeliveryShape):
     card: _Card | None = None
     old: dict[str, Any] | None = None
+    # A list's move to another board (mapping.list_move).
+    board: _Ref | None = None
+    boardSource: _Ref | None = None  # noqa: N815  (Trello's own key)
+    boardTarget: _Ref | None = None  # noqa: N815
+    list_: _Ref | None = Field(default=None, alias="list")
 
 
 class _Action(DeliveryShape):
@@ -74,8 +83,10 @@ class TrelloWebhooks:
             notice = action_notice(raw["action"])
         except ValueError as exc:
             raise MalformedDelivery(f"action: {exc}") from exc
+        moved = list_move(raw["action"])
         return Delivery(
             delivery_id=payload.action.id,
             model_id=payload.model.id,
             notices=[notice] if notice is not None else [],
+            places_moved=[moved] if moved is not None else [],
         )

@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tether_connector_runtime.due_dates import UTC_ZONE, due_of, instant_of
-from tether_connector_runtime.port import ItemNotice, ProviderItem
+from tether_connector_runtime.port import ItemNotice, PlaceMove, ProviderItem
 from tether_sync import Due, FieldName, FieldValue, TaskFields, normalise_due
 
 # A Markdown link reference definition: Trello renders nothing for it, so the marker is
@@ -177,6 +177,23 @@ def action_notice(action: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> ItemNoti
         if key in card and key in _VALUE_OF:
             values[_FIELD_OF[key]] = _VALUE_OF[key](card[key], zone)
     return ItemNotice(str(card["id"]), times, values, due_read_in=zone)
+
+
+def list_move(action: dict[str, Any]) -> PlaceMove | None:
+    """The list an action says moved to another board, and the board it left: Trello's
+    ``moveListFromBoard`` (``data.board`` the old board, ``data.boardTarget`` the new) or
+    ``moveListToBoard`` (``data.board`` the new, ``data.boardSource`` the old)
+    (https://developer.atlassian.com/cloud/trello/guides/rest-api/action-types/); None for any
+    other action."""
+    data = action.get("data") or {}
+    source = {"moveListFromBoard": "board", "moveListToBoard": "boardSource"}.get(
+        str(action.get("type"))
+    )
+    list_id = (data.get("list") or {}).get("id")
+    from_board = (data.get(source) or {}).get("id") if source else None
+    if not list_id or not from_board:
+        return None
+    return PlaceMove(str(list_id), str(from_board))
 
 
 # Our value of a card field as an action's ``data.card`` carries it (``idList`` and

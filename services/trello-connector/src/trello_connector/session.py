@@ -25,6 +25,7 @@ from trello_connector.mapping import (
     card_item,
     card_params,
     carries_marker,
+    list_move,
     marked_desc,
 )
 
@@ -34,8 +35,11 @@ ACTIONS_PAGE = 1000
 # Pages read back to the cursor in one poll: past that, reading every linked card is cheaper
 # than more pages (10 calls of a token's 100 per 10 s), so the poll says it is incomplete.
 ACTIONS_PAGES = 10
-# The card actions that can change a linked card (PROVIDERS.md, polling fallback).
-CARD_ACTIONS = "createCard,updateCard,deleteCard,moveCardToBoard,moveCardFromBoard"
+# The actions that can change a linked card (PROVIDERS.md, polling fallback): the card's own,
+# and a list's move to another board, which takes its cards along without a card action.
+CARD_ACTIONS = (
+    "createCard,updateCard,deleteCard,moveCardToBoard,moveCardFromBoard,moveListFromBoard"
+)
 
 
 class TrelloSession:
@@ -188,11 +192,9 @@ class TrelloSession:
             )
             actions.extend(page)
             if len(page) < self._actions_page:
-                return ChangesSince(_card_notices(actions, self._zone), _newest_id(actions, cursor))
+                return _changes(actions, cursor, self._zone, complete=True)
             before = str(page[-1]["id"])
-        return ChangesSince(
-            _card_notices(actions, self._zone), _newest_id(actions, cursor), complete=False
-        )
+        return _changes(actions, cursor, self._zone, complete=False)
 
     async def _actions(
         self, board_id: str, *, since: str | None, before: str | None, limit: int
@@ -211,6 +213,18 @@ NO_CARD_ACTIONS_YET = "1970-01-01T00:00:00.000Z"
 def _newest_id(actions: Sequence[dict[str, Any]], cursor: str | None) -> str | None:
     # Newest first: the next poll starts after the first action read.
     return str(actions[0]["id"]) if actions else cursor
+
+
+def _changes(
+    actions: Sequence[dict[str, Any]], cursor: str, zone: ZoneInfo, *, complete: bool
+) -> ChangesSince:
+    moves = (list_move(action) for action in actions)
+    return ChangesSince(
+        _card_notices(actions, zone),
+        _newest_id(actions, cursor),
+        complete=complete,
+        places_moved=[move for move in moves if move is not None],
+    )
 
 
 def _card_notices(actions: Sequence[dict[str, Any]], zone: ZoneInfo) -> list[ItemNotice]:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from tether_common.db import transaction
-from tether_connector_runtime.pipeline import health, observations, watching
+from tether_connector_runtime.pipeline import health, observations, place_moves, watching
 from tether_connector_runtime.pipeline.context import Pipeline
 from tether_connector_runtime.pipeline.history import cursor_key
 from tether_connector_runtime.port import ItemNotice
@@ -72,6 +72,8 @@ async def _reconcile(p: Pipeline, connection_id: str, container_id: str, linked:
         notices = [ItemNotice(external_id, history_lost=True) for external_id in sorted(linked)]
     else:
         notices = [n for n in changes.notices if n.external_id in linked]
+    for move in changes.places_moved:
+        await place_moves.place_moved(p, move, linked)
     for notice in notices:
         await observations.observe(p, notice)
     if changes.cursor is not None:

@@ -109,6 +109,16 @@ class LinkQueries:
         rows = await session.execute(select(self.t.links).where(self.t.links.c.status.in_(WATCHED)))
         return [StoredLink.from_row(r) for r in rows]
 
+    async def watched_links_in(self, session: AsyncSession, container_id: str) -> list[StoredLink]:
+        """The watched links (:meth:`watched_links`) whose items are in ``container_id``."""
+        rows = await session.execute(
+            select(self.t.links).where(
+                self.t.links.c.container_id == container_id,
+                self.t.links.c.status.in_(WATCHED),
+            )
+        )
+        return [StoredLink.from_row(r) for r in rows]
+
     async def links_of_connection(
         self, session: AsyncSession, connection_id: str, statuses: tuple[str, ...]
     ) -> list[StoredLink]:

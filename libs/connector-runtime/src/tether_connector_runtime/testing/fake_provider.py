@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel, Field
 
 from tether_connector_runtime.due_dates import Owner
-from tether_connector_runtime.port import Account, ConsentFlow, ItemNotice, RegisteredWebhook
+from tether_connector_runtime.port import (
+    Account,
+    ConsentFlow,
+    ItemNotice,
+    PlaceMove,
+    RegisteredWebhook,
+)
 from tether_connector_runtime.testing.fake_items import T0, FakeItem, Update
 from tether_connector_runtime.testing.fake_session import FakeSession, FakeUnreadSession
 from tether_connector_runtime.testing.fake_webhooks import FakeWebhooks, field_name
@@ -80,6 +86,7 @@ class FakeProvider:
         self.out_of_reach: set[str] = set()
         # Every change to an item, in order: what changes_since reports after a cursor.
         self.changes: list[tuple[str, ItemNotice]] = []  # (container id, notice)
+        self.place_moves: list[PlaceMove] = []  # in order (polls name those after their cursor)
         self._faults: list[Fault] = []
         self._failing: dict[str, ErrorFactory] = {}
         self._holds: list[Hold] = []
@@ -141,16 +148,20 @@ class FakeProvider:
             places or (f"{container_id}/todo", f"{container_id}/done")
         )
 
-    def move_place(self, place_id: str, container_id: str) -> None:
+    def move_place(self, place_id: str, container_id: str) -> PlaceMove:
         """A person moves a place, with its items, to another container (Trello: a list to
-        another board)."""
-        for places in self.containers.values():
-            if place_id in places:
-                places.remove(place_id)
+        another board); returns the move, as the old container's history will name it (no
+        item is named: Trello records no card action)."""
+        source = self.container_of_place(place_id)
+        assert source is not None, f"no place {place_id}"
+        self.containers[source].remove(place_id)
         self.containers[container_id].append(place_id)
         for item in self.items.values():
             if item.place_id == place_id:
                 item.container_id = container_id
+        move = PlaceMove(place_id, source)
+        self.place_moves.append(move)
+        return move
 
     def container_of_place(self, place_id: str) -> str | None:
         return next((c for c, places in self.containers.items() if place_id in places), None)

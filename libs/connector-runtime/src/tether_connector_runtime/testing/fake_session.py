@@ -191,18 +191,25 @@ class FakeSession:
 
     async def changes_since(self, container_id: str, cursor: str | None) -> ChangesSince:
         """Each item of the container changed after ``cursor`` once, naming when each of its
-        fields got its current value. Cursor: how many changes the log held when it was given
-        (None: from now on)."""
+        fields got its current value, and the places moved out of it. Cursor: how many changes
+        the log held when it was given, and how many place moves, ``"<changes>/<moves>"``
+        (None: from now on; a bare ``"<changes>"``: no move seen yet)."""
         await self._enter("changes_since", container_id)
-        log = self._fake.changes
-        start = len(log) if cursor is None else int(cursor)
+        log, moves = self._fake.changes, self._fake.place_moves
+        start, seen = (len(log), len(moves)) if cursor is None else _positions(cursor)
         changed = dict.fromkeys(n.external_id for c, n in log[start:] if c == container_id)
         if self._fake.writes_unread:
             notices = notices_per_item(reversed([n for c, n in log[start:] if c == container_id]))
         else:
             notices = [self._fake.notice(external_id) for external_id in changed]
+        moved = [m for m in moves[seen:] if m.from_container == container_id]
         await self._fake._leave("changes_since", container_id)
-        return ChangesSince(notices=notices, cursor=str(len(log)))
+        return ChangesSince(notices=notices, cursor=f"{len(log)}/{len(moves)}", places_moved=moved)
+
+
+def _positions(cursor: str) -> tuple[int, int]:
+    changes, _, moves = cursor.partition("/")
+    return int(changes), int(moves or 0)
 
 
 class FakeUnreadSession(FakeSession):

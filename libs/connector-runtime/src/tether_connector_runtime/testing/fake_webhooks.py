@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from fastapi import Request, Response
 
-from tether_connector_runtime.port import Delivery, ItemNotice
+from tether_connector_runtime.port import Delivery, ItemNotice, PlaceMove
 from tether_connector_runtime.signatures import SignatureInvalid, constant_time_equals
 from tether_sync import FIELD_NAMES, FieldName, FieldValue, due_json, normalise_due
 
@@ -62,7 +62,11 @@ class FakeWebhooks:
             )
             for n in payload["notices"]
         ]
-        return Delivery(str(payload["delivery_id"]), str(payload["model_id"]), notices)
+        moved = [
+            PlaceMove(str(m["place_id"]), str(m["from_container"]))
+            for m in payload.get("places_moved") or []
+        ]
+        return Delivery(str(payload["delivery_id"]), str(payload["model_id"]), notices, moved)
 
     def delivery(
         self,
@@ -70,9 +74,11 @@ class FakeWebhooks:
         model_id: str,
         notices: list[ItemNotice],
         secret: str | None = None,
+        places_moved: list[PlaceMove] | None = None,
     ) -> tuple[bytes, dict[str, str]]:
         """A signed delivery's body and headers, as the provider would POST them (``secret``:
-        the webhook's own, for a dialect with one per webhook)."""
+        the webhook's own, for a dialect with one per webhook; ``places_moved``: places the
+        delivery says moved, as Trello's list moves)."""
         body = json.dumps(
             {
                 "delivery_id": delivery_id,
@@ -84,6 +90,10 @@ class FakeWebhooks:
                         "field_values": {k: _encoded(v) for k, v in n.field_values.items()},
                     }
                     for n in notices
+                ],
+                "places_moved": [
+                    {"place_id": m.place_id, "from_container": m.from_container}
+                    for m in places_moved or []
                 ],
             }
         ).encode()

@@ -32,7 +32,8 @@ ACTION_TYPES = frozenset(
         "all", "createCard", "updateCard", "deleteCard", "commentCard", "copyCard",
         "moveCardFromBoard", "moveCardToBoard", "addMemberToCard", "removeMemberFromCard",
         "addAttachmentToCard", "deleteAttachmentFromCard", "addChecklistToCard",
-        "updateCheckItemStateOnCard", "createList", "updateList", "createBoard", "updateBoard",
+        "updateCheckItemStateOnCard", "createList", "updateList", "moveListFromBoard",
+        "moveListToBoard", "createBoard", "updateBoard",
         "addMemberToBoard", "emailCard",
     }
 )  # fmt: skip
@@ -180,6 +181,16 @@ async def get_list(list_id: str, ctx: Ctx, emu: Emu) -> JSONResponse:
     trello_list = emu.store.trello_list(list_id)
     emu.readable_board(ctx.member_id, trello_list.id_board)
     return _json(_select(emu.store.list_json(trello_list), ctx.params))
+
+
+@router.put("/lists/{list_id}/idBoard")
+async def move_list(list_id: str, ctx: Ctx, emu: Emu) -> JSONResponse:
+    trello_list = emu.store.trello_list(list_id)
+    emu.readable_board(ctx.member_id, trello_list.id_board)
+    if "value" not in ctx.params:
+        raise invalid_value("value")
+    emu.move_list(emu.store.members[ctx.member_id], trello_list, ctx.params["value"])
+    return _json(emu.store.list_json(trello_list))
 
 
 @router.get("/lists/{list_id}/cards")

@@ -195,6 +195,17 @@ async def person_edits_card(card_id: str, request: Request, emu: Emu) -> JSON:
     }
 
 
+@router.post("/lists/{list_id}/move")
+async def person_moves_list(list_id: str, request: Request, emu: Emu) -> JSON:
+    """Move a list, with its cards, to the board ``value`` names, as someone using Trello
+    would (``PUT /1/lists/{id}/idBoard``): records the actions, fires webhooks."""
+    params = await _params(request)
+    actor = emu.actor(params.pop("member", None))
+    trello_list = emu.store.trello_list(list_id)
+    emu.move_list(actor, trello_list, params.get("value"))
+    return emu.store.list_json(trello_list)
+
+
 @router.get("/cards/{card_id}")
 async def card(card_id: str, emu: Emu) -> JSON:
     """One card as it is, read without spending any token's rate limit."""

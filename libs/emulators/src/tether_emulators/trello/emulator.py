@@ -15,7 +15,7 @@ from tether_emulators.common.deliveries import DeliverySettings
 from tether_emulators.common.limits import Clock
 from tether_emulators.common.outages import Outages
 from tether_emulators.common.request_log import RequestLog
-from tether_emulators.trello import moves
+from tether_emulators.trello import list_moves, moves
 from tether_emulators.trello.errors import NOT_FOUND, UNAUTHORIZED, TrelloError, invalid_value
 from tether_emulators.trello.limits import LimitConfig, RateLimiter
 from tether_emulators.trello.params import Params, boolean, card_patch, text, trello_id
@@ -25,6 +25,7 @@ from tether_emulators.trello.store import (
     Board,
     Card,
     Member,
+    TrelloList,
     TrelloStore,
     Webhook,
     stable_id,
@@ -176,6 +177,12 @@ class TrelloEmulator:
         for action in actions:
             self._publish(action, self.store.card_json(card))
         return actions
+
+    def move_list(self, actor: Member, trello_list: TrelloList, raw_board: object) -> None:
+        """A ``PUT /1/lists/{id}/idBoard`` (list_moves.py): its actions published."""
+        moved = list_moves.move_list(self.store, actor, trello_list, raw_board)
+        for action in moved or ():
+            self._publish(action, {})
 
     def delete_card(self, actor: Member, card: Card) -> Action:
         snapshot, action = self.store.delete_card(actor, card)
