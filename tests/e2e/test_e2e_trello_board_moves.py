@@ -33,21 +33,7 @@ async def test_a_card_moved_to_another_board_of_the_member_stays_in_sync(
     second = await _new_board(w, "Second", "sandbox-token", OBSERVER_TOKEN)
 
     await _person_edits(w, card_id, idBoard=second["id"], idList=second["lists"][0]["id"])
-    await eventually(_watched(w, second["id"]), within=WITHIN, what="a webhook on the new board")
-
-    await _person_edits(w, card_id, desc="Agenda written on the second board")
-    await eventually(
-        _task_has(w, task_id, description="Agenda written on the second board"),
-        within=WITHIN,
-        what="the edit on the new board in core",
-    )
-    edited = await w.api.patch(f"/v1/tasks/{task_id}", json={"title": "Planned on Second"})
-    assert edited.status_code == 200, edited.text
-    await eventually(
-        _card_on(w, second["id"], card_id, name="Planned on Second"),
-        within=WITHIN,
-        what="core's edit on the card's new board",
-    )
+    await _in_sync_on(w, second["id"], task_id, card_id)
     [link] = await w.links(task_id)
     assert (link["status"], link["external_id"]) == ("active", card_id)
     assert card_id not in [c["id"] for c in await w.board_cards()]
@@ -68,21 +54,7 @@ async def test_a_list_moved_to_another_board_takes_its_cards_links_along(
 
     moved = await w.trello.post(f"/_emulator/lists/{list_id}/move", json={"value": second["id"]})
     assert moved.status_code == 200, moved.text
-    await eventually(_watched(w, second["id"]), within=WITHIN, what="a webhook on the new board")
-
-    await _person_edits(w, card_id, desc="Agenda written after the list moved")
-    await eventually(
-        _task_has(w, task_id, description="Agenda written after the list moved"),
-        within=WITHIN,
-        what="the edit on the new board in core",
-    )
-    edited = await w.api.patch(f"/v1/tasks/{task_id}", json={"title": "Planned on Second"})
-    assert edited.status_code == 200, edited.text
-    await eventually(
-        _card_on(w, second["id"], card_id, name="Planned on Second"),
-        within=WITHIN,
-        what="core's edit on the card's new board",
-    )
+    await _in_sync_on(w, second["id"], task_id, card_id)
 
 
 async def test_a_card_moved_out_of_the_members_reach_is_unlinked_for_review(
@@ -103,6 +75,25 @@ async def test_a_card_moved_out_of_the_members_reach_is_unlinked_for_review(
     assert [c["status"] for c in connections if c["id"] == w.connection_id] == ["active"]
     # Tether neither archived nor deleted the card it can no longer see.
     assert await _card_on(w, private["id"], card_id, closed=False)()
+
+
+async def _in_sync_on(w: TrelloWorld, board_id: str, task_id: str, card_id: str) -> None:
+    """The card, now on ``board_id``, is watched there, and syncs both ways: a person's edit
+    of it reaches the task, the task's edit reaches it."""
+    await eventually(_watched(w, board_id), within=WITHIN, what="a webhook on the new board")
+    await _person_edits(w, card_id, desc="Agenda written on the new board")
+    await eventually(
+        _task_has(w, task_id, description="Agenda written on the new board"),
+        within=WITHIN,
+        what="the edit on the new board in core",
+    )
+    edited = await w.api.patch(f"/v1/tasks/{task_id}", json={"title": "Planned on the new board"})
+    assert edited.status_code == 200, edited.text
+    await eventually(
+        _card_on(w, board_id, card_id, name="Planned on the new board"),
+        within=WITHIN,
+        what="core's edit on the card's new board",
+    )
 
 
 def _history_read_past(w: TrelloWorld, card_id: str) -> Callable[[], Awaitable[Any]]:

@@ -115,10 +115,9 @@ async def test_an_edit_the_base_already_reflected_is_not_taken_for_overwritten(
     assert len(rig.events(ProviderItemChanged)) == 2, "the last read saw it: nothing new"
 
 
-async def test_a_completion_with_a_status_mapping_reads_the_item_for_its_place(
-    rig: PipelineRig, fake: FakeProvider
-) -> None:
-    item_id = await exported(rig, state(1, {"core": 1}))  # in BOARD/todo
+async def _exported_with_a_status_mapping(rig: PipelineRig) -> str:
+    """Export task-1 (into BOARD/todo), its connection mapping BOARD/done to done; its item."""
+    item_id = await exported(rig, state(1, {"core": 1}))
     link = await rig.link("link-1")
     mapping = StatusMapping(
         places={
@@ -128,6 +127,13 @@ async def test_a_completion_with_a_status_mapping_reads_the_item_for_its_place(
     )
     async with transaction(rig.pipeline.sessions) as session:
         await rig.pipeline.repo.set_list_mapping(session, link.connection_id, mapping.to_stored())
+    return item_id
+
+
+async def test_a_completion_with_a_status_mapping_reads_the_item_for_its_place(
+    rig: PipelineRig, fake: FakeProvider
+) -> None:
+    item_id = await _exported_with_a_status_mapping(rig)
 
     await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, completed=True))
 
@@ -150,6 +156,15 @@ async def test_a_write_whose_budget_is_spent_is_later_written_unread(
     assert await retries.retry_due(rig.pipeline) == 1
     assert fake.items[item_id].fields.title == "Held"
     assert fake.calls["read"] == 0
+
+
+async def _published_from_its_notice(rig: PipelineRig, person: ItemNotice) -> None:
+    """The person's rename, published once its own notice is observed, dated by it."""
+    await observations.observe(rig.pipeline, person)
+    await rig.relay()
+    (change,) = rig.events(ProviderItemChanged)
+    assert change.new_values == {"title": "Renamed by a person"}
+    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
 
 
 def _the_process_dies() -> Exception:
@@ -213,11 +228,7 @@ async def test_after_a_crash_an_edit_of_a_field_not_written_waits_for_its_notice
     assert rig.events(ProviderItemChanged) == []
     assert fake.items[item_id].fields.title == "Renamed by a person", "not written over"
 
-    await observations.observe(rig.pipeline, person)
-    await rig.relay()
-    (change,) = rig.events(ProviderItemChanged)
-    assert change.new_values == {"title": "Renamed by a person"}
-    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+    await _published_from_its_notice(rig, person)
 
 
 async def test_the_crashed_writes_own_notice_does_not_date_the_edit_under_it(
@@ -248,16 +259,7 @@ async def test_an_edit_a_notice_does_not_date_waits_for_its_own(
     """The notice of our own move (a completion) names when ``completed`` changed, not the
     person's rename under it: that rename, published from this notice, would be dated by our
     write. It waits for its own notice, which dates it."""
-    item_id = await exported(rig, state(1, {"core": 1}))
-    link = await rig.link("link-1")
-    mapping = StatusMapping(
-        places={
-            f"{BOARD}/todo": MappedPlace(container_id=BOARD, completed=False),
-            f"{BOARD}/done": MappedPlace(container_id=BOARD, completed=True),
-        }
-    )
-    async with transaction(rig.pipeline.sessions) as session:
-        await rig.pipeline.repo.set_list_mapping(session, link.connection_id, mapping.to_stored())
+    item_id = await _exported_with_a_status_mapping(rig)
     person = fake.edit(item_id, title="Renamed by a person")  # its webhook is late
     await writes.on_task_changed(rig.pipeline, state(2, {"core": 2}, completed=True))
     (_, moved) = fake.changes[-1]
@@ -267,11 +269,7 @@ async def test_an_edit_a_notice_does_not_date_waits_for_its_own(
     await rig.relay()
     assert rig.events(ProviderItemChanged) == []
 
-    await observations.observe(rig.pipeline, person)
-    await rig.relay()
-    (change,) = rig.events(ProviderItemChanged)
-    assert change.new_values == {"title": "Renamed by a person"}
-    assert change.field_edited_at == {"title": person.field_edited_at["title"]}
+    await _published_from_its_notice(rig, person)
 
 
 async def test_a_look_with_no_history_dates_what_it_finds_by_the_last_activity(
