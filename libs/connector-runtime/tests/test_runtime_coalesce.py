@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from tether_connector_runtime.coalesce import newer_task_state, task_of
-from tether_events import CloudEvent, LinkChanged, TaskChanged, VectorClock, encode
+from tether_events import CloudEvent, LinkChanged, TaskChanged, encode
 from tether_events.inprocess import InProcessBus
+from tether_events.testing import task_changed
 
 TOPIC = "tether.task-changed.v1"
 
@@ -16,21 +16,7 @@ TOPIC = "tether.task-changed.v1"
 def snapshot(
     task_id: str, version: int, *, tenant: str = "acme", links_version: int | None = None
 ) -> CloudEvent[TaskChanged]:
-    data = TaskChanged(
-        task_id=task_id,
-        tenant_id=tenant,
-        version=version,
-        links_version=links_version,
-        title=f"v{version}",
-        description="",
-        due_date=None,
-        completed=False,
-        deleted=False,
-        clock=VectorClock({"core": version}),
-        origin="core",
-        updated_at=datetime.now(UTC),
-    )
-    return data.envelope(source="/test", subject=task_id, tenant_id=tenant)
+    return task_changed(task_id, version, tenant_id=tenant, links_version=links_version)
 
 
 def test_snapshots_of_one_task_share_a_key_and_other_tasks_do_not() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,11 +20,11 @@ from tether_events import (
     LinkChanged,
     TaskChanged,
     Topic,
-    VectorClock,
     encode,
     topic_name,
 )
 from tether_events.inprocess import InProcessBus
+from tether_events.testing import task_changed
 from trello_connector.app import create_app
 from trello_connector.config import TrelloSettings
 
@@ -52,19 +51,7 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
 
 
 def snapshot(task_id: str, version: int, title: str) -> CloudEvent[TaskChanged]:
-    return TaskChanged(
-        task_id=task_id,
-        tenant_id="acme",
-        version=version,
-        title=title,
-        description="",
-        due_date=None,
-        completed=False,
-        deleted=False,
-        clock=VectorClock({"core": version}),
-        origin="core",
-        updated_at=datetime.now(UTC),
-    ).envelope(source="/test", subject=task_id, tenant_id="acme")
+    return task_changed(task_id, version, title=title)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Events for the bus's own tests: a task's nth state, as task-core would publish it."""
+"""Events for tests: a task's nth state, as task-core would publish it."""
 
 from __future__ import annotations
 
@@ -9,14 +9,22 @@ from tether_events.envelope import CloudEvent
 from tether_events.task import TaskChanged
 
 
-def task_changed(task_id: str, n: int) -> CloudEvent[TaskChanged]:
-    """``task_id``'s TaskChanged at version ``n`` (title ``v<n>``, clock ``{core: n}``) in
-    its envelope, tenant ``acme``."""
+def task_changed(
+    task_id: str,
+    n: int,
+    *,
+    tenant_id: str = "acme",
+    title: str | None = None,
+    links_version: int | None = None,
+) -> CloudEvent[TaskChanged]:
+    """``task_id``'s TaskChanged at version ``n`` (title ``title``, default ``v<n>``; clock
+    ``{core: n}``; ``links_version`` as given) in its envelope, in ``tenant_id``."""
     data = TaskChanged(
         task_id=task_id,
-        tenant_id="acme",
+        tenant_id=tenant_id,
         version=n,
-        title=f"v{n}",
+        links_version=links_version,
+        title=f"v{n}" if title is None else title,
         description="",
         due_date=None,
         completed=False,
@@ -25,4 +33,4 @@ def task_changed(task_id: str, n: int) -> CloudEvent[TaskChanged]:
         origin="core",
         updated_at=datetime.now(UTC),
     )
-    return data.envelope(source="/test", subject=task_id, tenant_id="acme")
+    return data.envelope(source="/test", subject=task_id, tenant_id=tenant_id)
